@@ -1,0 +1,48 @@
+# Paraphe — build, run and test.
+#   make run    start the service on embedded defaults (data in ./data)
+#   make test   install missing Debian packages (when root) and run every test
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+DATA ?= ./data
+LISTEN ?= 127.0.0.1:8080
+DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-short race vet fmt bench deps clean acceptance
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/paraphe ./cmd/paraphe
+	$(GO) build -trimpath -o $(BIN)/paraphe-device ./cmd/paraphe-device
+
+# deps installs the Debian packages the service and the tests need, when run as root
+# and something is missing; otherwise it only says what is missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run make as root, or apt-get install them)"; fi; \
+	fi
+
+run: deps build
+	$(BIN)/paraphe serve --data $(DATA) --listen $(LISTEN)
+
+vet:
+	$(GO) vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# test runs the whole suite; the packages with concurrency run under the race detector.
+test: deps vet
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./hsm/
+
+clean:
+	rm -rf $(BIN)

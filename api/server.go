@@ -1,0 +1,261 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/signer"
+)
+
+// Integrators authenticates API keys and names integrators.
+type Integrators interface {
+	Authenticate(ctx context.Context, apiKey string) (*integrator.Integrator, error)
+	Name(ctx context.Context, id string) string
+}
+
+// Requests is the signing workflow as the API uses it.
+type Requests interface {
+	Create(ctx context.Context, in signer.CreateInput) (*signer.Request, error)
+	Get(ctx context.Context, integratorID, id string) (*signer.Request, error)
+	Result(ctx context.Context, integratorID, id string, index int) (*signer.Request, []byte, error)
+	Cancel(ctx context.Context, integratorID, id string) error
+	Pending(ctx context.Context, dev *device.Device) ([]*signer.Request, error)
+	ForDevice(ctx context.Context, dev *device.Device, id string) (*signer.Request, error)
+	Approve(ctx context.Context, dev *device.Device, in signer.ApproveInput) (*signer.Request, error)
+	Refuse(ctx context.Context, dev *device.Device, id string) error
+}
+
+// Devices enrolls and authenticates devices.
+type Devices interface {
+	Enroll(ctx context.Context, req device.EnrollRequest) (device.Enrolled, error)
+	Authenticate(ctx context.Context, header, method, path string, body []byte) (*device.Device, error)
+}
+
+// PKI serves the development CA's public material.
+type PKI interface {
+	Root() *x509.Certificate
+	Issuing() *x509.Certificate
+	OCSP(ctx context.Context, request []byte) ([]byte, error)
+	CRL(ctx context.Context) ([]byte, error)
+	RootCRL(ctx context.Context) ([]byte, error)
+}
+
+// Waiter lets device calls wait for a user's requests to change.
+type Waiter interface {
+	Subscribe(userID string) (<-chan string, func())
+}
+
+// Checker is one readiness dependency (database, HSM).
+type Checker interface {
+	Ping(ctx context.Context) error
+}
+
+// Limits bounds request bodies. Each limit says why it has its value.
+type Limits struct {
+	// JSONBody caps JSON bodies: 1 MiB holds hundreds of digests and names.
+	JSONBody int64
+	// DeviceBody caps device calls: an approval is a few hundred bytes.
+	DeviceBody int64
+	// MaxWait caps a device's long poll, below the server's write timeout.
+	MaxWait time.Duration
+}
+
+// Deps are the services behind the API.
+type Deps struct {
+	Integrators Integrators
+	Requests    Requests
+	Devices     Devices
+	PKI         PKI
+	Waiter      Waiter
+	Ready       map[string]Checker
+	Log         *slog.Logger
+	Limits      Limits
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed; none by default.
+	TrustedProxies []string
+}
+
+type server struct{ Deps }
+
+const (
+	ctxRequestID  = "paraphe.requestID"
+	ctxLogger     = "paraphe.logger"
+	ctxIntegrator = "paraphe.integrator"
+	ctxDevice     = "paraphe.device"
+)
+
+// New builds the HTTP handler.
+func New(d Deps) (http.Handler, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Limits.JSONBody == 0 {
+		d.Limits.JSONBody = 1 << 20
+	}
+	if d.Limits.DeviceBody == 0 {
+		d.Limits.DeviceBody = 64 << 10
+	}
+	if d.Limits.MaxWait == 0 {
+		d.Limits.MaxWait = 25 * time.Second
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
+	r.HandleMethodNotAllowed = true
+	s := &server{d}
+	r.Use(s.requestID, s.accessLog, s.recover)
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No such resource"})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Code: CodeNotAllowed, Title: "Method not allowed"})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/v1/icons/:file", s.icon)
+	r.GET("/v1/ca/root.pem", s.rootPEM)
+	r.GET("/v1/ca/issuing.cer", s.issuingDER)
+	r.POST("/ocsp", s.ocspPost)
+	r.GET("/ocsp/*request", s.ocspGet)
+	r.GET("/crl", s.crl)
+	r.GET("/crl/root", s.rootCRL)
+	r.GET("/pds/en", s.pds)
+
+	in := r.Group("/v1/signature-requests", s.integratorAuth)
+	in.POST("", s.createRequest)
+	in.GET("/:id", s.getRequest)
+	in.GET("/:id/documents/:index", s.getDocument)
+	in.DELETE("/:id", s.cancelRequest)
+
+	r.POST("/v1/devices/enroll", s.enroll)
+	dev := r.Group("/v1/device", s.deviceAuth)
+	dev.GET("/requests", s.devicePending)
+	dev.GET("/requests/:id", s.deviceRequest)
+	dev.POST("/requests/:id/approve", s.approve)
+	dev.POST("/requests/:id/refuse", s.refuse)
+	return r, nil
+}
+
+func (s *server) requestID(c *gin.Context) {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	c.Set(ctxRequestID, id)
+	c.Set(ctxLogger, s.Log.With("requestId", id))
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// accessLog logs method, route and status; never bodies, queries or headers, which may
+// carry PINs, keys or activation codes.
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "(unmatched)"
+	}
+	logger(c).Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"ms", time.Since(start).Milliseconds(), "ip", c.ClientIP())
+}
+
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger(c).Error("panic", "value", fmt.Sprint(v))
+			writeProblem(c, Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Title: "Internal error"})
+		}
+	}()
+	c.Next()
+}
+
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	out := gin.H{}
+	ok := true
+	for name, ch := range s.Ready {
+		if err := ch.Ping(ctx); err != nil {
+			logger(c).Warn("not ready", "dependency", name, "err", err)
+			out[name] = "unavailable"
+			ok = false
+		} else {
+			out[name] = "ok"
+		}
+	}
+	if !ok {
+		c.Header("Content-Type", "application/problem+json")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"type": problemBase + CodeUnavailable, "title": "Not ready",
+			"status": http.StatusServiceUnavailable, "checks": out})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": out})
+}
+
+// readBody reads a capped body; a larger one is answered 413.
+func readBody(c *gin.Context, limit int64) ([]byte, bool) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
+				Detail: fmt.Sprintf("the body may have at most %d bytes", limit)})
+			return nil, false
+		}
+		badRequest(c, "could not read the body")
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeJSON checks the content type and decodes strictly: unknown fields, trailing data
+// and malformed JSON are 400.
+func decodeJSON(c *gin.Context, body []byte, v any) bool {
+	if !isJSON(c) {
+		writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
+			Title: "Unsupported media type", Detail: "send application/json"})
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		badRequest(c, "malformed JSON: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		badRequest(c, "malformed JSON: data after the object")
+		return false
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		badRequest(c, "malformed JSON: data after the object")
+		return false
+	}
+	return true
+}
+
+func isJSON(c *gin.Context) bool {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	return err == nil && mt == "application/json"
+}

@@ -1,0 +1,192 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Event types. The list grows with the product; types are stable strings.
+const (
+	UserCreated        = "user.created"
+	DeviceEnrolled     = "device.enrolled"
+	DeviceRevoked      = "device.revoked"
+	KeyGenerated       = "key.generated"
+	CertificateIssued  = "certificate.issued"
+	CertificateRevoked = "certificate.revoked"
+	IntegratorCreated  = "integrator.created"
+	PINFailed          = "pin.failed"
+	PINLocked          = "pin.locked"
+	RequestCreated     = "request.created"
+	RequestApproved    = "request.approved"
+	RequestRefused     = "request.refused"
+	RequestCancelled   = "request.cancelled"
+	RequestExpired     = "request.expired"
+	SignatureIntent    = "signature.intent"
+	RequestSigned      = "request.signed"
+	RequestFailed      = "request.failed"
+)
+
+// Event is what a caller records.
+type Event struct {
+	Type      string
+	Actor     string // "integrator:ID", "device:ID", "operator", "system"
+	RequestID string
+	Subject   string            // the id the event is about (user, device, certificate serial...)
+	Detail    map[string]string // ids and codes only, never personal data
+}
+
+// Entry is a stored, chained event.
+type Entry struct {
+	Seq      int64
+	Time     time.Time
+	Event    Event
+	PrevHash []byte
+	Hash     []byte
+}
+
+// Canonical returns the bytes hashed for the entry: a length-prefixed encoding of every
+// field in a fixed order (detail keys sorted), independent of any JSON library.
+func (e Entry) Canonical() []byte {
+	var b bytes.Buffer
+	put := func(s string) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		b.Write(n[:])
+		b.WriteString(s)
+	}
+	put("paraphe-audit-v1")
+	put(fmt.Sprint(e.Seq))
+	put(e.Time.UTC().Format(time.RFC3339Nano))
+	put(e.Event.Type)
+	put(e.Event.Actor)
+	put(e.Event.RequestID)
+	put(e.Event.Subject)
+	keys := make([]string, 0, len(e.Event.Detail))
+	for k := range e.Event.Detail {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	put(fmt.Sprint(len(keys)))
+	for _, k := range keys {
+		put(k)
+		put(e.Event.Detail[k])
+	}
+	put(hex.EncodeToString(e.PrevHash))
+	return b.Bytes()
+}
+
+// ComputeHash returns SHA-256 of the canonical encoding.
+func (e Entry) ComputeHash() []byte {
+	s := sha256.Sum256(e.Canonical())
+	return s[:]
+}
+
+// Store appends entries one at a time. Append must run build with the current last entry
+// (found=false on an empty log) and insert what it returns, with no other append in
+// between: a transaction holding a lock on SQLite, an advisory lock on PostgreSQL.
+type Store interface {
+	AppendAudit(ctx context.Context, build func(last Entry, found bool) Entry) (Entry, error)
+	AuditEntries(ctx context.Context, afterSeq int64, limit int) ([]Entry, error)
+}
+
+// Log records events into a Store.
+type Log struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a Log. now may be nil (time.Now).
+func New(store Store, now func() time.Time) *Log {
+	if now == nil {
+		now = time.Now
+	}
+	return &Log{store: store, now: now}
+}
+
+// Record appends an event and returns the stored entry.
+func (l *Log) Record(ctx context.Context, ev Event) (Entry, error) {
+	if ev.Type == "" {
+		return Entry{}, errors.New("audit: event without type")
+	}
+	e, err := l.store.AppendAudit(ctx, func(last Entry, found bool) Entry {
+		e := Entry{Seq: 1, Time: l.now().UTC().Truncate(time.Microsecond), Event: ev}
+		if found {
+			e.Seq = last.Seq + 1
+			e.PrevHash = last.Hash
+		}
+		e.Hash = e.ComputeHash()
+		return e
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: append %s: %w", ev.Type, err)
+	}
+	return e, nil
+}
+
+// BrokenError names the first entry where the chain does not hold.
+type BrokenError struct {
+	Seq    int64
+	Reason string
+}
+
+func (e *BrokenError) Error() string {
+	return fmt.Sprintf("audit: chain broken at entry %d: %s", e.Seq, e.Reason)
+}
+
+// Verify walks the whole log and returns the number of entries checked, or a
+// *BrokenError for the first entry that is out of sequence, does not hold the previous
+// entry's hash, or whose own hash does not match its content.
+func (l *Log) Verify(ctx context.Context) (int64, error) {
+	var (
+		prev  Entry
+		count int64
+		after int64
+	)
+	for {
+		batch, err := l.store.AuditEntries(ctx, after, 1000)
+		if err != nil {
+			return count, fmt.Errorf("audit: read: %w", err)
+		}
+		for _, e := range batch {
+			switch {
+			case e.Seq != prev.Seq+1:
+				return count, &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("sequence jumps from %d", prev.Seq)}
+			case !bytes.Equal(e.PrevHash, prev.Hash):
+				return count, &BrokenError{Seq: e.Seq, Reason: "previous-hash does not match the entry before"}
+			case !bytes.Equal(e.Hash, e.ComputeHash()):
+				return count, &BrokenError{Seq: e.Seq, Reason: "content does not match its hash"}
+			}
+			prev = e
+			count++
+			after = e.Seq
+		}
+		if len(batch) < 1000 {
+			return count, nil
+		}
+	}
+}
+
+// Actor helpers keep actor strings uniform.
+func Integrator(id string) string { return "integrator:" + id }
+
+// Device names a device actor.
+func Device(id string) string { return "device:" + id }
+
+// Operator is the actor of CLI commands.
+const Operator = "operator"
+
+// System is the actor of the service's own work (expiry, signing).
+const System = "system"
+
+// IsActor reports whether s has a known actor prefix.
+func IsActor(s string) bool {
+	return s == Operator || s == System || strings.HasPrefix(s, "integrator:") || strings.HasPrefix(s, "device:")
+}

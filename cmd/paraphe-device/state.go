@@ -1,0 +1,77 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// state is what the device keeps between calls. The device key plays the part of a
+// phone's hardware-backed key: it never leaves this file.
+type state struct {
+	Server     string `json:"server"`
+	DeviceID   string `json:"deviceId"`
+	UserID     string `json:"userId"`
+	DeviceKey  []byte `json:"deviceKey"` // PKCS#8 DER
+	EnrolledAt string `json:"enrolledAt"`
+	key        *ecdsa.PrivateKey
+}
+
+func loadState(path string) (*state, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no device state in %s: enroll first", path)
+		}
+		return nil, err
+	}
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged: %v", path, err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(s.DeviceKey)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: device key: %v", path, err)
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok || s.DeviceID == "" || s.Server == "" {
+		return nil, fmt.Errorf("state file %s is incomplete: enroll again", path)
+	}
+	s.key = ek
+	return &s, nil
+}
+
+// save writes the state atomically (temporary file, then rename), so concurrent readers
+// never see half a file.
+func (s *state) save(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".paraphe-device-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

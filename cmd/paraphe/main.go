@@ -1,0 +1,116 @@
+// Command paraphe is the Paraphe server and its operator CLI.
+//
+//	paraphe serve [--listen ADDR]        run the service
+//	paraphe integrators add NAME         create an integrator (secrets shown once)
+//	paraphe users add --given-name G --surname S --email E --phone P
+//	paraphe ca root                      the development root CA certificate (PEM)
+//	paraphe audit verify                 check the audit hash chain
+//
+// Every command takes --data DIR, --config FILE and --database-url URL.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: paraphe COMMAND [flags]
+
+commands:
+  serve [--listen ADDR]                 run the service (first start creates the data folder)
+  integrators add NAME                  create an integrator; prints its API key and webhook secret once
+  users add --given-name G --surname S --email E --phone +32...
+                                        create a signer; prints a one-time activation code
+  ca root                               print the development root CA certificate (PEM)
+  audit verify                          check the audit log's hash chain
+
+common flags: --data DIR (default ./data), --config FILE, --database-url postgres://...
+`
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err == nil {
+		return
+	}
+	code := 1
+	var ue usageError
+	var ee exitError
+	switch {
+	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
+		code = 2
+	case errors.As(err, &ee):
+		code = ee.code
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "paraphe: "+oneLine(err.Error()))
+	} else {
+		fmt.Fprint(os.Stderr, usage)
+	}
+	os.Exit(code)
+}
+
+func oneLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 {
+		sub = rest[0]
+	}
+	switch {
+	case cmd == "serve":
+		return cmdServe(ctx, rest)
+	case cmd == "integrators" && sub == "add":
+		return cmdIntegratorsAdd(ctx, rest[1:])
+	case cmd == "users" && sub == "add":
+		return cmdUsersAdd(ctx, rest[1:])
+	case cmd == "ca" && sub == "root":
+		return cmdCARoot(ctx, rest[1:])
+	case cmd == "audit" && sub == "verify":
+		return cmdAuditVerify(ctx, rest[1:])
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	return usagef("unknown command %q; run paraphe help", joinCmd(cmd, sub))
+}
+
+func joinCmd(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + " " + b
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/device"
+)
+
+func cmdIntegratorsAdd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("integrators add", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 1, "integrators add [--data DIR] NAME"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.withHSM(ctx); err != nil {
+		return err
+	}
+	out, err := e.integrators().Add(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return printJSON(map[string]string{"id": out.ID, "name": out.Name, "apiKey": out.APIKey, "webhookSecret": out.WebhookSecret})
+}
+
+func cmdUsersAdd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	var n device.NewUser
+	fs.StringVar(&n.GivenName, "given-name", "", "given name")
+	fs.StringVar(&n.Surname, "surname", "", "surname")
+	fs.StringVar(&n.Email, "email", "", "e-mail address")
+	fs.StringVar(&n.Phone, "phone", "", "phone number in E.164 form (+32470123456)")
+	fs.StringVar(&n.Country, "country", "", "ISO 3166 country code (default from the configuration)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 0, "users add --given-name G --surname S --email E --phone P"); err != nil {
+		return err
+	}
+	if n.GivenName == "" || n.Surname == "" || n.Email == "" || n.Phone == "" {
+		return usagef("users add needs --given-name, --surname, --email and --phone")
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	out, err := e.devices().AddUser(ctx, n)
+	if err != nil {
+		return err
+	}
+	return printJSON(map[string]string{"id": out.UserID, "activationCode": out.Code, "activationExpiresAt": out.ExpiresAt.Format(time.RFC3339)})
+}
+
+func cmdCARoot(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("ca root", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 0, "ca root [--data DIR]"); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "ca", "root.pem"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no CA in %s yet: run paraphe serve once", cfg.DataDir)
+		}
+		return err
+	}
+	_, err = os.Stdout.Write(b)
+	return err
+}
+
+func cmdAuditVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 0, "audit verify [--data DIR]"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	n, err := e.audit.Verify(ctx)
+	if err != nil {
+		var be *audit.BrokenError
+		if errors.As(err, &be) {
+			_ = printJSON(map[string]any{"intact": false, "checked": n, "firstBadEntry": be.Seq, "reason": be.Reason})
+			return exitError{code: 1, err: err}
+		}
+		return err
+	}
+	return printJSON(map[string]any{"intact": true, "checked": n})
+}
+
+// open loads the configuration and opens the store.
+func open(ctx context.Context, c *common) (*env, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	return openEnv(ctx, cfg, newLogger(cfg.LogLevel))
+}

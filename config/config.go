@@ -1,0 +1,190 @@
+// Package config owns the service's configuration: one YAML file decoded strictly
+// (unknown keys are an error), embedded defaults that need no file at all, and
+// environment overrides for containers. No other package reads configuration globally:
+// each gets its typed part from cmd.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/paraphe/paraphe/hsm"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// DataDir holds the SQLite file, the SoftHSM token, the CA certificates (public).
+	DataDir string `yaml:"dataDir"`
+	// Listen is the HTTP listen address.
+	Listen string `yaml:"listen"`
+	// PublicURL is the base URL certificates and devices use to reach this service;
+	// empty means http://<listen>.
+	PublicURL string `yaml:"publicURL"`
+	// DatabaseURL selects PostgreSQL (postgres://...); empty means SQLite in DataDir.
+	DatabaseURL string `yaml:"databaseURL"`
+	// DatabaseURLFile reads DatabaseURL from a file (it may hold a password).
+	DatabaseURLFile string `yaml:"databaseURLFile"`
+	// HSM selects a PKCS#11 token; an empty module means the embedded SoftHSM2 token
+	// created under DataDir/hsm on first start.
+	HSM hsm.Config `yaml:"hsm"`
+	// KeyType of the users' signing keys: EC-P256 (default) or RSA-3072.
+	KeyType hsm.KeyType `yaml:"keyType"`
+	// Country is the default countryName of user certificates.
+	Country string `yaml:"country"`
+	// Requests tunes signature requests.
+	Requests Requests `yaml:"requests"`
+	// Limits caps request bodies.
+	Limits Limits `yaml:"limits"`
+	// TrustedProxies whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// LogLevel: debug, info, warn, error.
+	LogLevel string `yaml:"logLevel"`
+}
+
+// Requests tunes signature requests.
+type Requests struct {
+	DefaultExpiry Duration `yaml:"defaultExpiry"`
+	MaxExpiry     Duration `yaml:"maxExpiry"`
+	IconChoices   int      `yaml:"iconChoices"`
+	MaxPending    int      `yaml:"maxPending"`
+}
+
+// Limits caps request bodies, in bytes.
+type Limits struct {
+	JSONBody int64 `yaml:"jsonBody"`
+	PDFBody  int64 `yaml:"pdfBody"`
+}
+
+// Duration is a time.Duration written as "5m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("config: %q is not a duration: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the embedded defaults for a data folder.
+func Default(dataDir string) Config {
+	return Config{
+		DataDir: dataDir,
+		Listen:  "127.0.0.1:8080",
+		KeyType: hsm.ECP256,
+		Country: "BE",
+		Requests: Requests{
+			DefaultExpiry: Duration(5 * time.Minute),
+			MaxExpiry:     Duration(time.Hour),
+			IconChoices:   4,
+			MaxPending:    5,
+		},
+		Limits:   Limits{JSONBody: 1 << 20, PDFBody: 50_000_000},
+		LogLevel: "info",
+	}
+}
+
+// Load reads the YAML file at path (if not empty) over the defaults, strictly, then
+// applies environment overrides (PARAPHE_DATABASE_URL, PARAPHE_LISTEN, PARAPHE_PUBLIC_URL).
+func Load(path, dataDir string) (Config, error) {
+	c := Default(dataDir)
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+		if dataDir != "" && c.DataDir == "" {
+			c.DataDir = dataDir
+		}
+	}
+	if v := os.Getenv("PARAPHE_DATABASE_URL"); v != "" {
+		c.DatabaseURL = v
+	}
+	if v := os.Getenv("PARAPHE_LISTEN"); v != "" {
+		c.Listen = v
+	}
+	if v := os.Getenv("PARAPHE_PUBLIC_URL"); v != "" {
+		c.PublicURL = v
+	}
+	if c.DatabaseURLFile != "" && c.DatabaseURL == "" {
+		b, err := os.ReadFile(c.DatabaseURLFile)
+		if err != nil {
+			return c, fmt.Errorf("config: databaseURLFile: %w", err)
+		}
+		c.DatabaseURL = string(bytes.TrimSpace(b))
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, fmt.Errorf("config: data dir: %w", err)
+	}
+	c.DataDir = abs
+	return c, nil
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("config: listen %q: %w", c.Listen, err))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("config: publicURL %q must be an http(s) URL", c.PublicURL))
+		}
+	}
+	if c.KeyType != hsm.ECP256 && c.KeyType != hsm.RSA3072 {
+		errs = append(errs, fmt.Errorf("config: keyType must be %s or %s", hsm.ECP256, hsm.RSA3072))
+	}
+	if c.HSM.Module != "" {
+		if err := c.HSM.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r := c.Requests
+	if r.DefaultExpiry <= 0 || r.MaxExpiry < r.DefaultExpiry {
+		errs = append(errs, errors.New("config: requests.defaultExpiry must be positive and not above maxExpiry"))
+	}
+	if r.IconChoices < 3 || r.IconChoices > 9 {
+		errs = append(errs, errors.New("config: requests.iconChoices must be between 3 and 9"))
+	}
+	if r.MaxPending < 1 {
+		errs = append(errs, errors.New("config: requests.maxPending must be at least 1"))
+	}
+	if c.Limits.JSONBody < 1024 || c.Limits.PDFBody < 1024 {
+		errs = append(errs, errors.New("config: limits must be at least 1024 bytes"))
+	}
+	if len(c.Country) != 2 {
+		errs = append(errs, errors.New("config: country must be a two-letter code"))
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL is the public URL of the service.
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return "http://" + c.Listen
+}

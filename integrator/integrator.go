@@ -1,0 +1,152 @@
+// Package integrator owns the integrators (the notaries, HR platforms and signing products
+// that call the API): their creation, API keys and webhook secrets.
+//
+// API keys are random 256-bit tokens shown once and stored as SHA-256 hashes; a hash of a
+// token this long cannot be reversed, so no slow password hash is needed. Webhook secrets
+// are not stored at all: they are HMAC-SHA256 values computed inside the HSM over the
+// integrator id, so the same secret can be recomputed to sign each webhook.
+//
+// Service is safe for concurrent use.
+package integrator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/paraphe/paraphe/audit"
+)
+
+// Integrator is an API client.
+type Integrator struct {
+	ID         string
+	Name       string
+	APIKeyHash []byte
+	CreatedAt  time.Time
+}
+
+// Errors callers branch on.
+var (
+	ErrInvalid         = errors.New("integrator: invalid input")
+	ErrUnauthenticated = errors.New("integrator: missing or unknown API key")
+	ErrNotFound        = errors.New("integrator: not found")
+)
+
+// Store persists integrators.
+type Store interface {
+	CreateIntegrator(ctx context.Context, in *Integrator) error
+	IntegratorByKeyHash(ctx context.Context, hash []byte) (*Integrator, error) // ErrNotFound
+	Integrator(ctx context.Context, id string) (*Integrator, error)            // ErrNotFound
+}
+
+// MACer computes HMAC-SHA256 inside the HSM.
+type MACer interface {
+	HMAC(ctx context.Context, label string, data []byte) ([]byte, error)
+}
+
+// Auditor records audit events.
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) (audit.Entry, error)
+}
+
+// WebhookKeyLabel is the HSM secret key webhook secrets derive from.
+const WebhookKeyLabel = "paraphe-webhook-secrets"
+
+// Service manages integrators.
+type Service struct {
+	store Store
+	mac   MACer
+	audit Auditor
+	now   func() time.Time
+}
+
+// NewService returns a Service; now may be nil.
+func NewService(store Store, mac MACer, aud Auditor, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, mac: mac, audit: aud, now: now}
+}
+
+// Created is what Add returns once: the secrets in clear.
+type Created struct {
+	ID            string
+	Name          string
+	APIKey        string
+	WebhookSecret string
+}
+
+// keyPrefix marks Paraphe API keys so that secret scanners can find leaked ones.
+const keyPrefix = "pk_"
+
+// Add creates an integrator and returns its API key and webhook secret.
+func (s *Service) Add(ctx context.Context, name string) (Created, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 200 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Created{}, fmt.Errorf("%w: name must be 1 to 200 printable characters", ErrInvalid)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Created{}, fmt.Errorf("integrator: key: %w", err)
+	}
+	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	in := &Integrator{ID: uuid.NewString(), Name: name, APIKeyHash: HashKey(key), CreatedAt: s.now().UTC()}
+	secret, err := s.WebhookSecret(ctx, in.ID)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := s.store.CreateIntegrator(ctx, in); err != nil {
+		return Created{}, fmt.Errorf("integrator: create: %w", err)
+	}
+	if _, err := s.audit.Record(ctx, audit.Event{Type: audit.IntegratorCreated, Actor: audit.Operator, Subject: in.ID}); err != nil {
+		return Created{}, err
+	}
+	return Created{ID: in.ID, Name: in.Name, APIKey: key, WebhookSecret: secret}, nil
+}
+
+// HashKey returns the stored form of an API key.
+func HashKey(key string) []byte {
+	sum := sha256.Sum256([]byte("paraphe-api-key-v1:" + key))
+	return sum[:]
+}
+
+// Authenticate finds the integrator of an API key.
+func (s *Service) Authenticate(ctx context.Context, key string) (*Integrator, error) {
+	if !strings.HasPrefix(key, keyPrefix) || len(key) > 100 {
+		return nil, ErrUnauthenticated
+	}
+	in, err := s.store.IntegratorByKeyHash(ctx, HashKey(key))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("integrator: authenticate: %w", err)
+	}
+	return in, nil
+}
+
+// WebhookSecret recomputes the webhook secret of an integrator inside the HSM.
+func (s *Service) WebhookSecret(ctx context.Context, integratorID string) (string, error) {
+	m, err := s.mac.HMAC(ctx, WebhookKeyLabel, []byte("paraphe-webhook-v1\x00"+integratorID))
+	if err != nil {
+		return "", fmt.Errorf("integrator: webhook secret: %w", err)
+	}
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(m), nil
+}
+
+// Name returns the integrator's display name, or its id when it cannot be read.
+func (s *Service) Name(ctx context.Context, id string) string {
+	in, err := s.store.Integrator(ctx, id)
+	if err != nil {
+		return id
+	}
+	return in.Name
+}

@@ -1,0 +1,127 @@
+package signer
+
+import (
+	"crypto"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Status is the state of a signature request.
+type Status string
+
+// The states of a request. Approved is transient: the HSM signature is under way.
+const (
+	StatusPending   Status = "pending"
+	StatusApproved  Status = "approved"
+	StatusSigned    Status = "signed"
+	StatusRefused   Status = "refused"
+	StatusExpired   Status = "expired"
+	StatusCancelled Status = "cancelled"
+	StatusFailed    Status = "failed"
+)
+
+// Final reports whether no further transition can leave s.
+func (s Status) Final() bool {
+	switch s {
+	case StatusSigned, StatusRefused, StatusExpired, StatusCancelled, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Reasons recorded with final states.
+const (
+	ReasonWrongIcon   = "wrong_icon"
+	ReasonUserRefused = "user_refused"
+	ReasonExpired     = "expired"
+	ReasonCancelled   = "cancelled_by_integrator"
+	ReasonSignerGone  = "signer_blocked"
+	ReasonInternal    = "internal_error"
+)
+
+// Format is the kind of signature produced.
+type Format string
+
+// Supported formats.
+const (
+	FormatCAdES Format = "CAdES"
+	FormatPAdES Format = "PAdES"
+)
+
+// Level is an ETSI baseline level.
+type Level string
+
+// Baseline levels.
+const (
+	LevelBB   Level = "B-B"
+	LevelBT   Level = "B-T"
+	LevelBLT  Level = "B-LT"
+	LevelBLTA Level = "B-LTA"
+)
+
+// ParseLevel checks a level name.
+func ParseLevel(s string) (Level, error) {
+	switch l := Level(s); l {
+	case LevelBB, LevelBT, LevelBLT, LevelBLTA:
+		return l, nil
+	}
+	return "", fmt.Errorf("%w: unknown level %q (want B-B, B-T, B-LT or B-LTA)", ErrInvalid, s)
+}
+
+// ParseHash maps an algorithm name ("SHA-256", "SHA-384", "SHA-512") to its hash.
+func ParseHash(name string) (crypto.Hash, error) {
+	switch strings.ToUpper(strings.TrimSpace(name)) {
+	case "SHA-256", "SHA256":
+		return crypto.SHA256, nil
+	case "SHA-384", "SHA384":
+		return crypto.SHA384, nil
+	case "SHA-512", "SHA512":
+		return crypto.SHA512, nil
+	}
+	return 0, fmt.Errorf("%w: unknown digest algorithm %q (want SHA-256, SHA-384 or SHA-512)", ErrInvalid, name)
+}
+
+// HashName is the inverse of ParseHash.
+func HashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA256:
+		return "SHA-256"
+	case crypto.SHA384:
+		return "SHA-384"
+	case crypto.SHA512:
+		return "SHA-512"
+	}
+	return h.String()
+}
+
+// Request is a signature request and its documents.
+type Request struct {
+	ID           string
+	IntegratorID string
+	UserID       string
+	Format       Format
+	Level        Level
+	Status       Status
+	Reason       string
+	IconID       string
+	IconChoices  []string
+	Nonce        string // current one-time challenge nonce
+	CallbackURL  string
+	DeviceID     string // the device that approved or refused
+	ChosenIcon   string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	ApprovedAt   *time.Time
+	FinishedAt   *time.Time
+	Documents    []Document
+}
+
+// Document is one item to sign within a request.
+type Document struct {
+	Index  int
+	Name   string
+	Hash   crypto.Hash
+	Digest []byte
+	Result []byte // the signature (hash mode) once signed
+}

@@ -1,0 +1,558 @@
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/icons"
+)
+
+// Change is a conditional state transition.
+type Change struct {
+	To         Status
+	Reason     string
+	DeviceID   string
+	ChosenIcon string
+	At         time.Time
+}
+
+// Store is what the signer needs from storage.
+type Store interface {
+	CreateRequest(ctx context.Context, r *Request) error
+	// Request loads a request with its documents; ErrNotFound when absent.
+	Request(ctx context.Context, id string) (*Request, error)
+	// PendingForUser lists the user's pending requests that expire after now, oldest first.
+	PendingForUser(ctx context.Context, userID string, now time.Time) ([]*Request, error)
+	CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error)
+	// Transition applies c if the request's status is one of from, in one conditional
+	// update; it reports whether it did.
+	Transition(ctx context.Context, id string, from []Status, c Change) (bool, error)
+	// RotateNonce replaces the challenge nonce old by next if it is still old.
+	RotateNonce(ctx context.Context, id, old, next string) (bool, error)
+	// CompleteSigned stores every document's result and moves approved → signed, at once.
+	CompleteSigned(ctx context.Context, id string, results [][]byte, at time.Time) (bool, error)
+	// ExpireDue moves pending requests whose expiry has passed to expired and returns their ids.
+	ExpireDue(ctx context.Context, now time.Time) ([]string, error)
+}
+
+// Identity is what signing needs to know of a user.
+type Identity struct {
+	UserID         string
+	Enrolled       bool // has an active device, a key and a certificate
+	Blocked        bool
+	KeyLabel       string
+	CertificateDER []byte
+}
+
+// Identities looks users up; ErrSignerNotFound when absent.
+type Identities interface {
+	Identity(ctx context.Context, userID string) (Identity, error)
+}
+
+// Keys opens signing keys in the HSM by label.
+type Keys interface {
+	SigningKey(ctx context.Context, label string) (crypto.Signer, error)
+}
+
+// Approvals checks what the device sent.
+type Approvals interface {
+	VerifyApproval(dev *device.Device, challenge, sig []byte) error
+	VerifyPIN(ctx context.Context, dev *device.Device, pin string) error
+}
+
+// Auditor records audit events.
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) (audit.Entry, error)
+}
+
+// Notifier tells devices about new or changed requests. It must not block.
+type Notifier interface {
+	RequestChanged(userID, requestID string)
+}
+
+// Config tunes the service.
+type Config struct {
+	DefaultTTL   time.Duration // expiry when the integrator gives none (5 min, as itsme)
+	MaxTTL       time.Duration // longest expiresIn accepted (1 h)
+	MinTTL       time.Duration // shortest expiresIn accepted (1 s)
+	IconChoices  int           // icons shown on the phone, right one included (4)
+	MaxDocuments int           // documents per request
+	MaxPending   int           // pending requests per signer (push-bombing defence)
+	SignTimeout  time.Duration // bound on the HSM and CMS work after approval
+}
+
+func (c *Config) defaults() {
+	if c.DefaultTTL == 0 {
+		c.DefaultTTL = 5 * time.Minute
+	}
+	if c.MaxTTL == 0 {
+		c.MaxTTL = time.Hour
+	}
+	if c.MinTTL == 0 {
+		c.MinTTL = time.Second
+	}
+	if c.IconChoices == 0 {
+		c.IconChoices = 4
+	}
+	if c.MaxDocuments == 0 {
+		c.MaxDocuments = 500
+	}
+	if c.MaxPending == 0 {
+		c.MaxPending = 5
+	}
+	if c.SignTimeout == 0 {
+		c.SignTimeout = time.Minute
+	}
+}
+
+// Service runs the request life cycle.
+type Service struct {
+	store     Store
+	ids       Identities
+	keys      Keys
+	approvals Approvals
+	audit     Auditor
+	notify    Notifier
+	chain     []*x509.Certificate
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// Deps groups the Service's collaborators.
+type Deps struct {
+	Store     Store
+	Ids       Identities
+	Keys      Keys
+	Approvals Approvals
+	Audit     Auditor
+	Notify    Notifier
+	Chain     []*x509.Certificate // CA certificates to include beside the signer's
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// New returns a Service.
+func New(d Deps, cfg Config) *Service {
+	cfg.defaults()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Service{store: d.Store, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
+		notify: d.Notify, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
+}
+
+// DocumentInput is one document of a new request (hash mode).
+type DocumentInput struct {
+	Name   string
+	Hash   crypto.Hash
+	Digest []byte
+}
+
+// CreateInput is a new signature request.
+type CreateInput struct {
+	IntegratorID string
+	UserID       string
+	Format       Format
+	Level        Level
+	Documents    []DocumentInput
+	CallbackURL  string
+	ExpiresIn    time.Duration // 0: the default
+}
+
+func (s *Service) validate(in *CreateInput) error {
+	if in.Format != FormatCAdES {
+		return invalidf("format must be CAdES in hash mode")
+	}
+	if _, err := ParseLevel(string(in.Level)); err != nil {
+		return err
+	}
+	if in.Level != LevelBB {
+		return invalidf("level %s is not available yet; use B-B", in.Level)
+	}
+	if len(in.Documents) == 0 {
+		return invalidf("at least one document is needed")
+	}
+	if len(in.Documents) > s.cfg.MaxDocuments {
+		return invalidf("at most %d documents per request", s.cfg.MaxDocuments)
+	}
+	for i, d := range in.Documents {
+		if err := checkDocName(d.Name); err != nil {
+			return invalidf("documents[%d]: %v", i, err)
+		}
+		if !d.Hash.Available() || (d.Hash != crypto.SHA256 && d.Hash != crypto.SHA384 && d.Hash != crypto.SHA512) {
+			return invalidf("documents[%d]: digest algorithm must be SHA-256, SHA-384 or SHA-512", i)
+		}
+		if len(d.Digest) != d.Hash.Size() {
+			return invalidf("documents[%d]: a %s digest has %d bytes, got %d", i, HashName(d.Hash), d.Hash.Size(), len(d.Digest))
+		}
+	}
+	if in.ExpiresIn != 0 && (in.ExpiresIn < s.cfg.MinTTL || in.ExpiresIn > s.cfg.MaxTTL) {
+		return invalidf("expiresIn must be between %s and %s", s.cfg.MinTTL, s.cfg.MaxTTL)
+	}
+	return nil
+}
+
+func checkDocName(n string) error {
+	if n == "" || utf8.RuneCountInString(n) > 255 || !utf8.ValidString(n) {
+		return errors.New("name must be 1 to 255 characters")
+	}
+	if strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return errors.New("name contains control characters")
+	}
+	return nil
+}
+
+func newNonce() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("signer: nonce: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Create validates and stores a new pending request, then tells the signer's device.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) {
+	if err := s.validate(&in); err != nil {
+		return nil, err
+	}
+	id, err := s.ids.Identity(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if id.Blocked || !id.Enrolled {
+		return nil, ErrSignerInactive
+	}
+	now := s.now().UTC()
+	n, err := s.store.CountPendingForUser(ctx, in.UserID, now)
+	if err != nil {
+		return nil, fmt.Errorf("signer: count pending: %w", err)
+	}
+	if n >= s.cfg.MaxPending {
+		return nil, ErrTooManyPending
+	}
+	right, choices, err := icons.Choose(s.cfg.IconChoices)
+	if err != nil {
+		return nil, fmt.Errorf("signer: icons: %w", err)
+	}
+	nonce, err := newNonce()
+	if err != nil {
+		return nil, err
+	}
+	ttl := in.ExpiresIn
+	if ttl == 0 {
+		ttl = s.cfg.DefaultTTL
+	}
+	r := &Request{
+		ID: uuid.NewString(), IntegratorID: in.IntegratorID, UserID: in.UserID, Format: in.Format,
+		Level: in.Level, Status: StatusPending, IconID: right.ID, Nonce: nonce, CallbackURL: in.CallbackURL,
+		CreatedAt: now, ExpiresAt: now.Add(ttl),
+	}
+	for _, c := range choices {
+		r.IconChoices = append(r.IconChoices, c.ID)
+	}
+	for i, d := range in.Documents {
+		r.Documents = append(r.Documents, Document{Index: i, Name: d.Name, Hash: d.Hash, Digest: d.Digest})
+	}
+	if err := s.store.CreateRequest(ctx, r); err != nil {
+		return nil, fmt.Errorf("signer: store request: %w", err)
+	}
+	s.record(ctx, audit.Event{Type: audit.RequestCreated, Actor: audit.Integrator(in.IntegratorID), RequestID: r.ID,
+		Subject: in.UserID, Detail: map[string]string{"documents": fmt.Sprint(len(r.Documents)), "level": string(r.Level)}})
+	s.notify.RequestChanged(r.UserID, r.ID)
+	return r, nil
+}
+
+// load reads a request and settles its expiry: a pending request past its expiry reads
+// expired at once, whether or not the sweeper has run.
+func (s *Service) load(ctx context.Context, id string) (*Request, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, ErrNotFound
+	}
+	r, err := s.store.Request(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == StatusPending && !s.now().Before(r.ExpiresAt) {
+		now := s.now().UTC()
+		ok, err := s.store.Transition(ctx, id, []Status{StatusPending}, Change{To: StatusExpired, Reason: ReasonExpired, At: now})
+		if err != nil {
+			return nil, fmt.Errorf("signer: expire: %w", err)
+		}
+		if ok {
+			s.record(ctx, audit.Event{Type: audit.RequestExpired, Actor: audit.System, RequestID: id})
+			s.notify.RequestChanged(r.UserID, r.ID)
+		}
+		return s.store.Request(ctx, id)
+	}
+	return r, nil
+}
+
+// Get returns a request of the integrator; another integrator's request is ErrNotFound.
+func (s *Service) Get(ctx context.Context, integratorID, id string) (*Request, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.IntegratorID != integratorID {
+		return nil, ErrNotFound
+	}
+	return r, nil
+}
+
+// Result returns the signed output of document index of a signed request.
+func (s *Service) Result(ctx context.Context, integratorID, id string, index int) (*Request, []byte, error) {
+	r, err := s.Get(ctx, integratorID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if index < 0 || index >= len(r.Documents) {
+		return nil, nil, ErrDocumentIndex
+	}
+	if r.Status != StatusSigned || len(r.Documents[index].Result) == 0 {
+		return nil, nil, ErrResultNotReady
+	}
+	return r, r.Documents[index].Result, nil
+}
+
+// Cancel ends a pending request of the integrator.
+func (s *Service) Cancel(ctx context.Context, integratorID, id string) error {
+	r, err := s.Get(ctx, integratorID, id)
+	if err != nil {
+		return err
+	}
+	ok, err := s.store.Transition(ctx, id, []Status{StatusPending}, Change{To: StatusCancelled, Reason: ReasonCancelled, At: s.now().UTC()})
+	if err != nil {
+		return fmt.Errorf("signer: cancel: %w", err)
+	}
+	if !ok {
+		return ErrNotPending
+	}
+	s.record(ctx, audit.Event{Type: audit.RequestCancelled, Actor: audit.Integrator(integratorID), RequestID: id})
+	s.notify.RequestChanged(r.UserID, id)
+	return nil
+}
+
+// Pending lists the pending requests of the device's user.
+func (s *Service) Pending(ctx context.Context, dev *device.Device) ([]*Request, error) {
+	rs, err := s.store.PendingForUser(ctx, dev.UserID, s.now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("signer: pending: %w", err)
+	}
+	return rs, nil
+}
+
+// ForDevice returns one of the device user's requests; any other is ErrNotFound.
+func (s *Service) ForDevice(ctx context.Context, dev *device.Device, id string) (*Request, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.UserID != dev.UserID {
+		return nil, ErrNotFound
+	}
+	return r, nil
+}
+
+// pendingForDevice loads a request the device may act on now.
+func (s *Service) pendingForDevice(ctx context.Context, dev *device.Device, id string) (*Request, error) {
+	r, err := s.ForDevice(ctx, dev, id)
+	if err != nil {
+		return nil, err
+	}
+	switch r.Status {
+	case StatusPending:
+		return r, nil
+	case StatusExpired:
+		return nil, ErrExpired
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrNotPending, r.Status)
+}
+
+// Refuse ends a pending request at the signer's wish.
+func (s *Service) Refuse(ctx context.Context, dev *device.Device, id string) error {
+	r, err := s.pendingForDevice(ctx, dev, id)
+	if err != nil {
+		return err
+	}
+	return s.refuse(ctx, dev, r, ReasonUserRefused, "")
+}
+
+func (s *Service) refuse(ctx context.Context, dev *device.Device, r *Request, reason, icon string) error {
+	ok, err := s.store.Transition(ctx, r.ID, []Status{StatusPending},
+		Change{To: StatusRefused, Reason: reason, DeviceID: dev.ID, ChosenIcon: icon, At: s.now().UTC()})
+	if err != nil {
+		return fmt.Errorf("signer: refuse: %w", err)
+	}
+	if !ok {
+		return ErrNotPending
+	}
+	s.record(ctx, audit.Event{Type: audit.RequestRefused, Actor: audit.Device(dev.ID), RequestID: r.ID, Detail: map[string]string{"reason": reason}})
+	s.notify.RequestChanged(r.UserID, r.ID)
+	return nil
+}
+
+// ApproveInput is what the device sends to approve.
+type ApproveInput struct {
+	RequestID string
+	Icon      string
+	PIN       string
+	Nonce     string
+	Signature []byte // device signature over device.Challenge(...)
+}
+
+// ChallengeOf returns the canonical challenge of r for the given icon and nonce.
+func ChallengeOf(r *Request, icon, nonce string) []byte {
+	docs := make([]device.ChallengeDoc, len(r.Documents))
+	for i, d := range r.Documents {
+		docs[i] = device.ChallengeDoc{Hash: d.Hash, Digest: d.Digest}
+	}
+	return device.Challenge(r.ID, docs, icon, nonce)
+}
+
+// Approve checks an approval (device signature over the challenge, icon, PIN) and, when
+// it holds, signs every document of the request with the user's HSM key.
+func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInput) (*Request, error) {
+	r, err := s.pendingForDevice(ctx, dev, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	// The nonce works once, whatever the outcome of this attempt.
+	if in.Nonce == "" || in.Nonce != r.Nonce {
+		return nil, ErrStaleChallenge
+	}
+	next, err := newNonce()
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.store.RotateNonce(ctx, r.ID, in.Nonce, next)
+	if err != nil {
+		return nil, fmt.Errorf("signer: rotate nonce: %w", err)
+	}
+	if !ok {
+		return nil, ErrStaleChallenge
+	}
+	if err := s.approvals.VerifyApproval(dev, ChallengeOf(r, in.Icon, in.Nonce), in.Signature); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadApproval, err)
+	}
+	if in.Icon != r.IconID {
+		if err := s.refuse(ctx, dev, r, ReasonWrongIcon, in.Icon); err != nil {
+			return nil, err
+		}
+		return nil, ErrWrongIcon
+	}
+	if err := s.approvals.VerifyPIN(ctx, dev, in.PIN); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	ok, err = s.store.Transition(ctx, r.ID, []Status{StatusPending},
+		Change{To: StatusApproved, DeviceID: dev.ID, ChosenIcon: in.Icon, At: now})
+	if err != nil {
+		return nil, fmt.Errorf("signer: approve: %w", err)
+	}
+	if !ok {
+		return nil, ErrNotPending
+	}
+	s.record(ctx, audit.Event{Type: audit.RequestApproved, Actor: audit.Device(dev.ID), RequestID: r.ID})
+	// The signature is owed to the signer's decision, not to the connection that carried it.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SignTimeout)
+	defer cancel()
+	s.finish(sctx, r)
+	return s.store.Request(sctx, r.ID)
+}
+
+// finish signs an approved request and moves it to signed or failed.
+func (s *Service) finish(ctx context.Context, r *Request) {
+	results, err := s.sign(ctx, r)
+	now := s.now().UTC()
+	if err == nil {
+		var ok bool
+		ok, err = s.store.CompleteSigned(ctx, r.ID, results, now)
+		if err == nil && !ok {
+			err = errors.New("request left the approved state while signing")
+		}
+	}
+	if err != nil {
+		s.log.Error("signing failed", "requestId", r.ID, "err", err)
+		if _, terr := s.store.Transition(ctx, r.ID, []Status{StatusApproved},
+			Change{To: StatusFailed, Reason: ReasonInternal, At: now}); terr != nil {
+			s.log.Error("could not mark request failed", "requestId", r.ID, "err", terr)
+		}
+		s.record(ctx, audit.Event{Type: audit.RequestFailed, Actor: audit.System, RequestID: r.ID})
+	} else {
+		s.record(ctx, audit.Event{Type: audit.RequestSigned, Actor: audit.System, RequestID: r.ID,
+			Detail: map[string]string{"documents": fmt.Sprint(len(results))}})
+	}
+	s.notify.RequestChanged(r.UserID, r.ID)
+}
+
+func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
+	id, err := s.ids.Identity(ctx, r.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("signer: identity: %w", err)
+	}
+	if id.Blocked || !id.Enrolled {
+		return nil, ErrSignerInactive
+	}
+	cert, err := x509.ParseCertificate(id.CertificateDER)
+	if err != nil {
+		return nil, fmt.Errorf("signer: certificate: %w", err)
+	}
+	key, err := s.keys.SigningKey(ctx, id.KeyLabel)
+	if err != nil {
+		return nil, fmt.Errorf("signer: key: %w", err)
+	}
+	// Intent before the HSM is used: if the log cannot say what is about to be signed,
+	// nothing is signed.
+	if _, err := s.audit.Record(ctx, audit.Event{Type: audit.SignatureIntent, Actor: audit.System, RequestID: r.ID,
+		Subject: r.UserID, Detail: map[string]string{"certificate": cert.SerialNumber.Text(16), "documents": fmt.Sprint(len(r.Documents))}}); err != nil {
+		return nil, err
+	}
+	at := s.now().UTC()
+	out := make([][]byte, len(r.Documents))
+	for i, d := range r.Documents {
+		sig, err := cades.Sign(ctx, cades.SignRequest{
+			Digest: d.Digest, Hash: d.Hash, Signer: key, Certificate: cert, Chain: s.chain, SigningTime: at,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("signer: document %d: %w", i, err)
+		}
+		out[i] = sig
+	}
+	return out, nil
+}
+
+// ExpireDue expires every pending request past its expiry; the serve loop calls it.
+func (s *Service) ExpireDue(ctx context.Context) error {
+	ids, err := s.store.ExpireDue(ctx, s.now().UTC())
+	if err != nil {
+		return fmt.Errorf("signer: expire: %w", err)
+	}
+	for _, id := range ids {
+		s.record(ctx, audit.Event{Type: audit.RequestExpired, Actor: audit.System, RequestID: id})
+	}
+	return nil
+}
+
+func (s *Service) record(ctx context.Context, ev audit.Event) {
+	if _, err := s.audit.Record(ctx, ev); err != nil {
+		s.log.Error("audit record failed", "type", ev.Type, "err", err)
+	}
+}

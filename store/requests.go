@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/paraphe/paraphe/signer"
+)
+
+var _ signer.Store = (*Store)(nil)
+
+// CreateRequest inserts a request and its documents together.
+func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
+	row := requestRow{
+		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: string(r.Format), Level: string(r.Level),
+		Status: string(r.Status), Reason: r.Reason, IconID: r.IconID, IconChoices: strings.Join(r.IconChoices, ","),
+		Nonce: r.Nonce, CallbackURL: r.CallbackURL, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+	}
+	docs := make([]documentRow, len(r.Documents))
+	for i, d := range r.Documents {
+		docs[i] = documentRow{RequestID: r.ID, Idx: d.Index, Name: d.Name, Hash: signer.HashName(d.Hash), Digest: d.Digest}
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.CreateInBatches(docs, 200).Error
+	})
+}
+
+// Request loads a request with its documents.
+func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error) {
+	var row requestRow
+	db := s.db.WithContext(ctx)
+	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return nil, signer.ErrNotFound
+		}
+		return nil, err
+	}
+	var docs []documentRow
+	if err := db.Where("request_id = ?", id).Order("idx").Find(&docs).Error; err != nil {
+		return nil, err
+	}
+	return toRequest(row, docs)
+}
+
+// PendingForUser lists a user's live pending requests with their documents (no results).
+func (s *Store) PendingForUser(ctx context.Context, userID string, now time.Time) ([]*signer.Request, error) {
+	db := s.db.WithContext(ctx)
+	var rows []requestRow
+	if err := db.Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now).
+		Order("created_at").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var docs []documentRow
+	if err := db.Omit("result").Where("request_id IN ?", ids).Order("request_id, idx").Find(&docs).Error; err != nil {
+		return nil, err
+	}
+	byReq := map[string][]documentRow{}
+	for _, d := range docs {
+		byReq[d.RequestID] = append(byReq[d.RequestID], d)
+	}
+	out := make([]*signer.Request, 0, len(rows))
+	for _, r := range rows {
+		req, err := toRequest(r, byReq[r.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, req)
+	}
+	return out, nil
+}
+
+// CountPendingForUser counts a user's live pending requests.
+func (s *Store) CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&requestRow{}).
+		Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now).Count(&n).Error
+	return int(n), err
+}
+
+func statuses(ss []signer.Status) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// Transition applies a state change if the current status is one of from.
+func (s *Store) Transition(ctx context.Context, id string, from []signer.Status, c signer.Change) (bool, error) {
+	upd := map[string]any{"status": string(c.To)}
+	if c.Reason != "" {
+		upd["reason"] = c.Reason
+	}
+	if c.DeviceID != "" {
+		upd["device_id"] = c.DeviceID
+	}
+	if c.ChosenIcon != "" {
+		upd["chosen_icon"] = c.ChosenIcon
+	}
+	if c.To == signer.StatusApproved {
+		upd["approved_at"] = c.At
+	}
+	if c.To.Final() {
+		upd["finished_at"] = c.At
+	}
+	res := s.db.WithContext(ctx).Model(&requestRow{}).Where("id = ? AND status IN ?", id, statuses(from)).Updates(upd)
+	return res.RowsAffected == 1, res.Error
+}
+
+// RotateNonce swaps the challenge nonce if it is still old.
+func (s *Store) RotateNonce(ctx context.Context, id, old, next string) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&requestRow{}).Where("id = ? AND nonce = ? AND status = ?", id, old, string(signer.StatusPending)).
+		Update("nonce", next)
+	return res.RowsAffected == 1, res.Error
+}
+
+// CompleteSigned stores the results and moves approved → signed in one transaction.
+func (s *Store) CompleteSigned(ctx context.Context, id string, results [][]byte, at time.Time) (bool, error) {
+	done := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&requestRow{}).Where("id = ? AND status = ?", id, string(signer.StatusApproved)).
+			Updates(map[string]any{"status": string(signer.StatusSigned), "finished_at": at})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		for i, r := range results {
+			if err := tx.Model(&documentRow{}).Where("request_id = ? AND idx = ?", id, i).Update("result", r).Error; err != nil {
+				return err
+			}
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
+
+// ExpireDue expires every pending request whose time has passed.
+func (s *Store) ExpireDue(ctx context.Context, now time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&requestRow{}).Where("status = ? AND expires_at <= ?", string(signer.StatusPending), now).
+			Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var moved []string
+		for _, id := range ids {
+			res := tx.Model(&requestRow{}).Where("id = ? AND status = ?", id, string(signer.StatusPending)).
+				Updates(map[string]any{"status": string(signer.StatusExpired), "reason": signer.ReasonExpired, "finished_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				moved = append(moved, id)
+			}
+		}
+		ids = moved
+		return nil
+	})
+	return ids, err
+}
+
+func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
+	out := &signer.Request{
+		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: signer.Format(r.Format), Level: signer.Level(r.Level),
+		Status: signer.Status(r.Status), Reason: r.Reason, IconID: r.IconID, Nonce: r.Nonce, CallbackURL: r.CallbackURL,
+		DeviceID: r.DeviceID, ChosenIcon: r.ChosenIcon, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		ApprovedAt: r.ApprovedAt, FinishedAt: r.FinishedAt,
+	}
+	if r.IconChoices != "" {
+		out.IconChoices = strings.Split(r.IconChoices, ",")
+	}
+	for _, d := range docs {
+		h, err := signer.ParseHash(d.Hash)
+		if err != nil {
+			return nil, err
+		}
+		out.Documents = append(out.Documents, signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result})
+	}
+	return out, nil
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Config selects the database.
+type Config struct {
+	// URL is a postgres:// URL; empty means the SQLite file SQLitePath.
+	URL string
+	// SQLitePath is the SQLite file of the embedded default.
+	SQLitePath string
+}
+
+// Store is the gorm-backed repository of every domain package.
+type Store struct {
+	db       *gorm.DB
+	postgres bool
+}
+
+// Open connects, migrates the schema and returns a Store.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true}
+	var (
+		db  *gorm.DB
+		err error
+		pg  bool
+	)
+	switch {
+	case cfg.URL != "":
+		u, perr := url.Parse(cfg.URL)
+		if perr != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return nil, errors.New("store: database URL must be postgres://...")
+		}
+		pg = true
+		db, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
+	case cfg.SQLitePath != "":
+		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		// WAL lets readers run beside the writer; immediate transactions take the write lock
+		// at BEGIN so two processes (server and CLI) never deadlock on an upgrade;
+		// secure_delete overwrites deleted content so erased personal data leaves the file.
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(15000)", "foreign_keys(1)", "secure_delete(1)", "synchronous(NORMAL)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		db, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg)
+	default:
+		return nil, errors.New("store: no database configured")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !pg {
+		// One connection: SQLite has one writer anyway, and a single connection keeps
+		// the immediate transactions of this process from waiting on each other.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	s := &Store{db: db, postgres: pg}
+	if err := s.migrate(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	if !pg {
+		_ = os.Chmod(cfg.SQLitePath, 0o600)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	if s.postgres {
+		// Serialize migrations of replicas starting together.
+		return db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockMigrate).Error; err != nil {
+				return fmt.Errorf("store: migrate lock: %w", err)
+			}
+			if err := tx.AutoMigrate(allModels()...); err != nil {
+				return fmt.Errorf("store: migrate: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := db.AutoMigrate(allModels()...); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// Advisory lock keys on PostgreSQL.
+const (
+	lockMigrate int64 = 0x7061726170686501
+	lockAudit   int64 = 0x7061726170686502
+)
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.postgres }
+
+func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+func isDuplicate(err error) bool {
+	return errors.Is(err, gorm.ErrDuplicatedKey) || (err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/signer"
+)
+
+var (
+	_ device.Store      = (*Store)(nil)
+	_ signer.Identities = (*Store)(nil)
+)
+
+// CreateUser inserts a user and its activation code together.
+func (s *Store) CreateUser(ctx context.Context, u *device.User, a device.Activation) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(fromUser(u)).Error; err != nil {
+			return err
+		}
+		return tx.Create(&activationRow{CodeHash: a.CodeHash, UserID: a.UserID, ExpiresAt: a.ExpiresAt}).Error
+	})
+}
+
+// User loads a user.
+func (s *Store) User(ctx context.Context, id string) (*device.User, error) {
+	var r userRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if isNotFound(err) {
+			return nil, device.ErrUserNotFound
+		}
+		return nil, err
+	}
+	return toUser(r), nil
+}
+
+// Activation loads an activation code by its hash.
+func (s *Store) Activation(ctx context.Context, codeHash []byte) (*device.Activation, error) {
+	var r activationRow
+	if err := s.db.WithContext(ctx).Where("code_hash = ?", codeHash).Take(&r).Error; err != nil {
+		if isNotFound(err) {
+			return nil, device.ErrActivation
+		}
+		return nil, err
+	}
+	return &device.Activation{UserID: r.UserID, CodeHash: r.CodeHash, ExpiresAt: r.ExpiresAt, UsedAt: r.UsedAt}, nil
+}
+
+// Enroll writes a whole enrollment in one transaction.
+func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&activationRow{}).Where("code_hash = ? AND used_at IS NULL AND expires_at > ?", e.CodeHash, e.At).
+			Update("used_at", e.At)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return device.ErrActivation
+		}
+		if err := tx.Model(&deviceRow{}).Where("user_id = ? AND status = ?", e.Device.UserID, string(device.DeviceActive)).
+			Updates(map[string]any{"status": string(device.DeviceRevoked), "revoked_at": e.At}).Error; err != nil {
+			return err
+		}
+		d := e.Device
+		if err := tx.Create(&deviceRow{ID: d.ID, UserID: d.UserID, PublicKey: d.PublicKey, Status: string(d.Status), CreatedAt: d.CreatedAt}).Error; err != nil {
+			return err
+		}
+		c := e.Certificate
+		if err := tx.Create(&certificateRow{Serial: c.Serial, UserID: c.UserID, DER: c.DER, NotBefore: c.NotBefore, NotAfter: c.NotAfter}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&userRow{}).Where("id = ?", d.UserID).Updates(map[string]any{
+			"status": string(device.UserActive), "pin_verifier": e.PINVerifier, "pin_failures": 0, "locked": false,
+			"key_label": e.KeyLabel, "cert_serial": c.Serial,
+		}).Error
+	})
+}
+
+// Device loads a device.
+func (s *Store) Device(ctx context.Context, id string) (*device.Device, error) {
+	var r deviceRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if isNotFound(err) {
+			return nil, device.ErrDeviceNotFound
+		}
+		return nil, err
+	}
+	return &device.Device{ID: r.ID, UserID: r.UserID, PublicKey: r.PublicKey, Status: device.DeviceStatus(r.Status), CreatedAt: r.CreatedAt}, nil
+}
+
+// UseNonce records a device call nonce; a second use is device.ErrReplay. Expired nonces
+// are pruned on the way, since the time window already refuses their calls.
+func (s *Store) UseNonce(ctx context.Context, deviceID, nonce string, keepUntil time.Time) error {
+	db := s.db.WithContext(ctx)
+	if err := db.Where("expires_at < ?", time.Now().UTC().Add(-time.Minute)).Delete(&deviceNonceRow{}).Error; err != nil {
+		return err
+	}
+	err := db.Create(&deviceNonceRow{DeviceID: deviceID, Nonce: nonce, ExpiresAt: keepUntil}).Error
+	if isDuplicate(err) {
+		return device.ErrReplay
+	}
+	return err
+}
+
+// AddPINFailure counts a wrong PIN and locks at max, in one statement.
+func (s *Store) AddPINFailure(ctx context.Context, userID string, max int) (int, error) {
+	var n int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("UPDATE users SET pin_failures = pin_failures + 1, locked = (pin_failures + 1 >= ?) WHERE id = ?", max, userID).Error; err != nil {
+			return err
+		}
+		return tx.Model(&userRow{}).Where("id = ?", userID).Select("pin_failures").Scan(&n).Error
+	})
+	return n, err
+}
+
+// ResetPINFailures clears the failure count after a right PIN.
+func (s *Store) ResetPINFailures(ctx context.Context, userID string) error {
+	return s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND locked = ?", userID, false).Update("pin_failures", 0).Error
+}
+
+// Identity tells the signer whether a user can sign and with which key.
+func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, error) {
+	var u userRow
+	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+		if isNotFound(err) {
+			return signer.Identity{}, signer.ErrSignerNotFound
+		}
+		return signer.Identity{}, err
+	}
+	id := signer.Identity{UserID: u.ID, Blocked: u.Status == string(device.UserBlocked), KeyLabel: u.KeyLabel}
+	if u.Status != string(device.UserActive) || u.CertSerial == "" || u.Locked {
+		return id, nil
+	}
+	var c certificateRow
+	if err := s.db.WithContext(ctx).Where("serial = ? AND revoked_at IS NULL", u.CertSerial).Take(&c).Error; err != nil {
+		if isNotFound(err) {
+			return id, nil
+		}
+		return id, err
+	}
+	var active int64
+	if err := s.db.WithContext(ctx).Model(&deviceRow{}).Where("user_id = ? AND status = ?", u.ID, string(device.DeviceActive)).Count(&active).Error; err != nil {
+		return id, err
+	}
+	id.CertificateDER = c.DER
+	id.Enrolled = active > 0
+	return id, nil
+}
+
+func fromUser(u *device.User) *userRow {
+	return &userRow{ID: u.ID, GivenName: u.GivenName, Surname: u.Surname, Email: u.Email, Phone: u.Phone, Country: u.Country,
+		Status: string(u.Status), PINVerifier: u.PINVerifier, PINFailures: u.PINFailures, Locked: u.Locked,
+		KeyLabel: u.KeyLabel, CertSerial: u.CertSerial, CreatedAt: u.CreatedAt}
+}
+
+func toUser(r userRow) *device.User {
+	return &device.User{ID: r.ID, GivenName: r.GivenName, Surname: r.Surname, Email: r.Email, Phone: r.Phone, Country: r.Country,
+		Status: device.UserStatus(r.Status), PINVerifier: r.PINVerifier, PINFailures: r.PINFailures, Locked: r.Locked,
+		KeyLabel: r.KeyLabel, CertSerial: r.CertSerial, CreatedAt: r.CreatedAt}
+}
