@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/paraphe/paraphe/device/client"
 )
 
 const usage = `usage: paraphe-device [--state FILE] [--server URL] COMMAND
@@ -123,6 +125,60 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q; run paraphe-device help", cmd)}
+}
+
+func enroll(ctx context.Context, o opts, out io.Writer) error {
+	st, err := client.Enroll(ctx, o.server, o.code, o.pin)
+	if err != nil {
+		return err
+	}
+	if err := st.Save(o.state); err != nil {
+		return fmt.Errorf("enrolled, but the state file could not be written: %w", err)
+	}
+	return printJSON(out, map[string]string{"deviceId": st.DeviceID, "userId": st.UserID})
+}
+
+func session(o opts, timeout time.Duration) (*client.Client, error) {
+	st, err := client.Load(o.state)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(st, o.server, timeout)
+}
+
+func pending(ctx context.Context, o opts, out io.Writer) error {
+	c, err := session(o, o.wait+30*time.Second)
+	if err != nil {
+		return err
+	}
+	items, err := c.Pending(ctx, o.wait)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, items)
+}
+
+func approve(ctx context.Context, o opts, id string, out io.Writer) error {
+	c, err := session(o, 90*time.Second)
+	if err != nil {
+		return err
+	}
+	status, err := c.Approve(ctx, id, o.icon, o.pin)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, map[string]string{"id": id, "status": status})
+}
+
+func refuse(ctx context.Context, o opts, id string, out io.Writer) error {
+	c, err := session(o, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := c.Refuse(ctx, id); err != nil {
+		return err
+	}
+	return printJSON(out, map[string]string{"id": id, "status": "refused"})
 }
 
 func printJSON(out io.Writer, v any) error {

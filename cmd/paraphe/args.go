@@ -4,7 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
+
+	"github.com/paraphe/paraphe/config"
 )
 
 // parseInterleaved parses flags that may stand before or after positional arguments,
@@ -46,4 +49,35 @@ func wantArgs(pos []string, n int, synopsis string) error {
 		}
 	}
 	return nil
+}
+
+// common holds the flags every command takes.
+type common struct {
+	data        string
+	configFile  string
+	databaseURL string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", "./data", "data folder (SQLite file, SoftHSM token, CA certificates)")
+	fs.StringVar(&c.configFile, "config", "", "YAML configuration file")
+	fs.StringVar(&c.databaseURL, "database-url", "", "PostgreSQL URL (postgres://...) instead of the SQLite file")
+}
+
+func (c *common) load() (config.Config, error) {
+	cfg, err := config.Load(c.configFile, c.data)
+	if err != nil {
+		return cfg, err
+	}
+	if c.configFile != "" && c.data != "./data" {
+		abs, err := filepath.Abs(c.data)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.DataDir = abs
+	}
+	if c.databaseURL != "" {
+		cfg.DatabaseURL = c.databaseURL
+	}
+	return cfg, nil
 }

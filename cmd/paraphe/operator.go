@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/paraphe/paraphe/app"
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
 )
@@ -28,11 +29,11 @@ func cmdIntegratorsAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	if err := e.withHSM(ctx); err != nil {
+	defer e.Close()
+	if err := e.WithHSM(ctx); err != nil {
 		return err
 	}
-	out, err := e.integrators().Add(ctx, pos[0])
+	out, err := e.Integrators().Add(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -63,8 +64,8 @@ func cmdUsersAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	out, err := e.devices().AddUser(ctx, n)
+	defer e.Close()
+	out, err := e.Devices().AddUser(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -112,8 +113,8 @@ func cmdAuditVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	n, err := e.audit.Verify(ctx)
+	defer e.Close()
+	n, err := e.Audit.Verify(ctx)
 	if err != nil {
 		var be *audit.BrokenError
 		if errors.As(err, &be) {
@@ -126,10 +127,10 @@ func cmdAuditVerify(ctx context.Context, args []string) error {
 }
 
 // open loads the configuration and opens the store.
-func open(ctx context.Context, c *common) (*env, error) {
+func open(ctx context.Context, c *common) (*app.Env, error) {
 	cfg, err := c.load()
 	if err != nil {
 		return nil, err
 	}
-	return openEnv(ctx, cfg, newLogger(cfg.LogLevel))
+	return app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
 }

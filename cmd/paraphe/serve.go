@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,11 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paraphe/paraphe/api"
-	"github.com/paraphe/paraphe/ca"
-	"github.com/paraphe/paraphe/notify"
-	"github.com/paraphe/paraphe/signer"
-	"github.com/paraphe/paraphe/store"
+	"github.com/paraphe/paraphe/app"
 )
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -38,35 +33,16 @@ func cmdServe(ctx context.Context, args []string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	log := newLogger(cfg.LogLevel)
+	log := app.NewLogger(cfg.LogLevel)
 	_, statErr := os.Stat(cfg.DataDir)
 	firstStart := errors.Is(statErr, os.ErrNotExist)
 
-	e, err := openEnv(ctx, cfg, log)
+	e, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	if err := e.withCA(ctx); err != nil {
-		return err
-	}
-	hub := notify.NewHub()
-	devices := e.devices()
-	requests := signer.New(signer.Deps{
-		Store: e.store, Ids: e.store, Keys: e.keys, Approvals: devices, Audit: e.audit, Notify: hub,
-		Chain: e.ca.Chain(), Log: log,
-	}, signer.Config{
-		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
-		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
-	})
-	handler, err := api.New(api.Deps{
-		Integrators: e.integrators(), Requests: requests, Devices: devices,
-		PKI: pki{a: e.ca, st: e.store}, Waiter: hub,
-		Ready:          map[string]api.Checker{"database": e.store, "hsm": e.token},
-		Log:            log,
-		Limits:         api.Limits{JSONBody: cfg.Limits.JSONBody},
-		TrustedProxies: cfg.TrustedProxies,
-	})
+	defer e.Close()
+	svc, err := e.NewService(ctx)
 	if err != nil {
 		return err
 	}
@@ -75,7 +51,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler: handler,
+		Handler: svc.Handler,
 		// Slow clients may not hold connections open: headers within 10 s; bodies (PDFs up
 		// to the upload limit) and answers within 2 minutes; long polls stay below that.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -86,11 +62,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Go(func() { sweep(bg, requests, log) })
+	wg.Go(func() { svc.RunWorkers(bg, log) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("paraphe listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "postgres", e.store.Postgres())
+	log.Info("paraphe listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "postgres", e.Store.Postgres())
 	printNextSteps(cfg.DataDir, "http://"+ln.Addr().String(), firstStart)
 
 	select {
@@ -109,22 +85,6 @@ func cmdServe(ctx context.Context, args []string) error {
 	return err
 }
 
-// sweep expires pending requests on time even when nobody reads them.
-func sweep(ctx context.Context, s *signer.Service, log interface{ Warn(string, ...any) }) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("expiry sweep", "err", err)
-			}
-		}
-	}
-}
-
 func printNextSteps(dataDir, url string, first bool) {
 	state := "reusing the data in"
 	if first {
@@ -140,17 +100,3 @@ Next, in another terminal:
 Then follow README.md ("Five minutes with Paraphe"). Stop with Ctrl-C.
 `, url, state, dataDir, dataDir, dataDir, url)
 }
-
-// pki adapts the CA and the store's certificate records to the API.
-type pki struct {
-	a  *ca.Authority
-	st *store.Store
-}
-
-func (p pki) Root() *x509.Certificate    { return p.a.Root() }
-func (p pki) Issuing() *x509.Certificate { return p.a.Issuing() }
-func (p pki) OCSP(ctx context.Context, req []byte) ([]byte, error) {
-	return p.a.OCSP(ctx, req, p.st)
-}
-func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.a.CRL(ctx, p.st) }
-func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.a.RootCRL(ctx) }

@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"bytes"
@@ -20,8 +20,8 @@ import (
 	"github.com/paraphe/paraphe/signer"
 )
 
-// problem is the part of an RFC 9457 answer the device shows.
-type problem struct {
+// Problem is the part of an RFC 9457 answer the device shows.
+type Problem struct {
 	Title        string `json:"title"`
 	Status       int    `json:"status"`
 	Detail       string `json:"detail"`
@@ -29,7 +29,8 @@ type problem struct {
 	AttemptsLeft *int   `json:"attemptsLeft"`
 }
 
-func (p problem) Error() string {
+// Error gives one line saying why.
+func (p Problem) Error() string {
 	switch p.Code {
 	case "wrong-pin":
 		if p.AttemptsLeft != nil {
@@ -54,22 +55,32 @@ func (p problem) Error() string {
 	return p.Title
 }
 
-type client struct {
+// Client talks to one server as one device.
+type Client struct {
 	base string
-	st   *state
+	st   *State
 	http *http.Client
 }
 
-func newClient(base string, st *state, timeout time.Duration) (*client, error) {
+// New returns a client for an enrolled device; server overrides the state's server when
+// not empty. timeout bounds each call.
+func New(st *State, server string, timeout time.Duration) (*Client, error) {
+	if server == "" {
+		server = st.Server
+	}
+	return newClient(server, st, timeout)
+}
+
+func newClient(base string, st *State, timeout time.Duration) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server %q is not an http(s) URL", base)
 	}
-	return &client{base: strings.TrimRight(base, "/"), st: st, http: &http.Client{Timeout: timeout}}, nil
+	return &Client{base: strings.TrimRight(base, "/"), st: st, http: &http.Client{Timeout: timeout}}, nil
 }
 
 // do sends a call (signed when the device is enrolled) and decodes a JSON answer into v.
-func (c *client) do(ctx context.Context, method, path string, body, v any) error {
+func (c *Client) do(ctx context.Context, method, path string, body, v any) error {
 	var raw []byte
 	if body != nil {
 		var err error
@@ -102,7 +113,7 @@ func (c *client) do(ctx context.Context, method, path string, body, v any) error
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var p problem
+		var p Problem
 		if json.Unmarshal(b, &p) != nil || p.Status == 0 {
 			p.Status = resp.StatusCode
 		}
@@ -116,53 +127,39 @@ func (c *client) do(ctx context.Context, method, path string, body, v any) error
 	return nil
 }
 
-func enroll(ctx context.Context, o opts, out io.Writer) error {
+// Enroll makes a device key, registers it with an activation code and sets the PIN. The
+// returned state must be saved by the caller.
+func Enroll(ctx context.Context, server, code, pin string) (*State, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pk8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := newClient(o.server, nil, 60*time.Second)
+	c, err := newClient(server, nil, 60*time.Second)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var res struct {
 		DeviceID string `json:"deviceId"`
 		UserID   string `json:"userId"`
 	}
-	body := map[string]string{"code": o.code, "publicKey": base64.StdEncoding.EncodeToString(spki), "pin": o.pin}
+	body := map[string]string{"code": code, "publicKey": base64.StdEncoding.EncodeToString(spki), "pin": pin}
 	if err := c.do(ctx, http.MethodPost, "/v1/devices/enroll", body, &res); err != nil {
-		return err
-	}
-	st := &state{Server: c.base, DeviceID: res.DeviceID, UserID: res.UserID, DeviceKey: pk8, EnrolledAt: time.Now().UTC().Format(time.RFC3339)}
-	if err := st.save(o.state); err != nil {
-		return fmt.Errorf("enrolled, but the state file could not be written: %w", err)
-	}
-	return printJSON(out, map[string]string{"deviceId": res.DeviceID, "userId": res.UserID})
-}
-
-// session loads the state and a client for it.
-func session(o opts, timeout time.Duration) (*client, error) {
-	st, err := loadState(o.state)
-	if err != nil {
 		return nil, err
 	}
-	server := st.Server
-	if o.server != "" {
-		server = o.server
-	}
-	return newClient(server, st, timeout)
+	return &State{Server: c.base, DeviceID: res.DeviceID, UserID: res.UserID, DeviceKey: pk8,
+		EnrolledAt: time.Now().UTC().Format(time.RFC3339), key: key}, nil
 }
 
-// pendingItem is what the device shows for one request.
-type pendingItem struct {
+// Request is what the device shows for one request.
+type Request struct {
 	ID         string `json:"id"`
 	Integrator string `json:"integrator"`
 	Status     string `json:"status,omitempty"`
@@ -180,33 +177,37 @@ type pendingItem struct {
 	Nonce     string    `json:"nonce,omitempty"`
 }
 
-func pending(ctx context.Context, o opts, out io.Writer) error {
-	c, err := session(o, o.wait+30*time.Second)
-	if err != nil {
-		return err
-	}
+// Pending lists the user's pending requests, waiting up to wait for one to arrive.
+func (c *Client) Pending(ctx context.Context, wait time.Duration) ([]Request, error) {
 	path := "/v1/device/requests"
-	if o.wait > 0 {
-		path += "?wait=" + url.QueryEscape(o.wait.String())
+	if wait > 0 {
+		path += "?wait=" + url.QueryEscape(wait.String())
 	}
-	items := []pendingItem{}
+	items := []Request{}
 	if err := c.do(ctx, http.MethodGet, path, nil, &items); err != nil {
-		return err
+		return nil, err
 	}
-	return printJSON(out, items)
+	return items, nil
 }
 
-func approve(ctx context.Context, o opts, id string, out io.Writer) error {
-	c, err := session(o, 90*time.Second)
-	if err != nil {
-		return err
-	}
-	var it pendingItem
+// Request reads one request with its current challenge nonce.
+func (c *Client) Request(ctx context.Context, id string) (*Request, error) {
+	var it Request
 	if err := c.do(ctx, http.MethodGet, "/v1/device/requests/"+url.PathEscape(id), nil, &it); err != nil {
-		return err
+		return nil, err
+	}
+	return &it, nil
+}
+
+// Approve approves request id with the icon the signer picked and the PIN; it returns
+// the request's status afterwards (signed, or failed when the server could not sign).
+func (c *Client) Approve(ctx context.Context, id, icon, pin string) (string, error) {
+	it, err := c.Request(ctx, id)
+	if err != nil {
+		return "", err
 	}
 	if it.Status != "" && it.Status != "pending" {
-		return fmt.Errorf("no longer pending: the request is %s", it.Status)
+		return "", fmt.Errorf("no longer pending: the request is %s", it.Status)
 	}
 	// The challenge is rebuilt from what this device shows, so the signature covers
 	// exactly the digests the signer saw.
@@ -214,38 +215,32 @@ func approve(ctx context.Context, o opts, id string, out io.Writer) error {
 	for i, d := range it.Documents {
 		h, err := signer.ParseHash(d.DigestAlgorithm)
 		if err != nil {
-			return err
+			return "", err
 		}
 		dg, err := base64.StdEncoding.DecodeString(d.Digest)
 		if err != nil {
-			return fmt.Errorf("server sent a malformed digest")
+			return "", fmt.Errorf("server sent a malformed digest")
 		}
 		docs[i] = device.ChallengeDoc{Hash: h, Digest: dg}
 	}
-	sig, err := device.SignBytes(c.st.key, device.Challenge(it.ID, docs, o.icon, it.Nonce))
+	sig, err := device.SignBytes(c.st.key, device.Challenge(it.ID, docs, icon, it.Nonce))
 	if err != nil {
-		return err
+		return "", err
 	}
 	var res struct {
 		Status string `json:"status"`
 	}
-	body := map[string]string{"icon": o.icon, "pin": o.pin, "nonce": it.Nonce, "signature": base64.StdEncoding.EncodeToString(sig)}
+	body := map[string]string{"icon": icon, "pin": pin, "nonce": it.Nonce, "signature": base64.StdEncoding.EncodeToString(sig)}
 	if err := c.do(ctx, http.MethodPost, "/v1/device/requests/"+url.PathEscape(id)+"/approve", body, &res); err != nil {
-		return err
+		return "", err
 	}
 	if res.Status == string(signer.StatusFailed) {
-		return fmt.Errorf("approved, but signing failed on the server")
+		return res.Status, fmt.Errorf("approved, but signing failed on the server")
 	}
-	return printJSON(out, map[string]string{"id": id, "status": res.Status})
+	return res.Status, nil
 }
 
-func refuse(ctx context.Context, o opts, id string, out io.Writer) error {
-	c, err := session(o, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	if err := c.do(ctx, http.MethodPost, "/v1/device/requests/"+url.PathEscape(id)+"/refuse", struct{}{}, nil); err != nil {
-		return err
-	}
-	return printJSON(out, map[string]string{"id": id, "status": "refused"})
+// Refuse refuses request id.
+func (c *Client) Refuse(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/v1/device/requests/"+url.PathEscape(id)+"/refuse", struct{}{}, nil)
 }

@@ -1,4 +1,9 @@
-package main
+// Package client is the reference device client: what a signer's phone app does. It
+// keeps the device's P-256 key and ids in a state file, signs every call with the device
+// key, and approves a request by signing the canonical challenge rebuilt from what it
+// shows the signer. Client is safe for concurrent use; several processes may read one
+// state file at once (it is replaced atomically).
+package client
 
 import (
 	"crypto/ecdsa"
@@ -10,9 +15,9 @@ import (
 	"path/filepath"
 )
 
-// state is what the device keeps between calls. The device key plays the part of a
+// State is what the device keeps between calls. The device key plays the part of a
 // phone's hardware-backed key: it never leaves this file.
-type state struct {
+type State struct {
 	Server     string `json:"server"`
 	DeviceID   string `json:"deviceId"`
 	UserID     string `json:"userId"`
@@ -21,7 +26,8 @@ type state struct {
 	key        *ecdsa.PrivateKey
 }
 
-func loadState(path string) (*state, error) {
+// Load reads a state file.
+func Load(path string) (*State, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -29,7 +35,7 @@ func loadState(path string) (*state, error) {
 		}
 		return nil, err
 	}
-	var s state
+	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("state file %s is damaged: %v", path, err)
 	}
@@ -45,9 +51,9 @@ func loadState(path string) (*state, error) {
 	return &s, nil
 }
 
-// save writes the state atomically (temporary file, then rename), so concurrent readers
+// Save writes the state atomically (temporary file, then rename), so concurrent readers
 // never see half a file.
-func (s *state) save(path string) error {
+func (s *State) Save(path string) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

@@ -1,0 +1,189 @@
+// Package app assembles Paraphe's parts (store, HSM token, development CA, services, HTTP
+// handler) from a configuration, for the server, the operator CLI and end-to-end tests.
+// Parts are opened on demand and closed in reverse order.
+package app
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/ca"
+	"github.com/paraphe/paraphe/config"
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
+	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/store"
+)
+
+// Env is the set of opened parts. It is not safe to open parts concurrently; once
+// opened, the parts themselves are safe for concurrent use.
+type Env struct {
+	Cfg    config.Config
+	Log    *slog.Logger
+	Store  *store.Store
+	Audit  *audit.Log
+	Token  *hsm.Token
+	Keys   *HSMKeys
+	CA     *ca.Authority
+	closer []func() error
+}
+
+// NewLogger returns a JSON logger on stderr at the given level.
+func NewLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// Open validates the configuration, creates the data folder and opens the store.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, SQLitePath: filepath.Join(cfg.DataDir, "paraphe.db")})
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Cfg: cfg, Log: log, Store: st}
+	e.closer = append(e.closer, st.Close)
+	e.Audit = audit.New(st, nil)
+	return e, nil
+}
+
+// PIN verifiers and webhook secrets come from these HSM secret keys.
+const PINKeyLabel = "paraphe-pin-verifier"
+
+// WithHSM opens the token: the configured PKCS#11 module, or the embedded SoftHSM2 token
+// under the data folder, created on first use. It makes sure the secret keys exist.
+func (e *Env) WithHSM(ctx context.Context) error {
+	if e.Token != nil {
+		return nil
+	}
+	hc := e.Cfg.HSM
+	if hc.Module == "" {
+		var err error
+		hc, err = hsm.InitSoftHSM(ctx, filepath.Join(e.Cfg.DataDir, "hsm"), "paraphe")
+		if err != nil {
+			return err
+		}
+	}
+	t, err := hsm.Open(ctx, hc)
+	if err != nil {
+		return err
+	}
+	e.Token = t
+	e.closer = append(e.closer, t.Close)
+	for _, l := range []string{PINKeyLabel, integrator.WebhookKeyLabel} {
+		if err := t.EnsureHMACKey(ctx, l); err != nil {
+			return err
+		}
+	}
+	e.Keys = &HSMKeys{t: t, userKeys: e.Cfg.KeyType}
+	return nil
+}
+
+// WithCA opens (on first use, creates) the development CA.
+func (e *Env) WithCA(ctx context.Context) error {
+	if e.CA != nil {
+		return nil
+	}
+	if err := e.WithHSM(ctx); err != nil {
+		return err
+	}
+	a, err := ca.Open(ctx, filepath.Join(e.Cfg.DataDir, "ca"), e.Keys, ca.Config{
+		BaseURL: e.Cfg.BaseURL(), Country: e.Cfg.Country, Logger: e.Log,
+		IsKeyNotFound: func(err error) bool { return errors.Is(err, hsm.ErrKeyNotFound) },
+	})
+	if err != nil {
+		return err
+	}
+	e.CA = a
+	return nil
+}
+
+// Close closes what was opened, in reverse order.
+func (e *Env) Close() {
+	for i := len(e.closer) - 1; i >= 0; i-- {
+		if err := e.closer[i](); err != nil {
+			e.Log.Warn("close", "err", err)
+		}
+	}
+}
+
+// Integrators returns the integrator service (needs WithHSM).
+func (e *Env) Integrators() *integrator.Service {
+	return integrator.NewService(e.Store, e.Keys, e.Audit, nil)
+}
+
+// Devices returns the device service (enrollment needs WithCA).
+func (e *Env) Devices() *device.Service {
+	var issuer device.Issuer
+	if e.CA != nil {
+		issuer = e.CA
+	}
+	return device.NewService(e.Store, e.Keys, issuer, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: e.Cfg.Country}, nil, e.Log)
+}
+
+// HSMKeys adapts the token to the small interfaces the domain packages declare.
+type HSMKeys struct {
+	t        *hsm.Token
+	userKeys hsm.KeyType
+}
+
+var (
+	_ ca.Keys    = (*HSMKeys)(nil)
+	_ device.HSM = (*HSMKeys)(nil)
+)
+
+// FindKey opens a key by label.
+func (k *HSMKeys) FindKey(ctx context.Context, label string) (crypto.Signer, error) {
+	key, err := k.t.FindKey(ctx, label)
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// SigningKey opens a user's signing key by label.
+func (k *HSMKeys) SigningKey(ctx context.Context, label string) (crypto.Signer, error) {
+	return k.FindKey(ctx, label)
+}
+
+// GenerateKey creates an EC P-256 key (CA, OCSP and TSA keys).
+func (k *HSMKeys) GenerateKey(ctx context.Context, label string) (crypto.Signer, error) {
+	key, err := k.t.GenerateKey(ctx, hsm.GenerateKeyRequest{Label: label, Type: hsm.ECP256})
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// NewSigningKey creates a user's signing key of the configured type.
+func (k *HSMKeys) NewSigningKey(ctx context.Context, label string) (crypto.PublicKey, error) {
+	key, err := k.t.GenerateKey(ctx, hsm.GenerateKeyRequest{Label: label, Type: k.userKeys})
+	if err != nil {
+		return nil, err
+	}
+	return key.Public(), nil
+}
+
+// DeleteKey destroys a key.
+func (k *HSMKeys) DeleteKey(ctx context.Context, label string) error {
+	return k.t.DeleteKey(ctx, label)
+}
+
+// HMAC computes an HMAC in the token.
+func (k *HSMKeys) HMAC(ctx context.Context, label string, data []byte) ([]byte, error) {
+	return k.t.HMAC(ctx, label, data)
+}
