@@ -39,7 +39,7 @@ func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, fo
 		if err != nil {
 			return err
 		}
-		return tx.Create(&auditRow{Seq: out.Seq, Time: out.Time, Type: out.Event.Type, Actor: out.Event.Actor,
+		return tx.Create(&auditRow{Seq: out.Seq, Time: out.Time.UTC(), Type: out.Event.Type, Actor: out.Event.Actor,
 			RequestID: out.Event.RequestID, Subject: out.Event.Subject, Detail: string(detail), PrevHash: out.PrevHash, Hash: out.Hash}).Error
 	})
 	return out, err

@@ -6,6 +6,8 @@
 //   - State transitions are single conditional updates (UPDATE ... WHERE status IN ...),
 //     never read-then-write, so concurrent replicas cannot both win.
 //   - Secrets are stored only as hashes or HSM-made verifiers.
+//   - Times are written and compared in UTC: SQLite keeps them as text, which orders
+//     correctly only when every value has the same offset.
 //   - Audit appends are serialized (immediate transactions on SQLite, a transaction-scoped
 //     advisory lock on PostgreSQL) so the hash chain never forks.
 //

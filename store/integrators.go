@@ -10,7 +10,7 @@ var _ integrator.Store = (*Store)(nil)
 
 // CreateIntegrator inserts an integrator.
 func (s *Store) CreateIntegrator(ctx context.Context, in *integrator.Integrator) error {
-	return s.db.WithContext(ctx).Create(&integratorRow{ID: in.ID, Name: in.Name, APIKeyHash: in.APIKeyHash, CreatedAt: in.CreatedAt}).Error
+	return s.db.WithContext(ctx).Create(&integratorRow{ID: in.ID, Name: in.Name, APIKeyHash: in.APIKeyHash, CreatedAt: in.CreatedAt.UTC()}).Error
 }
 
 // IntegratorByKeyHash finds an integrator by the hash of its API key.

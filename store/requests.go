@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 	row := requestRow{
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: string(r.Format), Level: string(r.Level),
 		Status: string(r.Status), Reason: r.Reason, IconID: r.IconID, IconChoices: strings.Join(r.IconChoices, ","),
-		Nonce: r.Nonce, CallbackURL: r.CallbackURL, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		Nonce: r.Nonce, CallbackURL: r.CallbackURL, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 	docs := make([]documentRow, len(r.Documents))
 	for i, d := range r.Documents {
@@ -50,6 +51,7 @@ func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error)
 
 // PendingForUser lists a user's live pending requests with their documents (no results).
 func (s *Store) PendingForUser(ctx context.Context, userID string, now time.Time) ([]*signer.Request, error) {
+	now = now.UTC()
 	db := s.db.WithContext(ctx)
 	var rows []requestRow
 	if err := db.Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now).
@@ -86,7 +88,7 @@ func (s *Store) PendingForUser(ctx context.Context, userID string, now time.Time
 func (s *Store) CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&requestRow{}).
-		Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now).Count(&n).Error
+		Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now.UTC()).Count(&n).Error
 	return int(n), err
 }
 
@@ -100,6 +102,7 @@ func statuses(ss []signer.Status) []string {
 
 // Transition applies a state change if the current status is one of from.
 func (s *Store) Transition(ctx context.Context, id string, from []signer.Status, c signer.Change) (bool, error) {
+	c.At = c.At.UTC()
 	upd := map[string]any{"status": string(c.To)}
 	if c.Reason != "" {
 		upd["reason"] = c.Reason
@@ -132,13 +135,26 @@ func (s *Store) CompleteSigned(ctx context.Context, id string, results [][]byte,
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&requestRow{}).Where("id = ? AND status = ?", id, string(signer.StatusApproved)).
-			Updates(map[string]any{"status": string(signer.StatusSigned), "finished_at": at})
+			Updates(map[string]any{"status": string(signer.StatusSigned), "finished_at": at.UTC()})
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
+		// Every document gets its result or nothing is stored: a signed request with a
+		// missing result could never be fetched.
+		var docs int64
+		if err := tx.Model(&documentRow{}).Where("request_id = ?", id).Count(&docs).Error; err != nil {
+			return err
+		}
+		if int64(len(results)) != docs {
+			return fmt.Errorf("store: request %s: %d results for %d documents", id, len(results), docs)
+		}
 		for i, r := range results {
-			if err := tx.Model(&documentRow{}).Where("request_id = ? AND idx = ?", id, i).Update("result", r).Error; err != nil {
-				return err
+			res := tx.Model(&documentRow{}).Where("request_id = ? AND idx = ?", id, i).Update("result", r)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("store: request %s: no document at index %d", id, i)
 			}
 		}
 		done = true
@@ -149,6 +165,7 @@ func (s *Store) CompleteSigned(ctx context.Context, id string, results [][]byte,
 
 // ExpireDue expires every pending request whose time has passed.
 func (s *Store) ExpireDue(ctx context.Context, now time.Time) ([]string, error) {
+	now = now.UTC()
 	var ids []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&requestRow{}).Where("status = ? AND expires_at <= ?", string(signer.StatusPending), now).
@@ -193,4 +210,11 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 		out.Documents = append(out.Documents, signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result})
 	}
 	return out, nil
+}
+
+// CountRequests counts all stored requests (operations and tests).
+func (s *Store) CountRequests(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&requestRow{}).Count(&n).Error
+	return n, err
 }

@@ -50,6 +50,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		// Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm
+		// files the mode of the database file, and the WAL holds the same personal data.
+		f, ferr := os.OpenFile(cfg.SQLitePath, os.O_RDWR|os.O_CREATE, 0o600)
+		if ferr != nil {
+			return nil, fmt.Errorf("store: %w", ferr)
+		}
+		ferr = f.Chmod(0o600)
+		if cerr := f.Close(); ferr == nil {
+			ferr = cerr
+		}
+		if ferr != nil {
+			return nil, fmt.Errorf("store: %w", ferr)
+		}
 		// WAL lets readers run beside the writer; immediate transactions take the write lock
 		// at BEGIN so two processes (server and CLI) never deadlock on an upgrade;
 		// secure_delete overwrites deleted content so erased personal data leaves the file.
@@ -81,9 +94,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
-	}
-	if !pg {
-		_ = os.Chmod(cfg.SQLitePath, 0o600)
 	}
 	return s, nil
 }

@@ -21,7 +21,7 @@ func (s *Store) CreateUser(ctx context.Context, u *device.User, a device.Activat
 		if err := tx.Create(fromUser(u)).Error; err != nil {
 			return err
 		}
-		return tx.Create(&activationRow{CodeHash: a.CodeHash, UserID: a.UserID, ExpiresAt: a.ExpiresAt}).Error
+		return tx.Create(&activationRow{CodeHash: a.CodeHash, UserID: a.UserID, ExpiresAt: a.ExpiresAt.UTC()}).Error
 	})
 }
 
@@ -50,9 +50,12 @@ func (s *Store) Activation(ctx context.Context, codeHash []byte) (*device.Activa
 }
 
 // Enroll writes a whole enrollment in one transaction.
+// The code must belong to the enrolled user, and a blocked user stays blocked
+// (device.ErrBlocked) even if blocked after the caller's own check.
 func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
+	e.At = e.At.UTC()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&activationRow{}).Where("code_hash = ? AND used_at IS NULL AND expires_at > ?", e.CodeHash, e.At).
+		res := tx.Model(&activationRow{}).Where("code_hash = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?", e.CodeHash, e.Device.UserID, e.At).
 			Update("used_at", e.At)
 		if res.Error != nil {
 			return res.Error
@@ -65,17 +68,24 @@ func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
 			return err
 		}
 		d := e.Device
-		if err := tx.Create(&deviceRow{ID: d.ID, UserID: d.UserID, PublicKey: d.PublicKey, Status: string(d.Status), CreatedAt: d.CreatedAt}).Error; err != nil {
+		if err := tx.Create(&deviceRow{ID: d.ID, UserID: d.UserID, PublicKey: d.PublicKey, Status: string(d.Status), CreatedAt: d.CreatedAt.UTC()}).Error; err != nil {
 			return err
 		}
 		c := e.Certificate
-		if err := tx.Create(&certificateRow{Serial: c.Serial, UserID: c.UserID, DER: c.DER, NotBefore: c.NotBefore, NotAfter: c.NotAfter}).Error; err != nil {
+		if err := tx.Create(&certificateRow{Serial: c.Serial, UserID: c.UserID, DER: c.DER, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC()}).Error; err != nil {
 			return err
 		}
-		return tx.Model(&userRow{}).Where("id = ?", d.UserID).Updates(map[string]any{
+		res = tx.Model(&userRow{}).Where("id = ? AND status <> ?", d.UserID, string(device.UserBlocked)).Updates(map[string]any{
 			"status": string(device.UserActive), "pin_verifier": e.PINVerifier, "pin_failures": 0, "locked": false,
 			"key_label": e.KeyLabel, "cert_serial": c.Serial,
-		}).Error
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return device.ErrBlocked
+		}
+		return nil
 	})
 }
 
@@ -98,7 +108,7 @@ func (s *Store) UseNonce(ctx context.Context, deviceID, nonce string, keepUntil 
 	if err := db.Where("expires_at < ?", time.Now().UTC().Add(-time.Minute)).Delete(&deviceNonceRow{}).Error; err != nil {
 		return err
 	}
-	err := db.Create(&deviceNonceRow{DeviceID: deviceID, Nonce: nonce, ExpiresAt: keepUntil}).Error
+	err := db.Create(&deviceNonceRow{DeviceID: deviceID, Nonce: nonce, ExpiresAt: keepUntil.UTC()}).Error
 	if isDuplicate(err) {
 		return device.ErrReplay
 	}
@@ -154,7 +164,7 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 func fromUser(u *device.User) *userRow {
 	return &userRow{ID: u.ID, GivenName: u.GivenName, Surname: u.Surname, Email: u.Email, Phone: u.Phone, Country: u.Country,
 		Status: string(u.Status), PINVerifier: u.PINVerifier, PINFailures: u.PINFailures, Locked: u.Locked,
-		KeyLabel: u.KeyLabel, CertSerial: u.CertSerial, CreatedAt: u.CreatedAt}
+		KeyLabel: u.KeyLabel, CertSerial: u.CertSerial, CreatedAt: u.CreatedAt.UTC()}
 }
 
 func toUser(r userRow) *device.User {

@@ -244,3 +244,6 @@ func (c *Client) Approve(ctx context.Context, id, icon, pin string) (string, err
 func (c *Client) Refuse(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodPost, "/v1/device/requests/"+url.PathEscape(id)+"/refuse", struct{}{}, nil)
 }
+
+// State returns the device's state (ids and server).
+func (c *Client) State() *State { return c.st }

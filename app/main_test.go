@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/paraphe/paraphe/app"
+	"github.com/paraphe/paraphe/config"
+	"github.com/paraphe/paraphe/hsm"
+)
+
+// The whole service, once per test binary: a SoftHSM2 token is bound to the process by
+// SOFTHSM2_CONF, so every test shares one data folder and makes its own integrators and
+// users in it.
+var (
+	testEnv *app.Env
+	testSrv *httptest.Server
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if _, err := hsm.FindSoftHSMModule(); err != nil {
+		fmt.Println("SKIP app end-to-end tests: SoftHSM2 is not installed (apt-get install softhsm2):", err)
+		return 0
+	}
+	dir, err := os.MkdirTemp("", "paraphe-app-test-")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	srv := httptest.NewUnstartedServer(nil)
+	cfg := config.Default(filepath.Join(dir, "data"))
+	cfg.Listen = srv.Listener.Addr().String()
+	e, err := app.Open(ctx, cfg, app.NewLogger("error"))
+	if err != nil {
+		fmt.Println("open:", err)
+		return 1
+	}
+	defer e.Close()
+	svc, err := e.NewService(ctx)
+	if err != nil {
+		fmt.Println("service:", err)
+		return 1
+	}
+	srv.Config.Handler = svc.Handler
+	srv.Start()
+	defer srv.Close()
+	testEnv, testSrv = e, srv
+	return m.Run()
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c, err := Load("", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != "http://127.0.0.1:8080" {
+		t.Fatal(c.BaseURL())
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	t.Setenv("PARAPHE_DATABASE_URL", "postgres://x@127.0.0.1/db")
+	// The example names secret files that do not exist here; read it without them.
+	b, err := os.ReadFile("../configs/paraphe.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(write(t, strings.ReplaceAll(string(b), "databaseURLFile:", "#")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.Requests.DefaultExpiry) != 5*time.Minute || c.HSM.TokenLabel != "paraphe" || c.DatabaseURL != "postgres://x@127.0.0.1/db" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestStrictAndInvalid(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		loadErr    bool
+	}{
+		{"unknown key", "listn: 127.0.0.1:1\n", true},
+		{"bad duration", "requests:\n  defaultExpiry: soon\n", true},
+		{"bad listen", "listen: nowhere\n", false},
+		{"bad key type", "keyType: DSA\n", false},
+		{"expiry above max", "requests:\n  defaultExpiry: 2h\n  maxExpiry: 1h\n", false},
+		{"too few icons", "requests:\n  iconChoices: 2\n", false},
+		{"bad public URL", "publicURL: ftp://x\n", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(write(t, tc.yaml), t.TempDir())
+			if tc.loadErr {
+				if err == nil {
+					t.Fatal("loaded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Validate() == nil {
+				t.Fatal("validated")
+			}
+		})
+	}
+}
