@@ -38,12 +38,14 @@ type Requests interface {
 	ForDevice(ctx context.Context, dev *device.Device, id string) (*signer.Request, error)
 	Approve(ctx context.Context, dev *device.Device, in signer.ApproveInput) (*signer.Request, error)
 	Refuse(ctx context.Context, dev *device.Device, id string) error
+	History(ctx context.Context, dev *device.Device, before *signer.Cursor, limit int) ([]*signer.Request, error)
 }
 
 // Devices enrolls and authenticates devices.
 type Devices interface {
 	Enroll(ctx context.Context, req device.EnrollRequest) (device.Enrolled, error)
 	Authenticate(ctx context.Context, header, method, path string, body []byte) (*device.Device, error)
+	ChangePIN(ctx context.Context, dev *device.Device, oldPIN, newPIN string) error
 }
 
 // PKI serves the development CA's public material.
@@ -80,8 +82,10 @@ type Deps struct {
 	Integrators Integrators
 	Requests    Requests
 	Devices     Devices
+	Accounts    Accounts
 	PKI         PKI
 	Waiter      Waiter
+	Events      Events
 	Ready       map[string]Checker
 	Log         *slog.Logger
 	Limits      Limits
@@ -150,6 +154,10 @@ func New(d Deps) (http.Handler, error) {
 	dev.GET("/requests/:id", s.deviceRequest)
 	dev.POST("/requests/:id/approve", s.approve)
 	dev.POST("/requests/:id/refuse", s.refuse)
+	dev.GET("/events", s.deviceEvents)
+	dev.GET("/history", s.deviceHistory)
+	dev.POST("/pin", s.changePIN)
+	r.POST("/v1/accounts/block", s.blockAccount)
 	return r, nil
 }
 

@@ -6,47 +6,74 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/ca"
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 )
 
-// Service is the assembled HTTP service and the workers behind it.
-type Service struct {
-	Handler  http.Handler
-	Requests *signer.Service
-	Hub      *notify.Hub
+// Domain is the set of domain services over the opened parts.
+type Domain struct {
+	Devices     *device.Service
+	Requests    *signer.Service
+	Accounts    *account.Service
+	Integrators *integrator.Service
+	Hub         *notify.Hub
+	Notifier    *notify.Notifier
 }
 
-// NewService opens the HSM and the CA if needed and builds the HTTP handler.
-func (e *Env) NewService(ctx context.Context) (*Service, error) {
+// Domain opens the HSM and the CA if needed and builds the domain services. The CLI
+// uses it as the server does: what one process changes, the other hears of through the
+// store (device events, the webhook outbox).
+func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	if err := e.WithCA(ctx); err != nil {
 		return nil, err
 	}
 	cfg := e.Cfg
 	hub := notify.NewHub()
+	notifier := notify.NewNotifier(e.Store, hub, nil, e.Log)
 	devices := e.Devices()
 	requests := signer.New(signer.Deps{
-		Store: e.Store, Ids: e.Store, Keys: e.Keys, Approvals: devices, Audit: e.Audit, Notify: hub,
+		Store: e.Store, Ids: e.Store, Keys: e.Keys, Approvals: devices, Audit: e.Audit, Notify: notifier,
 		Chain: e.CA.Chain(), Log: e.Log,
 	}, signer.Config{
 		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
 	})
+	return &Domain{
+		Devices: devices, Requests: requests, Integrators: e.Integrators(), Hub: hub, Notifier: notifier,
+		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
+	}, nil
+}
+
+// Service is the assembled HTTP service and the workers behind it.
+type Service struct {
+	*Domain
+	Handler http.Handler
+}
+
+// NewService builds the domain services and the HTTP handler.
+func (e *Env) NewService(ctx context.Context) (*Service, error) {
+	d, err := e.Domain(ctx)
+	if err != nil {
+		return nil, err
+	}
 	h, err := api.New(api.Deps{
-		Integrators: e.Integrators(), Requests: requests, Devices: devices,
-		PKI: pki{a: e.CA, st: e.Store}, Waiter: hub,
+		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts,
+		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store,
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,
-		Limits:         api.Limits{JSONBody: cfg.Limits.JSONBody},
-		TrustedProxies: cfg.TrustedProxies,
+		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody},
+		TrustedProxies: e.Cfg.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Handler: h, Requests: requests, Hub: hub}, nil
+	return &Service{Domain: d, Handler: h}, nil
 }
 
 // RunWorkers does the service's own periodic work until ctx ends: expiring pending

@@ -45,6 +45,8 @@ type User struct {
 	PINVerifier []byte
 	PINFailures int
 	Locked      bool
+	Refusals    int
+	BlockedAt   *time.Time
 	KeyLabel    string // label of the signing key in the HSM
 	CertSerial  string // hex serial of the current signing certificate
 	CreatedAt   time.Time
@@ -111,6 +113,8 @@ type Store interface {
 	// reach max, atomically; it returns the new count.
 	AddPINFailure(ctx context.Context, userID string, max int) (int, error)
 	ResetPINFailures(ctx context.Context, userID string) error
+	// SetPINVerifier replaces the verifier of an unlocked user and clears failures.
+	SetPINVerifier(ctx context.Context, userID string, verifier []byte) error
 }
 
 // HSM is what the device service needs from the key store.
@@ -430,6 +434,44 @@ func (s *Service) VerifyPIN(ctx context.Context, dev *Device, pin string) error 
 		return ErrLocked
 	}
 	return &WrongPINError{AttemptsLeft: MaxPINFailures - n}
+}
+
+// ChangePIN replaces the PIN after checking the old one (a wrong old PIN counts towards
+// the lock like any other).
+func (s *Service) ChangePIN(ctx context.Context, dev *Device, oldPIN, newPIN string) error {
+	if err := CheckPIN(newPIN); err != nil {
+		return err
+	}
+	if err := s.VerifyPIN(ctx, dev, oldPIN); err != nil {
+		return err
+	}
+	v, err := s.verifier(ctx, dev.UserID, newPIN)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPINVerifier(ctx, dev.UserID, v); err != nil {
+		return fmt.Errorf("device: set PIN: %w", err)
+	}
+	s.record(ctx, audit.Event{Type: audit.PINChanged, Actor: audit.Device(dev.ID), Subject: dev.UserID})
+	return nil
+}
+
+// NewActivation makes a fresh activation code for a user (re-activation); the caller
+// stores it.
+func (s *Service) NewActivation(userID string) (ActivationCode, Activation, error) {
+	now := s.now().UTC()
+	code, act, err := s.newActivation(userID, now)
+	if err != nil {
+		return ActivationCode{}, Activation{}, err
+	}
+	return ActivationCode{UserID: userID, Code: code, ExpiresAt: act.ExpiresAt}, act, nil
+}
+
+// DropKey destroys a signing key that will not be used again (best effort, logged).
+func (s *Service) DropKey(ctx context.Context, label string) {
+	if label != "" {
+		s.dropKey(ctx, label)
+	}
 }
 
 // VerifyApproval checks a device's signature over an approval challenge.

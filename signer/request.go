@@ -37,6 +37,7 @@ const (
 	ReasonExpired     = "expired"
 	ReasonCancelled   = "cancelled_by_integrator"
 	ReasonSignerGone  = "signer_blocked"
+	ReasonReactivated = "signer_reactivated"
 	ReasonInternal    = "internal_error"
 )
 
@@ -124,4 +125,10 @@ type Document struct {
 	Hash   crypto.Hash
 	Digest []byte
 	Result []byte // the signature (hash mode) once signed
+}
+
+// Cursor marks a position in a user's history: the last request of the previous page.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
 }

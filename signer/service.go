@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,6 +48,10 @@ type Store interface {
 	CompleteSigned(ctx context.Context, id string, results [][]byte, at time.Time) (bool, error)
 	// ExpireDue moves pending requests whose expiry has passed to expired and returns their ids.
 	ExpireDue(ctx context.Context, now time.Time) ([]string, error)
+	// HistoryForUser lists a user's requests newest first (no results), after the cursor.
+	HistoryForUser(ctx context.Context, userID string, before *Cursor, limit int) ([]*Request, error)
+	// AddRefusal counts a refusal for the operators (push-bombing shows as many refusals).
+	AddRefusal(ctx context.Context, userID string) error
 }
 
 // Identity is what signing needs to know of a user.
@@ -79,9 +84,15 @@ type Auditor interface {
 	Record(ctx context.Context, ev audit.Event) (audit.Entry, error)
 }
 
-// Notifier tells devices about new or changed requests. It must not block.
+// Notifier tells devices about new or changed requests. It must not block for long.
 type Notifier interface {
-	RequestChanged(userID, requestID string)
+	RequestChanged(ctx context.Context, userID, requestID, status string)
+}
+
+// Webhooks queues the integrator's callback for a final state. Enqueue must persist the
+// delivery (an outbox), so a restart loses nothing.
+type Webhooks interface {
+	Enqueue(ctx context.Context, integratorID, requestID, url, status string) error
 }
 
 // Config tunes the service.
@@ -127,6 +138,7 @@ type Service struct {
 	approvals Approvals
 	audit     Auditor
 	notify    Notifier
+	webhooks  Webhooks
 	chain     []*x509.Certificate
 	cfg       Config
 	now       func() time.Time
@@ -141,6 +153,7 @@ type Deps struct {
 	Approvals Approvals
 	Audit     Auditor
 	Notify    Notifier
+	Webhooks  Webhooks            // nil: no callbacks
 	Chain     []*x509.Certificate // CA certificates to include beside the signer's
 	Now       func() time.Time
 	Log       *slog.Logger
@@ -156,7 +169,7 @@ func New(d Deps, cfg Config) *Service {
 		d.Log = slog.Default()
 	}
 	return &Service{store: d.Store, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
-		notify: d.Notify, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
+		notify: d.Notify, webhooks: d.Webhooks, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
 }
 
 // DocumentInput is one document of a new request (hash mode).
@@ -276,7 +289,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) 
 	}
 	s.record(ctx, audit.Event{Type: audit.RequestCreated, Actor: audit.Integrator(in.IntegratorID), RequestID: r.ID,
 		Subject: in.UserID, Detail: map[string]string{"documents": fmt.Sprint(len(r.Documents)), "level": string(r.Level)}})
-	s.notify.RequestChanged(r.UserID, r.ID)
+	s.notify.RequestChanged(ctx, r.UserID, r.ID, string(StatusPending))
 	return r, nil
 }
 
@@ -291,14 +304,9 @@ func (s *Service) load(ctx context.Context, id string) (*Request, error) {
 		return nil, err
 	}
 	if r.Status == StatusPending && !s.now().Before(r.ExpiresAt) {
-		now := s.now().UTC()
-		ok, err := s.store.Transition(ctx, id, []Status{StatusPending}, Change{To: StatusExpired, Reason: ReasonExpired, At: now})
-		if err != nil {
-			return nil, fmt.Errorf("signer: expire: %w", err)
-		}
-		if ok {
-			s.record(ctx, audit.Event{Type: audit.RequestExpired, Actor: audit.System, RequestID: id})
-			s.notify.RequestChanged(r.UserID, r.ID)
+		if _, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusExpired, Reason: ReasonExpired},
+			audit.Event{Type: audit.RequestExpired, Actor: audit.System}); err != nil {
+			return nil, err
 		}
 		return s.store.Request(ctx, id)
 	}
@@ -338,15 +346,14 @@ func (s *Service) Cancel(ctx context.Context, integratorID, id string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.store.Transition(ctx, id, []Status{StatusPending}, Change{To: StatusCancelled, Reason: ReasonCancelled, At: s.now().UTC()})
+	ok, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusCancelled, Reason: ReasonCancelled},
+		audit.Event{Type: audit.RequestCancelled, Actor: audit.Integrator(integratorID)})
 	if err != nil {
-		return fmt.Errorf("signer: cancel: %w", err)
+		return err
 	}
 	if !ok {
 		return ErrNotPending
 	}
-	s.record(ctx, audit.Event{Type: audit.RequestCancelled, Actor: audit.Integrator(integratorID), RequestID: id})
-	s.notify.RequestChanged(r.UserID, id)
 	return nil
 }
 
@@ -396,16 +403,42 @@ func (s *Service) Refuse(ctx context.Context, dev *device.Device, id string) err
 }
 
 func (s *Service) refuse(ctx context.Context, dev *device.Device, r *Request, reason, icon string) error {
-	ok, err := s.store.Transition(ctx, r.ID, []Status{StatusPending},
-		Change{To: StatusRefused, Reason: reason, DeviceID: dev.ID, ChosenIcon: icon, At: s.now().UTC()})
+	ok, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusRefused, Reason: reason, DeviceID: dev.ID, ChosenIcon: icon},
+		audit.Event{Type: audit.RequestRefused, Actor: audit.Device(dev.ID), Detail: map[string]string{"reason": reason}})
 	if err != nil {
-		return fmt.Errorf("signer: refuse: %w", err)
+		return err
 	}
 	if !ok {
 		return ErrNotPending
 	}
-	s.record(ctx, audit.Event{Type: audit.RequestRefused, Actor: audit.Device(dev.ID), RequestID: r.ID, Detail: map[string]string{"reason": reason}})
-	s.notify.RequestChanged(r.UserID, r.ID)
+	if err := s.store.AddRefusal(ctx, r.UserID); err != nil {
+		s.log.Warn("refusal not counted", "requestId", r.ID, "err", err)
+	}
+	return nil
+}
+
+// History lists the device user's requests, newest first, limit at a time.
+func (s *Service) History(ctx context.Context, dev *device.Device, before *Cursor, limit int) ([]*Request, error) {
+	rs, err := s.store.HistoryForUser(ctx, dev.UserID, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("signer: history: %w", err)
+	}
+	return rs, nil
+}
+
+// CancelPending cancels the given pending requests of a user whose account changed
+// (blocked, re-activated), with the reason and actor given.
+func (s *Service) CancelPending(ctx context.Context, ids []string, reason, actor string) error {
+	for _, id := range ids {
+		r, err := s.store.Request(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusCancelled, Reason: reason},
+			audit.Event{Type: audit.RequestCancelled, Actor: actor, Detail: map[string]string{"reason": reason}}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -433,6 +466,9 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	r, err := s.pendingForDevice(ctx, dev, in.RequestID)
 	if err != nil {
 		return nil, err
+	}
+	if !slices.Contains(r.IconChoices, in.Icon) {
+		return nil, invalidf("icon %q is not among the choices shown for this request", in.Icon)
 	}
 	// The nonce works once, whatever the outcome of this attempt.
 	if in.Nonce == "" || in.Nonce != r.Nonce {
@@ -481,26 +517,48 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 // finish signs an approved request and moves it to signed or failed.
 func (s *Service) finish(ctx context.Context, r *Request) {
 	results, err := s.sign(ctx, r)
-	now := s.now().UTC()
 	if err == nil {
 		var ok bool
-		ok, err = s.store.CompleteSigned(ctx, r.ID, results, now)
+		ok, err = s.store.CompleteSigned(ctx, r.ID, results, s.now().UTC())
 		if err == nil && !ok {
 			err = errors.New("request left the approved state while signing")
 		}
 	}
-	if err != nil {
-		s.log.Error("signing failed", "requestId", r.ID, "err", err)
-		if _, terr := s.store.Transition(ctx, r.ID, []Status{StatusApproved},
-			Change{To: StatusFailed, Reason: ReasonInternal, At: now}); terr != nil {
-			s.log.Error("could not mark request failed", "requestId", r.ID, "err", terr)
-		}
-		s.record(ctx, audit.Event{Type: audit.RequestFailed, Actor: audit.System, RequestID: r.ID})
-	} else {
-		s.record(ctx, audit.Event{Type: audit.RequestSigned, Actor: audit.System, RequestID: r.ID,
+	if err == nil {
+		s.settled(ctx, r, StatusSigned, audit.Event{Type: audit.RequestSigned, Actor: audit.System,
 			Detail: map[string]string{"documents": fmt.Sprint(len(results))}})
+		return
 	}
-	s.notify.RequestChanged(r.UserID, r.ID)
+	s.log.Error("signing failed", "requestId", r.ID, "err", err)
+	if _, terr := s.settle(ctx, r, []Status{StatusApproved}, Change{To: StatusFailed, Reason: ReasonInternal},
+		audit.Event{Type: audit.RequestFailed, Actor: audit.System}); terr != nil {
+		s.log.Error("could not mark request failed", "requestId", r.ID, "err", terr)
+	}
+}
+
+// settle applies a transition to a final state and, when it happened, does what every
+// final state needs: the audit entry, the device notification, the integrator's webhook.
+func (s *Service) settle(ctx context.Context, r *Request, from []Status, c Change, ev audit.Event) (bool, error) {
+	c.At = s.now().UTC()
+	ok, err := s.store.Transition(ctx, r.ID, from, c)
+	if err != nil {
+		return false, fmt.Errorf("signer: %s: %w", c.To, err)
+	}
+	if ok {
+		s.settled(ctx, r, c.To, ev)
+	}
+	return ok, nil
+}
+
+func (s *Service) settled(ctx context.Context, r *Request, st Status, ev audit.Event) {
+	ev.RequestID = r.ID
+	s.record(ctx, ev)
+	s.notify.RequestChanged(ctx, r.UserID, r.ID, string(st))
+	if s.webhooks != nil && r.CallbackURL != "" {
+		if err := s.webhooks.Enqueue(context.WithoutCancel(ctx), r.IntegratorID, r.ID, r.CallbackURL, string(st)); err != nil {
+			s.log.Error("webhook not queued", "requestId", r.ID, "err", err)
+		}
+	}
 }
 
 func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
@@ -546,7 +604,11 @@ func (s *Service) ExpireDue(ctx context.Context) error {
 		return fmt.Errorf("signer: expire: %w", err)
 	}
 	for _, id := range ids {
-		s.record(ctx, audit.Event{Type: audit.RequestExpired, Actor: audit.System, RequestID: id})
+		r, err := s.store.Request(ctx, id)
+		if err != nil {
+			return fmt.Errorf("signer: expire: %w", err)
+		}
+		s.settled(ctx, r, StatusExpired, audit.Event{Type: audit.RequestExpired, Actor: audit.System})
 	}
 	return nil
 }

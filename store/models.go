@@ -22,8 +22,10 @@ type userRow struct {
 	Country     string `gorm:"size:2"`
 	Status      string `gorm:"size:24;not null"`
 	PINVerifier []byte
-	PINFailures int    `gorm:"not null;default:0"`
-	Locked      bool   `gorm:"not null;default:false"`
+	PINFailures int  `gorm:"not null;default:0"`
+	Locked      bool `gorm:"not null;default:false"`
+	Refusals    int  `gorm:"not null;default:0"`
+	BlockedAt   *time.Time
 	KeyLabel    string `gorm:"size:200"`
 	CertSerial  string `gorm:"size:64"`
 	CreatedAt   time.Time
@@ -120,5 +122,5 @@ func (auditRow) TableName() string { return "audit_log" }
 
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
-		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}}
+		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}}
 }

@@ -170,5 +170,5 @@ func fromUser(u *device.User) *userRow {
 func toUser(r userRow) *device.User {
 	return &device.User{ID: r.ID, GivenName: r.GivenName, Surname: r.Surname, Email: r.Email, Phone: r.Phone, Country: r.Country,
 		Status: device.UserStatus(r.Status), PINVerifier: r.PINVerifier, PINFailures: r.PINFailures, Locked: r.Locked,
-		KeyLabel: r.KeyLabel, CertSerial: r.CertSerial, CreatedAt: r.CreatedAt}
+		Refusals: r.Refusals, BlockedAt: r.BlockedAt, KeyLabel: r.KeyLabel, CertSerial: r.CertSerial, CreatedAt: r.CreatedAt}
 }

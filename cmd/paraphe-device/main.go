@@ -33,6 +33,9 @@ commands:
   pending [--wait DURATION]                   list pending requests (wait up to DURATION for one)
   approve --icon ICON --pin PIN ID            approve request ID with the icon shown by the integrator
   refuse ID                                   refuse request ID
+  history [--limit N]                         past requests, newest first
+  change-pin --pin OLD --new-pin NEW          change the PIN
+  watch                                       print one JSON line per notification (replays pending first)
 
 --state FILE keeps the device key and ids (default ./paraphe-device.json)
 `
@@ -63,6 +66,8 @@ type opts struct {
 	pin    string
 	icon   string
 	wait   time.Duration
+	newPIN string
+	limit  int
 }
 
 func parse(args []string) (opts, []string, error) {
@@ -75,6 +80,8 @@ func parse(args []string) (opts, []string, error) {
 	fs.StringVar(&o.pin, "pin", "", "5-digit PIN (enroll, approve)")
 	fs.StringVar(&o.icon, "icon", "", "icon id (approve)")
 	fs.DurationVar(&o.wait, "wait", 0, "how long to wait for a pending request (pending)")
+	fs.StringVar(&o.newPIN, "new-pin", "", "new 5-digit PIN (change-pin)")
+	fs.IntVar(&o.limit, "limit", 50, "how many past requests (history)")
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -120,6 +127,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return usageError{"usage: paraphe-device refuse ID"}
 		}
 		return refuse(ctx, o, rest[0], out)
+	case "history":
+		if len(rest) != 0 || o.limit < 1 || o.limit > 200 {
+			return usageError{"usage: paraphe-device history [--limit 1..200]"}
+		}
+		return history(ctx, o, out)
+	case "change-pin":
+		if len(rest) != 0 || o.pin == "" || o.newPIN == "" {
+			return usageError{"usage: paraphe-device change-pin --pin OLD --new-pin NEW"}
+		}
+		return changePIN(ctx, o, out)
+	case "watch":
+		if len(rest) != 0 {
+			return usageError{"usage: paraphe-device watch"}
+		}
+		return watch(ctx, o, out)
 	case "help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -179,6 +201,40 @@ func refuse(ctx context.Context, o opts, id string, out io.Writer) error {
 		return err
 	}
 	return printJSON(out, map[string]string{"id": id, "status": "refused"})
+}
+
+func history(ctx context.Context, o opts, out io.Writer) error {
+	c, err := session(o, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	items, err := c.History(ctx, o.limit)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, items)
+}
+
+func changePIN(ctx context.Context, o opts, out io.Writer) error {
+	c, err := session(o, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := c.ChangePIN(ctx, o.pin, o.newPIN); err != nil {
+		return err
+	}
+	return printJSON(out, map[string]string{"status": "PIN changed"})
+}
+
+// watch prints one JSON line per notification until interrupted.
+func watch(ctx context.Context, o opts, out io.Writer) error {
+	c, err := session(o, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	// os.Stdout is unbuffered: each line is out as soon as it is encoded.
+	return c.Watch(ctx, func(ev client.Event) error { return enc.Encode(ev) })
 }
 
 func printJSON(out io.Writer, v any) error {

@@ -27,6 +27,9 @@ commands:
   integrators add NAME                  create an integrator; prints its API key and webhook secret once
   users add --given-name G --surname S --email E --phone +32...
                                         create a signer; prints a one-time activation code
+  users reactivate ID                   new activation code; old device, key and certificate revoked
+  users block ID                        block an account (lost phone): device revoked, requests cancelled
+  users show ID                         a user's state and counters (PIN failures, refusals)
   ca root                               print the development root CA certificate (PEM)
   audit verify                          check the audit log's hash chain
 
@@ -91,6 +94,12 @@ func run(ctx context.Context, args []string) error {
 		return cmdIntegratorsAdd(ctx, rest[1:])
 	case cmd == "users" && sub == "add":
 		return cmdUsersAdd(ctx, rest[1:])
+	case cmd == "users" && sub == "reactivate":
+		return cmdUsersReactivate(ctx, rest[1:])
+	case cmd == "users" && sub == "block":
+		return cmdUsersBlock(ctx, rest[1:])
+	case cmd == "users" && sub == "show":
+		return cmdUsersShow(ctx, rest[1:])
 	case cmd == "ca" && sub == "root":
 		return cmdCARoot(ctx, rest[1:])
 	case cmd == "audit" && sub == "verify":

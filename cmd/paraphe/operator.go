@@ -134,3 +134,81 @@ func open(ctx context.Context, c *common) (*app.Env, error) {
 	}
 	return app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
 }
+
+// userCommand parses the flags of a "users VERB ID" command and opens the domain.
+func userCommand(ctx context.Context, verb string, args []string, extra func(*flag.FlagSet)) (*app.Env, *app.Domain, string, error) {
+	fs := flag.NewFlagSet("users "+verb, flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, nil, "", usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 1, "users "+verb+" [--data DIR] USER_ID"); err != nil {
+		return nil, nil, "", err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	d, err := e.Domain(ctx)
+	if err != nil {
+		e.Close()
+		return nil, nil, "", err
+	}
+	return e, d, pos[0], nil
+}
+
+func cmdUsersReactivate(ctx context.Context, args []string) error {
+	e, d, id, err := userCommand(ctx, "reactivate", args, nil)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	out, err := d.Accounts.Reactivate(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printJSON(map[string]string{"id": out.UserID, "activationCode": out.Code, "activationExpiresAt": out.ExpiresAt.Format(time.RFC3339)})
+}
+
+func cmdUsersBlock(ctx context.Context, args []string) error {
+	e, d, id, err := userCommand(ctx, "block", args, nil)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := d.Accounts.Block(ctx, id, audit.Operator); err != nil {
+		return err
+	}
+	return printJSON(map[string]string{"id": id, "status": "blocked"})
+}
+
+func cmdUsersShow(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("users show", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 1, "users show [--data DIR] USER_ID"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	u, err := e.Store.User(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	// Operators see state and counters, not the PIN verifier.
+	return printJSON(map[string]any{"id": u.ID, "givenName": u.GivenName, "surname": u.Surname, "email": u.Email,
+		"phone": u.Phone, "country": u.Country, "status": u.Status, "locked": u.Locked, "pinFailures": u.PINFailures,
+		"refusals": u.Refusals, "blockedAt": u.BlockedAt, "certificateSerial": u.CertSerial, "createdAt": u.CreatedAt})
+}

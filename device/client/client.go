@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,3 +248,30 @@ func (c *Client) Refuse(ctx context.Context, id string) error {
 
 // State returns the device's state (ids and server).
 func (c *Client) State() *State { return c.st }
+
+// HistoryItem is one past request as the device lists it.
+type HistoryItem struct {
+	ID         string `json:"id"`
+	Integrator string `json:"integrator"`
+	Documents  []struct {
+		Name string `json:"name"`
+	} `json:"documents"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// History lists the user's requests, newest first, up to limit.
+func (c *Client) History(ctx context.Context, limit int) ([]HistoryItem, error) {
+	items := []HistoryItem{}
+	if err := c.do(ctx, http.MethodGet, "/v1/device/history?limit="+strconv.Itoa(limit), nil, &items); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// ChangePIN replaces the PIN; the old one is required.
+func (c *Client) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
+	return c.do(ctx, http.MethodPost, "/v1/device/pin", map[string]string{"pin": oldPIN, "newPin": newPIN}, nil)
+}

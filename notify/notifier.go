@@ -1,0 +1,66 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Event says that one of a user's requests changed. Events carry ids and a status only.
+type Event struct {
+	ID        int64
+	UserID    string
+	RequestID string
+	Status    string
+	At        time.Time
+}
+
+// EventStore persists events so that a device that reconnects (to any replica) misses
+// nothing: it resumes after the last event id it saw.
+type EventStore interface {
+	AppendEvent(ctx context.Context, userID, requestID, status string) (int64, error)
+	EventsAfter(ctx context.Context, userID string, after int64, limit int) ([]Event, error)
+	LastEventID(ctx context.Context, userID string) (int64, error)
+}
+
+// Pusher forwards an event to a push gateway (how a real deployment reaches APNs/FCM).
+type Pusher interface {
+	Push(ev Event)
+}
+
+// Notifier records request changes and wakes the devices waiting for them.
+// It is safe for concurrent use.
+type Notifier struct {
+	store EventStore
+	hub   *Hub
+	push  Pusher
+	log   *slog.Logger
+}
+
+// NewNotifier returns a Notifier; push may be nil.
+func NewNotifier(store EventStore, hub *Hub, push Pusher, log *slog.Logger) *Notifier {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Notifier{store: store, hub: hub, push: push, log: log}
+}
+
+// RequestChanged records the change and wakes the user's waiters on this replica (other
+// replicas hear of it through the store: PostgreSQL NOTIFY, or their polling).
+func (n *Notifier) RequestChanged(ctx context.Context, userID, requestID, status string) {
+	id, err := n.store.AppendEvent(context.WithoutCancel(ctx), userID, requestID, status)
+	if err != nil {
+		// Devices still learn of it from their pending list; the stream's replay covers it.
+		n.log.Error("notify: event not recorded", "requestId", requestID, "err", err)
+	}
+	n.hub.RequestChanged(userID, requestID)
+	if n.push != nil && err == nil {
+		n.push.Push(Event{ID: id, UserID: userID, RequestID: requestID, Status: status, At: time.Now().UTC()})
+	}
+}
+
+// Hub returns the in-process hub.
+func (n *Notifier) Hub() *Hub { return n.hub }
+
+// Store returns the event store.
+func (n *Notifier) Store() EventStore { return n.store }

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/signer"
+)
+
+// RevocationReasonSuperseded is RFC 5280's CRLReason superseded: the key and certificate
+// were replaced at re-activation.
+const RevocationReasonSuperseded = 4
+
+// AccountChange is what Block and Reactivate did.
+type AccountChange struct {
+	OldKeyLabel     string
+	RevokedDevices  []string
+	RevokedSerials  []string
+	PendingRequests []string // still pending: the caller cancels them through the signer
+}
+
+// Reactivate revokes the user's devices and current certificate, clears the signing key
+// and PIN verifier, stores a new activation code and makes the user await enrollment;
+// all at once. Old activation codes stop working.
+func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activation, at time.Time) (AccountChange, error) {
+	at = at.UTC()
+	var out AccountChange
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u userRow
+		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+			if isNotFound(err) {
+				return device.ErrUserNotFound
+			}
+			return err
+		}
+		out.OldKeyLabel = u.KeyLabel
+		if err := revokeDevices(tx, userID, at, &out); err != nil {
+			return err
+		}
+		if err := tx.Model(&certificateRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Pluck("serial", &out.RevokedSerials).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&certificateRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+			Updates(map[string]any{"revoked_at": at, "reason": RevocationReasonSuperseded}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&activationRow{}).Where("user_id = ? AND used_at IS NULL", userID).Update("used_at", at).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&activationRow{CodeHash: act.CodeHash, UserID: userID, ExpiresAt: act.ExpiresAt.UTC()}).Error; err != nil {
+			return err
+		}
+		if err := pendingOf(tx, userID, &out); err != nil {
+			return err
+		}
+		return tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
+			"status": string(device.UserPending), "pin_verifier": nil, "pin_failures": 0, "locked": false,
+			"key_label": "", "cert_serial": "", "blocked_at": nil,
+		}).Error
+	})
+	return out, err
+}
+
+// Block marks the user blocked and revokes the devices, at once. Certificates stay
+// valid for signatures already made; the signing key stays in the HSM until re-activation
+// replaces it.
+func (s *Store) Block(ctx context.Context, userID string, at time.Time) (AccountChange, error) {
+	at = at.UTC()
+	var out AccountChange
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{"status": string(device.UserBlocked), "blocked_at": at})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return device.ErrUserNotFound
+		}
+		if err := revokeDevices(tx, userID, at, &out); err != nil {
+			return err
+		}
+		return pendingOf(tx, userID, &out)
+	})
+	return out, err
+}
+
+func revokeDevices(tx *gorm.DB, userID string, at time.Time, out *AccountChange) error {
+	if err := tx.Model(&deviceRow{}).Where("user_id = ? AND status = ?", userID, string(device.DeviceActive)).Pluck("id", &out.RevokedDevices).Error; err != nil {
+		return err
+	}
+	return tx.Model(&deviceRow{}).Where("user_id = ? AND status = ?", userID, string(device.DeviceActive)).
+		Updates(map[string]any{"status": string(device.DeviceRevoked), "revoked_at": at}).Error
+}
+
+func pendingOf(tx *gorm.DB, userID string, out *AccountChange) error {
+	return tx.Model(&requestRow{}).Where("user_id = ? AND status = ?", userID, string(signer.StatusPending)).Pluck("id", &out.PendingRequests).Error
+}
+
+// UsersByPhone finds users by phone number (E.164).
+func (s *Store) UsersByPhone(ctx context.Context, phone string) ([]*device.User, error) {
+	var rows []userRow
+	if err := s.db.WithContext(ctx).Where("phone = ?", phone).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]*device.User, len(rows))
+	for i, r := range rows {
+		out[i] = toUser(r)
+	}
+	return out, nil
+}
+
+// SetPINVerifier replaces the user's PIN verifier and clears the failure count.
+func (s *Store) SetPINVerifier(ctx context.Context, userID string, verifier []byte) error {
+	return s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND locked = ?", userID, false).
+		Updates(map[string]any{"pin_verifier": verifier, "pin_failures": 0}).Error
+}
+
+// AddRefusal counts a refusal (by the signer or by a wrong icon) for the operators.
+func (s *Store) AddRefusal(ctx context.Context, userID string) error {
+	return s.db.WithContext(ctx).Exec("UPDATE users SET refusals = refusals + 1 WHERE id = ?", userID).Error
+}
+
+// HistoryForUser lists a user's requests newest first, with document names only, starting
+// after the cursor (the createdAt and id of the last request of the previous page).
+func (s *Store) HistoryForUser(ctx context.Context, userID string, before *signer.Cursor, limit int) ([]*signer.Request, error) {
+	db := s.db.WithContext(ctx)
+	q := db.Where("user_id = ?", userID)
+	if before != nil {
+		t := before.CreatedAt.UTC()
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, before.ID)
+	}
+	var rows []requestRow
+	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var docs []documentRow
+	if err := db.Select("request_id", "idx", "name", "hash", "digest").Where("request_id IN ?", ids).Order("request_id, idx").Find(&docs).Error; err != nil {
+		return nil, err
+	}
+	byReq := map[string][]documentRow{}
+	for _, d := range docs {
+		byReq[d.RequestID] = append(byReq[d.RequestID], d)
+	}
+	out := make([]*signer.Request, 0, len(rows))
+	for _, r := range rows {
+		req, err := toRequest(r, byReq[r.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, req)
+	}
+	return out, nil
+}

@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/paraphe/paraphe/notify"
+)
+
+var _ notify.EventStore = (*Store)(nil)
+
+type eventRow struct {
+	ID        int64  `gorm:"primaryKey;autoIncrement"`
+	UserID    string `gorm:"size:36;index:idx_events_user_id,priority:1;not null"`
+	RequestID string `gorm:"size:36;not null"`
+	Status    string `gorm:"size:16;not null"`
+	CreatedAt time.Time
+}
+
+func (eventRow) TableName() string { return "device_events" }
+
+// eventsChannel is the PostgreSQL NOTIFY channel replicas listen on.
+const eventsChannel = "paraphe_events"
+
+// AppendEvent records that a request of the user changed and returns the event's id. On
+// PostgreSQL the same transaction notifies the other replicas (the payload is the user id).
+func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status string) (int64, error) {
+	row := eventRow{UserID: userID, RequestID: requestID, Status: status, CreatedAt: time.Now().UTC()}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if s.postgres {
+			return tx.Exec("SELECT pg_notify(?, ?)", eventsChannel, userID).Error
+		}
+		return nil
+	})
+	return row.ID, err
+}
+
+// EventsAfter returns the user's events with an id above after, oldest first.
+func (s *Store) EventsAfter(ctx context.Context, userID string, after int64, limit int) ([]notify.Event, error) {
+	var rows []eventRow
+	if err := s.db.WithContext(ctx).Where("user_id = ? AND id > ?", userID, after).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]notify.Event, len(rows))
+	for i, r := range rows {
+		out[i] = notify.Event{ID: r.ID, UserID: r.UserID, RequestID: r.RequestID, Status: r.Status, At: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// LastEventID returns the id of the user's newest event, 0 when none.
+func (s *Store) LastEventID(ctx context.Context, userID string) (int64, error) {
+	var id *int64
+	if err := s.db.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID).Select("MAX(id)").Scan(&id).Error; err != nil {
+		return 0, err
+	}
+	if id == nil {
+		return 0, nil
+	}
+	return *id, nil
+}
+
+// PruneEvents deletes events older than the given time: a device that reconnects after
+// that long gets the replay of pending requests instead.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
+	return s.db.WithContext(ctx).Where("created_at < ?", before.UTC()).Delete(&eventRow{}).Error
+}
