@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
-DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography
+DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml
 export CGO_ENABLED := 1
 
 .PHONY: all build run test test-short race vet fmt bench deps clean acceptance
@@ -39,7 +39,7 @@ vet:
 # test runs the whole suite; the packages with concurrency run under the race detector.
 test: deps vet
 	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/
+	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/ ./app/ ./tsa/
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hsm/

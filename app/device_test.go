@@ -1,0 +1,207 @@
+package app_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/device/client"
+)
+
+// TestConcurrentApprovalsSignOnce races many approvals of one request: exactly one may
+// win, and the HSM signs once.
+func TestConcurrentApprovalsSignOnce(t *testing.T) {
+	key := newIntegrator(t, "race")
+	dev := newSigner(t)
+	d := sha256.Sum256([]byte("race"))
+	id, icon := create(t, key, hashRequest(dev.State().UserID, "SHA-256", d[:]))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for range 12 {
+		wg.Go(func() {
+			if st, err := dev.Approve(context.Background(), id, icon, testPIN); err == nil && st == "signed" {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d approvals won, want exactly 1", wins)
+	}
+	if n := countAudit(t, audit.SignatureIntent, id); n != 1 {
+		t.Fatalf("%d signature intents for one request", n)
+	}
+	if st := status(t, key, id); st != "signed" {
+		t.Fatalf("status %s", st)
+	}
+}
+
+func countAudit(t *testing.T, typ, requestID string) int {
+	t.Helper()
+	n, after := 0, int64(0)
+	for {
+		es, err := testEnv.Store.AuditEntries(context.Background(), after, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Event.Type == typ && e.Event.RequestID == requestID {
+				n++
+			}
+			after = e.Seq
+		}
+		if len(es) < 500 {
+			return n
+		}
+	}
+}
+
+// TestEventStreamResumes checks that a device loses no notification across a reconnect.
+func TestEventStreamResumes(t *testing.T) {
+	key := newIntegrator(t, "sse")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan client.Event, 64)
+	done := make(chan error, 1)
+	go func() { done <- dev.Watch(ctx, func(e client.Event) error { events <- e; return nil }) }()
+	waitFor := func(id, st string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if e.ID == id && e.Status == st {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s event for %s", st, id)
+			}
+		}
+	}
+	d1 := sha256.Sum256([]byte("first"))
+	id1, _ := create(t, key, hashRequest(uid, "SHA-256", d1[:]))
+	waitFor(id1, "pending")
+	// Cut every connection: the stream breaks; a request created meanwhile must arrive
+	// after the reconnect, through Last-Event-ID.
+	testSrv.CloseClientConnections()
+	d2 := sha256.Sum256([]byte("second"))
+	id2, _ := create(t, key, hashRequest(uid, "SHA-256", d2[:]))
+	if r := call(t, key, "DELETE", "/v1/signature-requests/"+id1, "", nil); r.Status != 200 {
+		t.Fatalf("cancel: %d", r.Status)
+	}
+	waitFor(id2, "pending")
+	waitFor(id1, "cancelled")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLockoutAndReactivation: five wrong PINs lock; re-activation revokes the old device
+// and certificate; the new enrollment brings a new key.
+func TestLockoutAndReactivation(t *testing.T) {
+	ctx := context.Background()
+	key := newIntegrator(t, "lockout")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	d := sha256.Sum256([]byte("lock"))
+	id, icon := create(t, key, hashRequest(uid, "SHA-256", d[:]))
+	for i := 1; i <= 5; i++ {
+		_, err := dev.Approve(ctx, id, icon, "97531")
+		var p client.Problem
+		if !errors.As(err, &p) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		want := "wrong-pin"
+		if i == 5 {
+			want = "pin-locked"
+		}
+		if p.Code != want {
+			t.Fatalf("attempt %d: code %q, want %q", i, p.Code, want)
+		}
+	}
+	if _, err := dev.Approve(ctx, id, icon, testPIN); err == nil {
+		t.Fatal("right PIN accepted while locked")
+	}
+	oldUser, err := testEnv.Store.User(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSerial, _ := new(big.Int).SetString(oldUser.CertSerial, 16)
+	dom, err := testEnv.Domain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := dom.Accounts.Reactivate(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, key, id); st != "cancelled" {
+		t.Fatalf("pending request after re-activation: %s", st)
+	}
+	if _, err := dev.Pending(ctx, 0); err == nil {
+		t.Fatal("the old device still works")
+	}
+	cs, err := testEnv.Store.CertificateStatus(ctx, oldSerial)
+	if err != nil || cs.RevokedAt.IsZero() {
+		t.Fatalf("old certificate not revoked: %+v %v", cs, err)
+	}
+	st, err := client.Enroll(ctx, testSrv.URL, code.Code, testPIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDev, _ := client.New(st, "", 30*time.Second)
+	id2, icon2 := create(t, key, hashRequest(uid, "SHA-256", d[:]))
+	if s, err := newDev.Approve(ctx, id2, icon2, testPIN); err != nil || s != "signed" {
+		t.Fatalf("new device: %s %v", s, err)
+	}
+	newUser, _ := testEnv.Store.User(ctx, uid)
+	if newUser.CertSerial == oldUser.CertSerial || newUser.KeyLabel == oldUser.KeyLabel {
+		t.Fatal("re-activation kept the key or certificate")
+	}
+	if _, err := testEnv.Keys.FindKey(ctx, oldUser.KeyLabel); err == nil {
+		t.Fatal("the old signing key still exists in the HSM")
+	}
+}
+
+func TestHistoryPages(t *testing.T) {
+	ctx := context.Background()
+	key := newIntegrator(t, "history")
+	dev := newSigner(t)
+	var ids []string
+	for i := range 4 {
+		d := sha256.Sum256(fmt.Appendf(nil, "h%d", i))
+		id, _ := create(t, key, hashRequest(dev.State().UserID, "SHA-256", d[:]))
+		if err := dev.Refuse(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	items, err := dev.History(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || items[0].ID != ids[3] || items[2].ID != ids[1] {
+		t.Fatalf("history not newest first: %+v", items)
+	}
+	if items[0].Status != "refused" || items[0].FinishedAt == nil || len(items[0].Documents) != 1 {
+		t.Fatalf("history item: %+v", items[0])
+	}
+	u, _ := testEnv.Store.User(ctx, dev.State().UserID)
+	if u.Refusals != 4 {
+		t.Fatalf("refusals counted %d, want 4", u.Refusals)
+	}
+}
