@@ -163,7 +163,7 @@ func (s *server) approve(c *gin.Context) {
 		return
 	}
 	r, err := s.Requests.Approve(c.Request.Context(), deviceOf(c), signer.ApproveInput{
-		RequestID: c.Param("id"), Icon: in.Icon, PIN: in.PIN, Nonce: in.Nonce, Signature: sig})
+		RequestID: c.Param("id"), ClientIP: c.ClientIP(), Icon: in.Icon, PIN: in.PIN, Nonce: in.Nonce, Signature: sig})
 	if err != nil {
 		fail(c, err)
 		return
@@ -172,7 +172,7 @@ func (s *server) approve(c *gin.Context) {
 }
 
 func (s *server) refuse(c *gin.Context) {
-	if err := s.Requests.Refuse(c.Request.Context(), deviceOf(c), c.Param("id")); err != nil {
+	if err := s.Requests.Refuse(c.Request.Context(), deviceOf(c), c.Param("id"), c.ClientIP()); err != nil {
 		fail(c, err)
 		return
 	}

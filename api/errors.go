@@ -50,6 +50,7 @@ const (
 	CodeInternal        = "internal"
 	CodeUnavailable     = "unavailable"
 	CodeNotAllowed      = "method-not-allowed"
+	CodeIdempotency     = "idempotency-key-reused"
 )
 
 type mapping struct {
@@ -79,6 +80,7 @@ var mappings = []mapping{
 	{signer.ErrWrongIcon, http.StatusConflict, CodeWrongIcon, "Wrong icon: the request was refused"},
 	{signer.ErrStaleChallenge, http.StatusConflict, CodeStaleChallenge, "The challenge was already used; fetch the request again"},
 	{signer.ErrBadApproval, http.StatusUnauthorized, CodeBadApproval, "The approval signature does not verify"},
+	{signer.ErrIdempotencyKey, http.StatusConflict, CodeIdempotency, "Idempotency-Key already used with another body"},
 	{signer.ErrResultNotReady, http.StatusConflict, CodeNotReady, "The request is not signed"},
 	{device.ErrWrongPIN, http.StatusForbidden, CodeWrongPIN, "Wrong PIN"},
 	{device.ErrLocked, http.StatusLocked, CodeLocked, "Signing is locked after too many wrong PINs"},

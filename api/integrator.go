@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/paraphe/paraphe/icons"
 	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -118,13 +121,22 @@ func (s *server) createRequest(c *gin.Context) {
 		return
 	}
 	ci.IntegratorID = integratorOf(c).ID
-	r, err := s.Requests.Create(c.Request.Context(), ci)
+	ci.IdempotencyKey = c.GetHeader("Idempotency-Key")
+	ci.ClientIP = c.ClientIP()
+	sum := sha256.Sum256(body)
+	ci.BodyHash = sum[:]
+	r, created, err := s.Requests.Create(c.Request.Context(), ci)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/signature-requests/"+r.ID)
-	c.JSON(http.StatusCreated, requestView(r, true))
+	code := http.StatusCreated
+	if !created {
+		c.Header("Idempotent-Replayed", "true")
+		code = http.StatusOK
+	}
+	c.JSON(code, requestView(r, true))
 }
 
 // createInput turns the JSON body into the service's input; wrong shapes are ErrInvalid.
@@ -216,4 +228,35 @@ func (s *server) cancelRequest(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, requestView(r, false))
+}
+
+// WebhookLog lists the delivery attempts of a request's webhook.
+type WebhookLog interface {
+	Attempts(ctx context.Context, requestID string) ([]notify.Attempt, error)
+}
+
+type attemptOut struct {
+	At            time.Time  `json:"at"`
+	Status        int        `json:"status,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	Delivered     bool       `json:"delivered"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+}
+
+func (s *server) webhookDeliveries(c *gin.Context) {
+	r, err := s.Requests.Get(c.Request.Context(), integratorOf(c).ID, c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	as, err := s.Webhooks.Attempts(c.Request.Context(), r.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]attemptOut, len(as))
+	for i, a := range as {
+		out[i] = attemptOut{At: a.At, Status: a.Status, Error: a.Error, Delivered: a.Delivered, NextAttemptAt: a.NextAttemptAt}
+	}
+	c.JSON(http.StatusOK, gin.H{"id": r.ID, "callbackUrl": r.CallbackURL, "attempts": out})
 }

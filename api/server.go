@@ -30,14 +30,15 @@ type Integrators interface {
 
 // Requests is the signing workflow as the API uses it.
 type Requests interface {
-	Create(ctx context.Context, in signer.CreateInput) (*signer.Request, error)
+	Create(ctx context.Context, in signer.CreateInput) (*signer.Request, bool, error)
 	Get(ctx context.Context, integratorID, id string) (*signer.Request, error)
 	Result(ctx context.Context, integratorID, id string, index int) (*signer.Request, []byte, error)
 	Cancel(ctx context.Context, integratorID, id string) error
 	Pending(ctx context.Context, dev *device.Device) ([]*signer.Request, error)
 	ForDevice(ctx context.Context, dev *device.Device, id string) (*signer.Request, error)
 	Approve(ctx context.Context, dev *device.Device, in signer.ApproveInput) (*signer.Request, error)
-	Refuse(ctx context.Context, dev *device.Device, id string) error
+	Refuse(ctx context.Context, dev *device.Device, id, ip string) error
+	Evidence(ctx context.Context, integratorID, id string) (*signer.Evidence, error)
 	History(ctx context.Context, dev *device.Device, before *signer.Cursor, limit int) ([]*signer.Request, error)
 }
 
@@ -71,6 +72,8 @@ type Checker interface {
 type Limits struct {
 	// JSONBody caps JSON bodies: 1 MiB holds hundreds of digests and names.
 	JSONBody int64
+	// PDFBody caps PDF uploads (signing and validation): 50 MB by default, configurable.
+	PDFBody int64
 	// DeviceBody caps device calls: an approval is a few hundred bytes.
 	DeviceBody int64
 	// MaxWait caps a device's long poll, below the server's write timeout.
@@ -83,6 +86,8 @@ type Deps struct {
 	Requests    Requests
 	Devices     Devices
 	Accounts    Accounts
+	Webhooks    WebhookLog
+	Validator   Validator
 	PKI         PKI
 	Waiter      Waiter
 	Events      Events
@@ -91,6 +96,17 @@ type Deps struct {
 	Limits      Limits
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed; none by default.
 	TrustedProxies []string
+	// TSA answers RFC 3161 requests at POST /tsa.
+	TSA http.Handler
+	// Metrics serves GET /metrics (Prometheus); nil answers 404.
+	Metrics http.Handler
+	// HTTPStats observes every request (route, method, status, latency).
+	HTTPStats interface {
+		ObserveHTTP(route, method string, status int, d time.Duration)
+	}
+	// RateLimit limits each integrator; IPLimit each client address on public POSTs.
+	RateLimit *RateLimiter
+	IPLimit   *RateLimiter
 }
 
 type server struct{ Deps }
@@ -110,11 +126,20 @@ func New(d Deps) (http.Handler, error) {
 	if d.Limits.JSONBody == 0 {
 		d.Limits.JSONBody = 1 << 20
 	}
+	if d.Limits.PDFBody == 0 {
+		d.Limits.PDFBody = 50_000_000
+	}
 	if d.Limits.DeviceBody == 0 {
 		d.Limits.DeviceBody = 64 << 10
 	}
 	if d.Limits.MaxWait == 0 {
 		d.Limits.MaxWait = 25 * time.Second
+	}
+	if d.RateLimit == nil {
+		d.RateLimit = NewRateLimiter(0, 0)
+	}
+	if d.IPLimit == nil {
+		d.IPLimit = NewRateLimiter(0, 0)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -131,8 +156,12 @@ func New(d Deps) (http.Handler, error) {
 		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Code: CodeNotAllowed, Title: "Method not allowed"})
 	})
 
+	perKey := d.RateLimit.Middleware(func(c *gin.Context) string { return integratorOf(c).ID })
+	byIP := d.IPLimit.Middleware(func(c *gin.Context) string { return c.ClientIP() })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	r.GET("/openapi.yaml", s.openapi)
+	r.GET("/metrics", s.metrics)
 	r.GET("/v1/icons/:file", s.icon)
 	r.GET("/v1/ca/root.pem", s.rootPEM)
 	r.GET("/v1/ca/issuing.cer", s.issuingDER)
@@ -141,14 +170,18 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/crl", s.crl)
 	r.GET("/crl/root", s.rootCRL)
 	r.GET("/pds/en", s.pds)
+	r.POST("/tsa", byIP, s.tsa)
 
-	in := r.Group("/v1/signature-requests", s.integratorAuth)
+	in := r.Group("/v1/signature-requests", s.integratorAuth, perKey)
 	in.POST("", s.createRequest)
 	in.GET("/:id", s.getRequest)
 	in.GET("/:id/documents/:index", s.getDocument)
 	in.DELETE("/:id", s.cancelRequest)
+	in.GET("/:id/webhook-deliveries", s.webhookDeliveries)
+	in.GET("/:id/evidence", s.evidence)
 
-	r.POST("/v1/devices/enroll", s.enroll)
+	r.POST("/v1/validations", s.integratorAuth, perKey, s.validate)
+	r.POST("/v1/devices/enroll", byIP, s.enroll)
 	dev := r.Group("/v1/device", s.deviceAuth)
 	dev.GET("/requests", s.devicePending)
 	dev.GET("/requests/:id", s.deviceRequest)
@@ -157,8 +190,24 @@ func New(d Deps) (http.Handler, error) {
 	dev.GET("/events", s.deviceEvents)
 	dev.GET("/history", s.deviceHistory)
 	dev.POST("/pin", s.changePIN)
-	r.POST("/v1/accounts/block", s.blockAccount)
+	r.POST("/v1/accounts/block", byIP, s.blockAccount)
 	return r, nil
+}
+
+func (s *server) tsa(c *gin.Context) {
+	if s.TSA == nil {
+		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No built-in TSA"})
+		return
+	}
+	s.TSA.ServeHTTP(c.Writer, c.Request)
+}
+
+func (s *server) metrics(c *gin.Context) {
+	if s.Metrics == nil {
+		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "Metrics are not enabled"})
+		return
+	}
+	s.Metrics.ServeHTTP(c.Writer, c.Request)
 }
 
 func (s *server) requestID(c *gin.Context) {
@@ -180,8 +229,12 @@ func (s *server) accessLog(c *gin.Context) {
 	if route == "" {
 		route = "(unmatched)"
 	}
+	d := time.Since(start)
 	logger(c).Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-		"ms", time.Since(start).Milliseconds(), "ip", c.ClientIP())
+		"ms", d.Milliseconds(), "ip", c.ClientIP())
+	if s.HTTPStats != nil && route != "/v1/device/events" {
+		s.HTTPStats.ObserveHTTP(c.FullPath(), c.Request.Method, c.Writer.Status(), d)
+	}
 }
 
 func (s *server) recover(c *gin.Context) {

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,19 +20,22 @@ import (
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/store"
+	"github.com/paraphe/paraphe/tsa"
 )
 
 // Env is the set of opened parts. It is not safe to open parts concurrently; once
 // opened, the parts themselves are safe for concurrent use.
 type Env struct {
-	Cfg    config.Config
-	Log    *slog.Logger
-	Store  *store.Store
-	Audit  *audit.Log
-	Token  *hsm.Token
-	Keys   *HSMKeys
-	CA     *ca.Authority
-	closer []func() error
+	Cfg     config.Config
+	Log     *slog.Logger
+	Store   *store.Store
+	Audit   *audit.Log
+	Token   *hsm.Token
+	Keys    *HSMKeys
+	CA      *ca.Authority
+	TSA     *tsa.Server
+	TSACert *x509.Certificate
+	closer  []func() error
 }
 
 // NewLogger returns a JSON logger on stderr at the given level.

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/device/client"
+	"github.com/paraphe/paraphe/tsa"
 )
 
 const testPIN = "71294"
@@ -344,5 +346,29 @@ func TestPublicEndpoints(t *testing.T) {
 	}
 	if r := call(t, "", "GET", "/v1/icons/nope.svg", "", nil); r.Status != 404 {
 		t.Errorf("unknown icon: %d", r.Status)
+	}
+}
+
+func TestBuiltInTSA(t *testing.T) {
+	roots := x509.NewCertPool()
+	roots.AddCert(testEnv.CA.Root())
+	c, err := tsa.NewClient(tsa.Config{URLs: []string{testSrv.URL + "/tsa"}}, roots, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256([]byte("time-stamp me"))
+	for range 2 {
+		tok, err := c.Timestamp(context.Background(), d[:], crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tok) == 0 {
+			t.Fatal("empty token")
+		}
+	}
+	// The TSA certificate is known to OCSP, not "unknown".
+	st, err := testEnv.Store.CertificateStatus(context.Background(), testEnv.TSACert.SerialNumber)
+	if err != nil || !st.Known {
+		t.Fatalf("TSA certificate unknown to the store: %+v %v", st, err)
 	}
 }

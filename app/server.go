@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -11,9 +12,11 @@ import (
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
+	"github.com/paraphe/paraphe/verify"
 )
 
 // Domain is the set of domain services over the opened parts.
@@ -24,6 +27,7 @@ type Domain struct {
 	Integrators *integrator.Service
 	Hub         *notify.Hub
 	Notifier    *notify.Notifier
+	Webhooks    *notify.Webhooks
 }
 
 // Domain opens the HSM and the CA if needed and builds the domain services. The CLI
@@ -37,15 +41,19 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	hub := notify.NewHub()
 	notifier := notify.NewNotifier(e.Store, hub, nil, e.Log)
 	devices := e.Devices()
+	integrators := e.Integrators()
+	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
+	hooks := notify.NewWebhooks(e.Store, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
 	requests := signer.New(signer.Deps{
 		Store: e.Store, Ids: e.Store, Keys: e.Keys, Approvals: devices, Audit: e.Audit, Notify: notifier,
-		Chain: e.CA.Chain(), Log: e.Log,
+		Webhooks: kicker{hooks}, Chain: e.CA.Chain(), Log: e.Log,
 	}, signer.Config{
 		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
+		CheckCallback: func(u string) error { return notify.ValidateCallbackURL(u, policy) },
 	})
 	return &Domain{
-		Devices: devices, Requests: requests, Integrators: e.Integrators(), Hub: hub, Notifier: notifier,
+		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
 	}, nil
 }
@@ -53,7 +61,9 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 // Service is the assembled HTTP service and the workers behind it.
 type Service struct {
 	*Domain
-	Handler http.Handler
+	Handler     http.Handler
+	databaseURL string
+	log         *slog.Logger
 }
 
 // NewService builds the domain services and the HTTP handler.
@@ -62,23 +72,45 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ts, err := e.WithTSA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
 	h, err := api.New(api.Deps{
-		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts,
-		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store,
+		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks,
+		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
+		Metrics: m.Handler(), HTTPStats: m,
+		Validator:      verify.New(verify.Options{Anchors: []*x509.Certificate{e.CA.Root()}}),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,
-		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody},
+		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody, PDFBody: e.Cfg.Limits.PDFBody},
 		TrustedProxies: e.Cfg.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h}, nil
+	return &Service{Domain: d, Handler: h, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
 }
 
-// RunWorkers does the service's own periodic work until ctx ends: expiring pending
-// requests on time even when nobody reads them.
+// kicker queues a webhook and wakes this process's sender at once.
+type kicker struct{ w *notify.Webhooks }
+
+func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, status string) error {
+	if err := k.w.Enqueue(ctx, integratorID, requestID, url, status); err != nil {
+		return err
+	}
+	k.w.Kick()
+	return nil
+}
+
+// RunWorkers does the service's own background work until ctx ends: webhook delivery
+// from the outbox, and expiring pending requests on time even when nobody reads them.
 func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
+	go s.Webhooks.Run(ctx)
+	if s.databaseURL != "" {
+		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

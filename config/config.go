@@ -43,6 +43,8 @@ type Config struct {
 	Requests Requests `yaml:"requests"`
 	// Limits caps request bodies.
 	Limits Limits `yaml:"limits"`
+	// Webhooks sets which callback URLs integrators may give.
+	Webhooks Webhooks `yaml:"webhooks"`
 	// TrustedProxies whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trustedProxies"`
 	// LogLevel: debug, info, warn, error.
@@ -55,6 +57,13 @@ type Requests struct {
 	MaxExpiry     Duration `yaml:"maxExpiry"`
 	IconChoices   int      `yaml:"iconChoices"`
 	MaxPending    int      `yaml:"maxPending"`
+}
+
+// Webhooks sets the callback URL policy. Hosts on loopback or private networks are
+// refused unless allowed: a callback must not become a way into the operator's network.
+type Webhooks struct {
+	AllowLoopback bool `yaml:"allowLoopback"`
+	AllowPrivate  bool `yaml:"allowPrivate"`
 }
 
 // Limits caps request bodies, in bytes.
@@ -93,7 +102,10 @@ func Default(dataDir string) Config {
 			IconChoices:   4,
 			MaxPending:    5,
 		},
-		Limits:   Limits{JSONBody: 1 << 20, PDFBody: 50_000_000},
+		Limits: Limits{JSONBody: 1 << 20, PDFBody: 50_000_000},
+		// The development default accepts loopback callbacks (the contract says so);
+		// production configurations turn it off.
+		Webhooks: Webhooks{AllowLoopback: true},
 		LogLevel: "info",
 	}
 }

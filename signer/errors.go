@@ -20,6 +20,9 @@ var (
 	ErrTooManyPending = errors.New("signer: too many pending requests for this signer")
 	ErrDocumentIndex  = errors.New("signer: no document at that index")
 	ErrIdempotencyKey = errors.New("signer: idempotency key reused with another body")
+	// ErrIdempotencyRace is returned by Store.CreateRequest when another creation took the
+	// key meanwhile.
+	ErrIdempotencyRace = errors.New("signer: idempotency key taken concurrently")
 )
 
 // invalidf returns an ErrInvalid with detail.

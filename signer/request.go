@@ -111,12 +111,25 @@ type Request struct {
 	CallbackURL  string
 	DeviceID     string // the device that approved or refused
 	ChosenIcon   string
+	CreatedIP    string // the integrator's address at creation (evidence, erased with it)
+	DecidedIP    string // the device's address when it approved or refused
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 	ApprovedAt   *time.Time
 	FinishedAt   *time.Time
 	Documents    []Document
+	Idempotency  *Idempotency // set on creation when the integrator sent a key
 }
+
+// Idempotency ties an integrator's Idempotency-Key to the request it created.
+type Idempotency struct {
+	Key       string
+	BodyHash  []byte // SHA-256 of the creation body: the same key with another body is refused
+	RequestID string
+}
+
+// IdempotencyWindow is how long a key is remembered (24 h, as payment APIs do).
+const IdempotencyWindow = 24 * time.Hour
 
 // Document is one item to sign within a request.
 type Document struct {

@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -28,6 +29,7 @@ type Change struct {
 	Reason     string
 	DeviceID   string
 	ChosenIcon string
+	ClientIP   string // the device's address, kept with the evidence
 	At         time.Time
 }
 
@@ -50,6 +52,12 @@ type Store interface {
 	ExpireDue(ctx context.Context, now time.Time) ([]string, error)
 	// HistoryForUser lists a user's requests newest first (no results), after the cursor.
 	HistoryForUser(ctx context.Context, userID string, before *Cursor, limit int) ([]*Request, error)
+	// IdempotentRequest finds the request created with an integrator's key since a time.
+	IdempotentRequest(ctx context.Context, integratorID, key string, since time.Time) (Idempotency, bool, error)
+	// AuditForRequest returns the audit entries of a request, in order.
+	AuditForRequest(ctx context.Context, requestID string) ([]audit.Entry, error)
+	// CertificateDER returns an issued certificate by its hex serial.
+	CertificateDER(ctx context.Context, serial string) ([]byte, error)
 	// AddRefusal counts a refusal for the operators (push-bombing shows as many refusals).
 	AddRefusal(ctx context.Context, userID string) error
 }
@@ -104,6 +112,8 @@ type Config struct {
 	MaxDocuments int           // documents per request
 	MaxPending   int           // pending requests per signer (push-bombing defence)
 	SignTimeout  time.Duration // bound on the HSM and CMS work after approval
+	// CheckCallback validates an integrator's callback URL (nil: any http(s) URL).
+	CheckCallback func(string) error
 }
 
 func (c *Config) defaults() {
@@ -188,6 +198,11 @@ type CreateInput struct {
 	Documents    []DocumentInput
 	CallbackURL  string
 	ExpiresIn    time.Duration // 0: the default
+	// ClientIP is the integrator's address, kept with the evidence.
+	ClientIP string
+	// IdempotencyKey and BodyHash make a retried creation return the first request.
+	IdempotencyKey string
+	BodyHash       []byte
 }
 
 func (s *Service) validate(in *CreateInput) error {
@@ -217,6 +232,11 @@ func (s *Service) validate(in *CreateInput) error {
 			return invalidf("documents[%d]: a %s digest has %d bytes, got %d", i, HashName(d.Hash), d.Hash.Size(), len(d.Digest))
 		}
 	}
+	if in.CallbackURL != "" && s.cfg.CheckCallback != nil {
+		if err := s.cfg.CheckCallback(in.CallbackURL); err != nil {
+			return invalidf("callbackUrl: %v", err)
+		}
+	}
 	if in.ExpiresIn != 0 && (in.ExpiresIn < s.cfg.MinTTL || in.ExpiresIn > s.cfg.MaxTTL) {
 		return invalidf("expiresIn must be between %s and %s", s.cfg.MinTTL, s.cfg.MaxTTL)
 	}
@@ -241,8 +261,39 @@ func newNonce() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// Create validates and stores a new pending request, then tells the signer's device.
-func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) {
+// Create validates and stores a new pending request, then tells the signer's device. With
+// an idempotency key it returns the request the same key and body created within the
+// window (created=false), and ErrIdempotencyKey for the same key with another body.
+func (s *Service) Create(ctx context.Context, in CreateInput) (r *Request, created bool, err error) {
+	if in.IdempotencyKey != "" {
+		if r, found, err := s.replay(ctx, in); found || err != nil {
+			return r, false, err
+		}
+	}
+	r, err = s.create(ctx, in)
+	if errors.Is(err, ErrIdempotencyRace) {
+		r, _, err = s.replay(ctx, in)
+		return r, false, err
+	}
+	return r, err == nil, err
+}
+
+func (s *Service) replay(ctx context.Context, in CreateInput) (*Request, bool, error) {
+	k, found, err := s.store.IdempotentRequest(ctx, in.IntegratorID, in.IdempotencyKey, s.now().Add(-IdempotencyWindow))
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if !bytes.Equal(k.BodyHash, in.BodyHash) {
+		return nil, true, ErrIdempotencyKey
+	}
+	r, err := s.Get(ctx, in.IntegratorID, k.RequestID)
+	return r, true, err
+}
+
+func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) {
+	if len(in.IdempotencyKey) > 255 {
+		return nil, invalidf("Idempotency-Key may have at most 255 characters")
+	}
 	if err := s.validate(&in); err != nil {
 		return nil, err
 	}
@@ -276,7 +327,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) 
 	r := &Request{
 		ID: uuid.NewString(), IntegratorID: in.IntegratorID, UserID: in.UserID, Format: in.Format,
 		Level: in.Level, Status: StatusPending, IconID: right.ID, Nonce: nonce, CallbackURL: in.CallbackURL,
-		CreatedAt: now, ExpiresAt: now.Add(ttl),
+		CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedIP: in.ClientIP,
+	}
+	if in.IdempotencyKey != "" {
+		r.Idempotency = &Idempotency{Key: in.IdempotencyKey, BodyHash: in.BodyHash, RequestID: r.ID}
 	}
 	for _, c := range choices {
 		r.IconChoices = append(r.IconChoices, c.ID)
@@ -285,6 +339,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Request, error) 
 		r.Documents = append(r.Documents, Document{Index: i, Name: d.Name, Hash: d.Hash, Digest: d.Digest})
 	}
 	if err := s.store.CreateRequest(ctx, r); err != nil {
+		if errors.Is(err, ErrIdempotencyRace) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("signer: store request: %w", err)
 	}
 	s.record(ctx, audit.Event{Type: audit.RequestCreated, Actor: audit.Integrator(in.IntegratorID), RequestID: r.ID,
@@ -393,17 +450,17 @@ func (s *Service) pendingForDevice(ctx context.Context, dev *device.Device, id s
 	return nil, fmt.Errorf("%w (%s)", ErrNotPending, r.Status)
 }
 
-// Refuse ends a pending request at the signer's wish.
-func (s *Service) Refuse(ctx context.Context, dev *device.Device, id string) error {
+// Refuse ends a pending request at the signer's wish; ip is the device's address.
+func (s *Service) Refuse(ctx context.Context, dev *device.Device, id, ip string) error {
 	r, err := s.pendingForDevice(ctx, dev, id)
 	if err != nil {
 		return err
 	}
-	return s.refuse(ctx, dev, r, ReasonUserRefused, "")
+	return s.refuse(ctx, dev, r, ReasonUserRefused, "", ip)
 }
 
-func (s *Service) refuse(ctx context.Context, dev *device.Device, r *Request, reason, icon string) error {
-	ok, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusRefused, Reason: reason, DeviceID: dev.ID, ChosenIcon: icon},
+func (s *Service) refuse(ctx context.Context, dev *device.Device, r *Request, reason, icon, ip string) error {
+	ok, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusRefused, Reason: reason, DeviceID: dev.ID, ChosenIcon: icon, ClientIP: ip},
 		audit.Event{Type: audit.RequestRefused, Actor: audit.Device(dev.ID), Detail: map[string]string{"reason": reason}})
 	if err != nil {
 		return err
@@ -445,6 +502,7 @@ func (s *Service) CancelPending(ctx context.Context, ids []string, reason, actor
 // ApproveInput is what the device sends to approve.
 type ApproveInput struct {
 	RequestID string
+	ClientIP  string
 	Icon      string
 	PIN       string
 	Nonce     string
@@ -489,7 +547,7 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 		return nil, fmt.Errorf("%w: %w", ErrBadApproval, err)
 	}
 	if in.Icon != r.IconID {
-		if err := s.refuse(ctx, dev, r, ReasonWrongIcon, in.Icon); err != nil {
+		if err := s.refuse(ctx, dev, r, ReasonWrongIcon, in.Icon, in.ClientIP); err != nil {
 			return nil, err
 		}
 		return nil, ErrWrongIcon
@@ -499,7 +557,7 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	}
 	now := s.now().UTC()
 	ok, err = s.store.Transition(ctx, r.ID, []Status{StatusPending},
-		Change{To: StatusApproved, DeviceID: dev.ID, ChosenIcon: in.Icon, At: now})
+		Change{To: StatusApproved, DeviceID: dev.ID, ChosenIcon: in.Icon, ClientIP: in.ClientIP, At: now})
 	if err != nil {
 		return nil, fmt.Errorf("signer: approve: %w", err)
 	}
@@ -617,4 +675,46 @@ func (s *Service) record(ctx context.Context, ev audit.Event) {
 	if _, err := s.audit.Record(ctx, ev); err != nil {
 		s.log.Error("audit record failed", "type", ev.Type, "err", err)
 	}
+}
+
+// Evidence is what a court needs years later to trust a signature: the request, what the
+// signer saw and did, the certificate, and the audit entries with their chain hashes.
+type Evidence struct {
+	Request     *Request
+	Audit       []audit.Entry
+	Certificate []byte // DER of the signing certificate, when signed
+}
+
+// Evidence returns the evidence record of one of the integrator's requests.
+func (s *Service) Evidence(ctx context.Context, integratorID, id string) (*Evidence, error) {
+	r, err := s.Get(ctx, integratorID, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.evidence(ctx, r)
+}
+
+// EvidenceAny returns the evidence record of any request (operators).
+func (s *Service) EvidenceAny(ctx context.Context, id string) (*Evidence, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.evidence(ctx, r)
+}
+
+func (s *Service) evidence(ctx context.Context, r *Request) (*Evidence, error) {
+	es, err := s.store.AuditForRequest(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("signer: evidence: %w", err)
+	}
+	ev := &Evidence{Request: r, Audit: es}
+	for _, e := range es {
+		if e.Event.Type == audit.SignatureIntent && e.Event.Detail["certificate"] != "" {
+			if ev.Certificate, err = s.store.CertificateDER(ctx, e.Event.Detail["certificate"]); err != nil {
+				return nil, fmt.Errorf("signer: evidence certificate: %w", err)
+			}
+		}
+	}
+	return ev, nil
 }

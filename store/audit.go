@@ -72,3 +72,20 @@ func toEntry(r auditRow) (audit.Entry, error) {
 	}
 	return e, nil
 }
+
+// AuditForRequest returns a request's audit entries in chain order.
+func (s *Store) AuditForRequest(ctx context.Context, requestID string) ([]audit.Entry, error) {
+	var rows []auditRow
+	if err := s.db.WithContext(ctx).Where("request_id = ?", requestID).Order("seq").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]audit.Entry, len(rows))
+	for i, r := range rows {
+		e, err := toEntry(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}

@@ -46,3 +46,12 @@ func (s *Store) Revoked(ctx context.Context) ([]x509.RevocationListEntry, error)
 	}
 	return out, nil
 }
+
+// CertificateDER returns an issued certificate by its lowercase hex serial.
+func (s *Store) CertificateDER(ctx context.Context, serial string) ([]byte, error) {
+	var r certificateRow
+	if err := s.db.WithContext(ctx).Select("der").Where("serial = ?", serial).Take(&r).Error; err != nil {
+		return nil, err
+	}
+	return r.DER, nil
+}

@@ -21,8 +21,6 @@ type eventRow struct {
 
 func (eventRow) TableName() string { return "device_events" }
 
-// eventsChannel is the PostgreSQL NOTIFY channel replicas listen on.
-const eventsChannel = "paraphe_events"
 
 // AppendEvent records that a request of the user changed and returns the event's id. On
 // PostgreSQL the same transaction notifies the other replicas (the payload is the user id).
@@ -33,7 +31,7 @@ func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status strin
 			return err
 		}
 		if s.postgres {
-			return tx.Exec("SELECT pg_notify(?, ?)", eventsChannel, userID).Error
+			return tx.Exec("SELECT pg_notify(?, ?)", notify.PostgresChannel, userID).Error
 		}
 		return nil
 	})

@@ -87,6 +87,8 @@ type requestRow struct {
 	CallbackURL  string `gorm:"size:2048"`
 	DeviceID     string `gorm:"size:36"`
 	ChosenIcon   string `gorm:"size:32"`
+	CreatedIP    string `gorm:"size:64"`
+	DecidedIP    string `gorm:"size:64"`
 	CreatedAt    time.Time
 	ExpiresAt    time.Time `gorm:"index"`
 	ApprovedAt   *time.Time
@@ -122,5 +124,6 @@ func (auditRow) TableName() string { return "audit_log" }
 
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
-		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}}
+		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{},
+		&webhookDeliveryRow{}, &webhookAttemptRow{}}
 }

@@ -19,12 +19,27 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: string(r.Format), Level: string(r.Level),
 		Status: string(r.Status), Reason: r.Reason, IconID: r.IconID, IconChoices: strings.Join(r.IconChoices, ","),
 		Nonce: r.Nonce, CallbackURL: r.CallbackURL, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
+		CreatedIP: r.CreatedIP,
 	}
 	docs := make([]documentRow, len(r.Documents))
 	for i, d := range r.Documents {
 		docs[i] = documentRow{RequestID: r.ID, Idx: d.Index, Name: d.Name, Hash: signer.HashName(d.Hash), Digest: d.Digest}
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if k := r.Idempotency; k != nil {
+			// An expired key of the same name gives way to the new request.
+			if err := tx.Where("integrator_id = ? AND key = ? AND created_at <= ?", r.IntegratorID, k.Key,
+				r.CreatedAt.Add(-signer.IdempotencyWindow).UTC()).Delete(&idempotencyRow{}).Error; err != nil {
+				return err
+			}
+			err := tx.Create(&idempotencyRow{IntegratorID: r.IntegratorID, Key: k.Key, BodyHash: k.BodyHash, RequestID: r.ID, CreatedAt: r.CreatedAt.UTC()}).Error
+			if isDuplicate(err) {
+				return signer.ErrIdempotencyRace
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
@@ -113,6 +128,9 @@ func (s *Store) Transition(ctx context.Context, id string, from []signer.Status,
 	if c.ChosenIcon != "" {
 		upd["chosen_icon"] = c.ChosenIcon
 	}
+	if c.ClientIP != "" {
+		upd["decided_ip"] = c.ClientIP
+	}
 	if c.To == signer.StatusApproved {
 		upd["approved_at"] = c.At
 	}
@@ -196,7 +214,7 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 	out := &signer.Request{
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: signer.Format(r.Format), Level: signer.Level(r.Level),
 		Status: signer.Status(r.Status), Reason: r.Reason, IconID: r.IconID, Nonce: r.Nonce, CallbackURL: r.CallbackURL,
-		DeviceID: r.DeviceID, ChosenIcon: r.ChosenIcon, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		DeviceID: r.DeviceID, ChosenIcon: r.ChosenIcon, CreatedIP: r.CreatedIP, DecidedIP: r.DecidedIP, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		ApprovedAt: r.ApprovedAt, FinishedAt: r.FinishedAt,
 	}
 	if r.IconChoices != "" {

@@ -31,6 +31,9 @@ commands:
   users block ID                        block an account (lost phone): device revoked, requests cancelled
   users show ID                         a user's state and counters (PIN failures, refusals)
   ca root                               print the development root CA certificate (PEM)
+  verify FILE [--json|--html] [--trust FILE] [--at TIME]
+                                        validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
+  evidence REQUEST_ID                   the evidence record of a request (JSON)
   audit verify                          check the audit log's hash chain
 
 common flags: --data DIR (default ./data), --config FILE, --database-url postgres://...
@@ -102,6 +105,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdUsersShow(ctx, rest[1:])
 	case cmd == "ca" && sub == "root":
 		return cmdCARoot(ctx, rest[1:])
+	case cmd == "evidence":
+		return cmdEvidence(ctx, rest)
+	case cmd == "verify":
+		return cmdVerify(ctx, rest)
 	case cmd == "audit" && sub == "verify":
 		return cmdAuditVerify(ctx, rest[1:])
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

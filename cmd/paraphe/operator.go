@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/app"
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
@@ -211,4 +212,31 @@ func cmdUsersShow(ctx context.Context, args []string) error {
 	return printJSON(map[string]any{"id": u.ID, "givenName": u.GivenName, "surname": u.Surname, "email": u.Email,
 		"phone": u.Phone, "country": u.Country, "status": u.Status, "locked": u.Locked, "pinFailures": u.PINFailures,
 		"refusals": u.Refusals, "blockedAt": u.BlockedAt, "certificateSerial": u.CertSerial, "createdAt": u.CreatedAt})
+}
+
+func cmdEvidence(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 1, "evidence [--data DIR] REQUEST_ID"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	d, err := e.Domain(ctx)
+	if err != nil {
+		return err
+	}
+	ev, err := d.Requests.EvidenceAny(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return printJSON(api.NewEvidenceRecord(ev))
 }

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
+	"github.com/paraphe/paraphe/tsa"
+)
+
+// tsaKeyLabel names the built-in TSA's key in the HSM.
+const tsaKeyLabel = "paraphe-tsa"
+
+// tsaRenewBefore renews the TSA certificate well before it ends: a time-stamp made near
+// the end of its certificate's life is worth little to a validator years later.
+const tsaRenewBefore = 180 * 24 * time.Hour
+
+// WithTSA opens the built-in time-stamping authority: its key in the HSM (created on first
+// use) and its certificate from the development CA (issued on first use, renewed before it
+// ends, recorded in the store so that OCSP answers for it).
+func (e *Env) WithTSA(ctx context.Context) (*tsa.Server, error) {
+	if e.TSA != nil {
+		return e.TSA, nil
+	}
+	if err := e.WithCA(ctx); err != nil {
+		return nil, err
+	}
+	key, err := e.Keys.FindKey(ctx, tsaKeyLabel)
+	if errors.Is(err, hsm.ErrKeyNotFound) {
+		key, err = e.Keys.GenerateKey(ctx, tsaKeyLabel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tsa key: %w", err)
+	}
+	path := filepath.Join(e.Cfg.DataDir, "ca", "tsa.pem")
+	cert, err := readPEMCert(path)
+	if err != nil || !samePublicKey(cert, key.Public()) || time.Until(cert.NotAfter) < tsaRenewBefore {
+		if cert, err = e.CA.IssueTSA(ctx, key.Public(), "Paraphe Development TSA"); err != nil {
+			return nil, fmt.Errorf("tsa certificate: %w", err)
+		}
+		if err := writePEMCert(path, cert); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Store.RecordCertificate(ctx, device.Certificate{Serial: cert.SerialNumber.Text(16), DER: cert.Raw,
+		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter}); err != nil {
+		return nil, fmt.Errorf("tsa certificate: %w", err)
+	}
+	srv, err := tsa.NewServer(key, cert, e.CA.Chain(), e.Store, tsa.ServerConfig{Logger: e.Log})
+	if err != nil {
+		return nil, err
+	}
+	e.TSA = srv
+	e.TSACert = cert
+	return srv, nil
+}
+
+func readPEMCert(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}
+
+func writePEMCert(path string, cert *x509.Certificate) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func samePublicKey(cert *x509.Certificate, pub any) bool {
+	k, ok := cert.PublicKey.(interface{ Equal(x any) bool })
+	return ok && k.Equal(pub)
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paraphe/paraphe/verify"
+)
+
+// maxVerifyFile bounds the file read by paraphe verify: the API accepts PDFs
+// of up to 50 MB by default; the CLI allows twice that.
+const maxVerifyFile = 100 << 20
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// cmdVerify validates a signed PDF: paraphe verify FILE [--json] [--html]
+// [--trust FILE]... [--at TIME] [--data DIR]. Exit 0 TOTAL_PASSED,
+// 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage, I/O error or not a PDF.
+func cmdVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	jsonOut := fs.Bool("json", false, "print the validation report as JSON")
+	htmlOut := fs.Bool("html", false, "print the validation report as an HTML page")
+	var trust stringList
+	fs.Var(&trust, "trust", "PEM file of trust anchors (repeatable); the data folder's root CA is always trusted")
+	at := fs.String("at", "", "validation time (RFC 3339, or YYYY-MM-DD); default: the best-proven time")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 1, "verify [--json] [--trust FILE] [--at TIME] [--data DIR] FILE"); err != nil {
+		return err
+	}
+	opts := verify.Options{}
+	if *at != "" {
+		t, err := parseTime(*at)
+		if err != nil {
+			return usagef("verify: --at %q: want RFC 3339 or YYYY-MM-DD", *at)
+		}
+		opts.At = t
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return exitError{code: 2, err: err}
+	}
+	root := filepath.Join(cfg.DataDir, "ca", "root.pem")
+	if _, err := os.Stat(root); err == nil {
+		trust = append([]string{root}, trust...)
+	}
+	if len(trust) > 0 {
+		if opts.Anchors, err = verify.LoadAnchors(trust...); err != nil {
+			return exitError{code: 2, err: err}
+		}
+	}
+	data, err := readLimited(pos[0], maxVerifyFile)
+	if err != nil {
+		return exitError{code: 2, err: fmt.Errorf("verify: %w", err)}
+	}
+	rep, err := verify.New(opts).ValidatePDF(ctx, data)
+	if err != nil {
+		return exitError{code: 2, err: err}
+	}
+	switch {
+	case *jsonOut:
+		err = printJSON(rep)
+	case *htmlOut:
+		err = verify.WriteHTML(os.Stdout, rep)
+	default:
+		err = verify.WriteText(os.Stdout, rep)
+	}
+	if err != nil {
+		return exitError{code: 2, err: err}
+	}
+	if code := rep.ExitCode(); code != 0 {
+		msg := string(rep.Indication)
+		if rep.SubIndication != "" {
+			msg += "/" + string(rep.SubIndication)
+		}
+		return exitError{code: code, err: errors.New("verify: " + msg)}
+	}
+	return nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,339 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/paraphe/paraphe/cades"
+)
+
+var (
+	oidQCStatements = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}
+	oidQcCompliance = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 1}
+	oidQcSSCD       = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 4}
+	oidQcType       = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6}
+	oidQcTypeESign  = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6, 1}
+	// Qualified certificate policies of ETSI EN 319 411-2: QCP-n, QCP-l,
+	// QCP-n-qscd, QCP-l-qscd.
+	qualifiedPolicies = []asn1.ObjectIdentifier{
+		{0, 4, 0, 194112, 1, 0}, {0, 4, 0, 194112, 1, 1}, {0, 4, 0, 194112, 1, 2}, {0, 4, 0, 194112, 1, 3},
+	}
+	oidOCSPResponseRI = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 16, 2}
+	oidAdbeRevInfo    = asn1.ObjectIdentifier{1, 2, 840, 113583, 1, 1, 8}
+)
+
+// isQualified reads qcStatements and certificate policies: QcCompliance,
+// QcSSCD, QcType esign and a qualified policy must all be present.
+func isQualified(c *x509.Certificate) bool {
+	var compliance, sscd, esign bool
+	for _, ext := range c.Extensions {
+		if !ext.Id.Equal(oidQCStatements) {
+			continue
+		}
+		s := cryptobyte.String(ext.Value)
+		var seq cryptobyte.String
+		if !s.ReadASN1(&seq, casn1.SEQUENCE) {
+			return false
+		}
+		for !seq.Empty() {
+			var st cryptobyte.String
+			var id asn1.ObjectIdentifier
+			if !seq.ReadASN1(&st, casn1.SEQUENCE) || !st.ReadASN1ObjectIdentifier(&id) {
+				return false
+			}
+			switch {
+			case id.Equal(oidQcCompliance):
+				compliance = true
+			case id.Equal(oidQcSSCD):
+				sscd = true
+			case id.Equal(oidQcType):
+				var types cryptobyte.String
+				if st.ReadASN1(&types, casn1.SEQUENCE) {
+					for !types.Empty() {
+						var t asn1.ObjectIdentifier
+						if !types.ReadASN1ObjectIdentifier(&t) {
+							break
+						}
+						if t.Equal(oidQcTypeESign) {
+							esign = true
+						}
+					}
+				}
+			}
+		}
+	}
+	policy := false
+	for _, p := range c.Policies {
+		for _, q := range qualifiedPolicies {
+			if op, err := x509.OIDFromInts(toU64(q)); err == nil && p.Equal(op) {
+				policy = true
+			}
+		}
+	}
+	return compliance && sscd && esign && policy
+}
+
+func toU64(o asn1.ObjectIdentifier) []uint64 {
+	out := make([]uint64, len(o))
+	for i, v := range o {
+		out[i] = uint64(v)
+	}
+	return out
+}
+
+func describe(c *x509.Certificate) Signer {
+	if c == nil {
+		return Signer{}
+	}
+	nb, na := c.NotBefore, c.NotAfter
+	return Signer{
+		Subject: c.Subject.String(), CommonName: c.Subject.CommonName,
+		SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()), Issuer: c.Issuer.String(),
+		Qualified: isQualified(c), NotBefore: &nb, NotAfter: &na,
+	}
+}
+
+// findCert returns the certificate of pool that si names.
+func findCert(si *cades.SignerInfo, pool []*x509.Certificate) *x509.Certificate {
+	for _, c := range pool {
+		if si.SubjectKeyID != nil {
+			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SubjectKeyID) {
+				return c
+			}
+			continue
+		}
+		if si.SerialNumber != nil && bytes.Equal(c.RawIssuer, si.Issuer) && c.SerialNumber.Cmp(si.SerialNumber) == 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// chainResult is the outcome of building a chain to the trust anchors.
+type chainResult struct {
+	chain  []*x509.Certificate
+	ind    Indication
+	sub    SubIndication
+	detail string
+}
+
+// buildChain verifies cert to the anchors at time at, with pool as intermediates.
+func buildChain(cert *x509.Certificate, anchors, pool []*x509.Certificate, at time.Time) chainResult {
+	if len(anchors) == 0 {
+		return chainResult{ind: Indeterminate, sub: NoCertificateChainFound, detail: "no trust anchor configured"}
+	}
+	roots := x509.NewCertPool()
+	for _, a := range anchors {
+		roots.AddCert(a)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range pool {
+		if !c.Equal(cert) {
+			inter.AddCert(handled(c))
+		}
+	}
+	cert = handled(cert)
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err == nil {
+		return chainResult{chain: chains[0], ind: TotalPassed, detail: fmt.Sprintf("chains to %s at %s", chains[0][len(chains[0])-1].Subject.CommonName, at.UTC().Format(time.RFC3339))}
+	}
+	var ua x509.UnknownAuthorityError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return chainResult{ind: Indeterminate, sub: NoCertificateChainFound, detail: "no chain to a trust anchor"}
+	case errors.As(err, &ci) && ci.Reason == x509.Expired:
+		// Either expired or not yet valid at the validation time.
+		if at.Before(cert.NotBefore) {
+			return chainResult{ind: Indeterminate, sub: NotYetValid, detail: "a certificate of the chain is not yet valid at " + at.UTC().Format(time.RFC3339)}
+		}
+		return chainResult{ind: Indeterminate, sub: OutOfBoundsNoPOE, detail: "a certificate of the chain is expired at " + at.UTC().Format(time.RFC3339) + " and no proof of existence before"}
+	case errors.As(err, &ci):
+		return chainResult{ind: Indeterminate, sub: ChainConstraintsFailure, detail: err.Error()}
+	}
+	var ia x509.InsecureAlgorithmError
+	if errors.As(err, &ia) {
+		return chainResult{ind: Indeterminate, sub: CryptoConstraintsFailureNoPOE, detail: err.Error()}
+	}
+	return chainResult{ind: Indeterminate, sub: CertificateChainGeneral, detail: err.Error()}
+}
+
+// handledExtensions are critical extensions this package reads itself.
+var handledExtensions = []asn1.ObjectIdentifier{oidQCStatements}
+
+// handled returns cert, or a shallow copy without the critical extensions
+// this package handles, so that crypto/x509 does not reject the chain.
+func handled(cert *x509.Certificate) *x509.Certificate {
+	var keep []asn1.ObjectIdentifier
+	for _, id := range cert.UnhandledCriticalExtensions {
+		known := false
+		for _, h := range handledExtensions {
+			if id.Equal(h) {
+				known = true
+			}
+		}
+		if !known {
+			keep = append(keep, id)
+		}
+	}
+	if len(keep) == len(cert.UnhandledCriticalExtensions) {
+		return cert
+	}
+	c := *cert
+	c.UnhandledCriticalExtensions = keep
+	return &c
+}
+
+// revocationData is the revocation information embedded in a document.
+type revocationData struct {
+	ocsp [][]byte // DER OCSPResponse
+	crls [][]byte // DER CertificateList
+	// fromDSS marks the entries that came from the document's /DSS.
+	dssOCSP, dssCRL int
+}
+
+// addCMS adds the revocation data of a SignedData's crls field and of the
+// adbe-revocationInfoArchival signed attribute.
+func (r *revocationData) addCMS(sd *cades.SignedData) {
+	for _, ri := range sd.RevocationInfo {
+		s := cryptobyte.String(ri)
+		var tag casn1.Tag
+		var body cryptobyte.String
+		if !s.ReadAnyASN1(&body, &tag) {
+			continue
+		}
+		switch tag {
+		case casn1.SEQUENCE:
+			r.crls = append(r.crls, ri)
+		case casn1.Tag(1).ContextSpecific().Constructed():
+			var format asn1.ObjectIdentifier
+			var resp cryptobyte.String
+			if body.ReadASN1ObjectIdentifier(&format) && format.Equal(oidOCSPResponseRI) && body.ReadASN1Element(&resp, casn1.SEQUENCE) {
+				r.ocsp = append(r.ocsp, resp)
+			}
+		}
+	}
+	for _, si := range sd.Signers {
+		for _, a := range si.SignedAttrs {
+			if !a.Type.Equal(oidAdbeRevInfo) || len(a.Values) != 1 {
+				continue
+			}
+			s := cryptobyte.String(a.Values[0])
+			var seq cryptobyte.String
+			if !s.ReadASN1(&seq, casn1.SEQUENCE) {
+				continue
+			}
+			for !seq.Empty() {
+				var tag casn1.Tag
+				var inner, list cryptobyte.String
+				if !seq.ReadAnyASN1(&inner, &tag) || !inner.ReadASN1(&list, casn1.SEQUENCE) {
+					break
+				}
+				for !list.Empty() {
+					var elem cryptobyte.String
+					if !list.ReadASN1Element(&elem, casn1.SEQUENCE) {
+						break
+					}
+					switch tag {
+					case casn1.Tag(0).ContextSpecific().Constructed():
+						r.crls = append(r.crls, elem)
+					case casn1.Tag(1).ContextSpecific().Constructed():
+						r.ocsp = append(r.ocsp, elem)
+					}
+				}
+			}
+		}
+	}
+}
+
+// revStatus is the revocation status found for one certificate.
+type revStatus struct {
+	found     bool
+	fromDSS   bool
+	revoked   bool
+	revokedAt time.Time
+	source    string
+}
+
+// status looks for an OCSP response or CRL about cert issued by issuer.
+func (r *revocationData) status(cert, issuer *x509.Certificate) revStatus {
+	var st revStatus
+	for i, der := range r.ocsp {
+		resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
+		if err != nil || resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
+			continue
+		}
+		switch resp.Status {
+		case ocsp.Good:
+			st.found, st.source = true, "OCSP"
+			st.fromDSS = st.fromDSS || i < r.dssOCSP
+		case ocsp.Revoked:
+			return revStatus{found: true, revoked: true, revokedAt: resp.RevokedAt, source: "OCSP", fromDSS: i < r.dssOCSP}
+		}
+	}
+	for i, der := range r.crls {
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil || !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		st.found = true
+		st.fromDSS = st.fromDSS || i < r.dssCRL
+		if st.source == "" {
+			st.source = "CRL"
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+				return revStatus{found: true, revoked: true, revokedAt: e.RevocationTime, source: "CRL", fromDSS: i < r.dssCRL}
+			}
+		}
+	}
+	return st
+}
+
+// checkRevocation checks every certificate of chain but the anchor. It
+// returns the signer's status and a failure when a certificate was revoked
+// at or before at.
+func checkRevocation(res result, what string, chain []*x509.Certificate, rd *revocationData, at time.Time) (signer revStatus) {
+	for i := 0; i+1 < len(chain); i++ {
+		st := rd.status(chain[i], chain[i+1])
+		if i == 0 {
+			signer = st
+		}
+		name := chain[i].Subject.CommonName
+		switch {
+		case st.revoked && !st.revokedAt.After(at):
+			res.fail(what+"-revocation", TotalFailed, Revoked, fmt.Sprintf("%s was revoked on %s (%s)", name, st.revokedAt.UTC().Format(time.RFC3339), st.source))
+			return signer
+		case st.revoked:
+			res.check(what+"-revocation", true, fmt.Sprintf("%s was revoked on %s, after the proven time %s", name, st.revokedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)))
+		case st.found:
+			res.check(what+"-revocation", true, fmt.Sprintf("%s not revoked (%s)", name, st.source))
+		case hasNoCheck(chain[i]):
+			res.check(what+"-revocation", true, name+" carries id-pkix-ocsp-nocheck")
+		default:
+			res.check(what+"-revocation", true, "no revocation data embedded for "+name+" (validation is offline)")
+		}
+	}
+	return signer
+}
+
+var oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
+
+func hasNoCheck(c *x509.Certificate) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidOCSPNoCheck) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,44 @@
+// Package verify validates signed PDFs (PAdES, and legacy adbe.pkcs7.*
+// signatures) and detached CMS signatures (hash mode) for the compliance
+// team, and reports per ETSI EN 319 102-1: TOTAL_PASSED, TOTAL_FAILED or
+// INDETERMINATE with a sub-indication, per signature and document timestamp,
+// in revision order, the worst deciding the document's indication.
+//
+// It owns its own PDF reader (pdfobj.go, pdfdoc.go): revisions are the
+// prefixes of the file ending at each %%EOF, each read through its own
+// cross-reference chain, so that what a signature covers can be compared
+// with what the final file shows.
+//
+// Rules kept here:
+//   - The byte range starts at 0, its gap is exactly the /Contents hex string
+//     of the signature dictionary as the signed revision holds it, and it
+//     ends at a revision's %%EOF. Anything else is FORMAT_FAILURE.
+//   - The CMS is parsed strictly by package cades (a BER outer encoding is
+//     re-encoded to DER first; the signed attributes are never re-encoded),
+//     and must be detached except for adbe.pkcs7.sha1.
+//   - An algorithm that cannot be checked gives INDETERMINATE, never
+//     TOTAL_FAILED. SHA-1 signatures are INDETERMINATE
+//     (CRYPTO_CONSTRAINTS_FAILURE_NO_POE).
+//   - Certificates are checked at the best-proven time: Options.At, else a
+//     valid signature timestamp's time, else a later valid document
+//     timestamp's, else now. Revocation data comes from the file's /DSS and
+//     the CMS (offline); missing data is reported in the checks, not failed.
+//   - signer.qualified is read from the certificate: qcStatements
+//     QcCompliance, QcSSCD and QcType-esign, and a qualified policy of
+//     ETSI EN 319 411-2.
+//   - Every change after a signature is listed and classified. DSS,
+//     document timestamps, later signatures, metadata, and form filling (and
+//     annotations) where DocMDP permits are allowed. Changes to page content,
+//     the page tree, fonts, existing annotations or appearances shared with
+//     anything else, and to signature dictionaries are not allowed and give
+//     TOTAL_FAILED (FORMAT_FAILURE); other unclassified changes give
+//     INDETERMINATE (SIG_CONSTRAINTS_FAILURE).
+//   - Every input is answered: a validation stops at Options.Timeout
+//     (8 s by default, within the 10 s the contract promises) and within
+//     fixed budgets (xref sections, objects resolved, bytes inflated,
+//     nesting); what cannot be analysed is INDETERMINATE (GENERIC).
+//   - Nothing is logged; document content never leaves the report.
+//
+// A Validator holds no mutable state and is safe for concurrent use; each
+// validation works on its own copies of parsed structures.
+package verify

@@ -1,0 +1,428 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paraphe/paraphe/cades"
+)
+
+// pdfEntry is a signature or document timestamp being validated.
+type pdfEntry struct {
+	sig       *Signature
+	field     sigField
+	subFilter string
+	docTS     bool
+	br        [4]int
+	end       int // end of the byte range
+	rev       int // index of the signed revision
+	brOK      bool
+	contents  []byte // the DER (padding removed), when it parsed
+	sd        *cades.SignedData
+	so        signerOutcome
+	ts        tsOutcome // document timestamps
+	sigNum    int       // object number of the signature dictionary
+}
+
+func (e *pdfEntry) res() result { return result{e.sig} }
+
+// validatePDF fills rep. It returns an error only when the analysis was cut
+// short (budget, deadline) or the input is not a PDF.
+func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
+	r.data = data
+	b := &budget{ctx: ctx}
+	f := &pdfFile{data: data, ends: findRevisionEnds(data), docs: map[int]*document{}, errs: map[int]error{}, b: b}
+	rep.Document.Revisions = len(f.ends)
+	final, err := openDocument(data, b)
+	if err != nil {
+		if isAbort(err) {
+			return err
+		}
+		rep.Notes = append(rep.Notes, "the PDF structure cannot be read: "+err.Error())
+		return nil
+	}
+	if final.repaired {
+		rep.Notes = append(rep.Notes, "the cross-reference table is broken; objects were found by scanning the file")
+	}
+	if _, enc := final.trailer["Encrypt"]; enc {
+		rep.Notes = append(rep.Notes, "the document is encrypted; encrypted objects cannot be compared across revisions")
+	}
+	rd, pool := readDSS(final)
+	certP, certNum := docMDP(final)
+
+	var entries []*pdfEntry
+	for _, sf := range final.signatureFields() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := r.prepareEntry(f, sf)
+		if e == nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("signature field %q holds an empty signature placeholder (not signed)", sf.name))
+			continue
+		}
+		if e.sigNum != 0 && e.sigNum == certNum {
+			e.sig.DocMDP = certP
+		}
+		entries = append(entries, e)
+	}
+	sortEntries(entries)
+
+	// Document timestamps first: they prove the existence of what they cover.
+	for _, e := range entries {
+		if e.docTS && e.brOK && e.contents != nil {
+			r.checkDocTimestamp(e, pool, rd)
+		}
+	}
+	for _, e := range entries {
+		if e.docTS || !e.brOK || e.sd == nil {
+			continue
+		}
+		var poe *time.Time
+		for _, d := range entries {
+			if d.docTS && d.ts.valid && d.end > e.end {
+				t := d.ts.ts.Time
+				poe = &t
+				break
+			}
+		}
+		br := e.br
+		digestOf := func(h crypto.Hash) []byte { return rangeDigest(data, br, h) }
+		if e.subFilter == "adbe.pkcs7.sha1" {
+			digestOf = func(h crypto.Hash) []byte {
+				hh := h.New()
+				hh.Write(e.sd.Content)
+				return hh.Sum(nil)
+			}
+		}
+		so := checkSigner(e.res(), e.sd, digestOf, pool)
+		so.finish(r, e.res(), e.sd, pool, rd, poe)
+		e.so = so
+	}
+	r.levels(f, entries)
+	if err := r.modifications(f, final, entries, certP); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		rep.Signatures = append(rep.Signatures, *e.sig)
+	}
+	return nil
+}
+
+func isAbort(err error) bool {
+	return errors.Is(err, errBudget) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// rangeDigest hashes the two byte ranges.
+func rangeDigest(data []byte, br [4]int, h crypto.Hash) []byte {
+	hh := h.New()
+	hh.Write(data[br[0] : br[0]+br[1]])
+	hh.Write(data[br[2] : br[2]+br[3]])
+	return hh.Sum(nil)
+}
+
+// prepareEntry checks the signature dictionary and its byte range and
+// parses the CMS. It returns nil for an empty placeholder.
+func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
+	sig := &Signature{Field: sf.name, Kind: KindSignature, Indication: TotalPassed, Level: LevelNone, ModificationsAfterSigning: []Modification{}, Checks: []Check{}}
+	e := &pdfEntry{sig: sig, field: sf, sigNum: sf.sigRef.num}
+	res := e.res()
+	d := sf.sig
+	sub, _ := d["SubFilter"].(pdfName)
+	e.subFilter = string(sub)
+	sig.SubFilter = e.subFilter
+	if d["Type"] == pdfName("DocTimeStamp") || sub == "ETSI.RFC3161" {
+		e.docTS = true
+		sig.Kind = KindDocumentTimestamp
+	}
+	contents, _ := d["Contents"].(pdfString)
+	if isZero(contents.b) {
+		return nil
+	}
+	if s, ok := d["Reason"].(pdfString); ok {
+		sig.Reason = textString(s.b)
+	}
+	if s, ok := d["Location"].(pdfString); ok {
+		sig.Location = textString(s.b)
+	}
+	if s, ok := d["M"].(pdfString); ok {
+		if t, ok := timeFromPDF(string(s.b)); ok {
+			sig.ClaimedSigningTime = &t
+		}
+	}
+
+	// Byte range: [0 b c d], the gap exactly the /Contents hex string,
+	// ending at a revision's %%EOF.
+	data := f.data
+	arr, _ := d["ByteRange"].(pdfArray)
+	var nums []int
+	for _, x := range arr {
+		n, ok := x.(int64)
+		if !ok || n < 0 || n > int64(len(data))+1 {
+			nums = nil
+			break
+		}
+		nums = append(nums, int(n))
+	}
+	switch {
+	case len(nums) != 4:
+		res.fail("byte-range", TotalFailed, FormatFailure, fmt.Sprintf("/ByteRange must hold 4 non-negative numbers, found %d", len(arr)))
+		return e
+	case nums[0] != 0:
+		res.fail("byte-range", TotalFailed, FormatFailure, "/ByteRange does not start at the beginning of the file")
+		return e
+	case nums[1] <= 0 || nums[2] < nums[1] || nums[2]+nums[3] > len(data):
+		res.fail("byte-range", TotalFailed, FormatFailure, "/ByteRange overlaps itself or goes past the end of the file")
+		return e
+	}
+	copy(e.br[:], nums)
+	e.end = nums[2] + nums[3]
+	gap := &lexer{data: data, pos: nums[1]}
+	if nums[1] >= len(data) || data[nums[1]] != '<' {
+		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap does not start at the /Contents string")
+		return e
+	}
+	hs, err := gap.parseHex()
+	if err != nil || gap.pos != nums[2] || !bytesEqual(hs.(pdfString).b, contents.b) {
+		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap is not exactly the /Contents string")
+		return e
+	}
+	rev, ok := f.revisionOf(e.end)
+	if !ok {
+		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range does not end at a revision's %%EOF")
+		return e
+	}
+	e.rev = rev
+	sig.Revision = rev + 1
+	// The signed revision must hold this signature dictionary with the
+	// same byte range and contents.
+	sdoc, err := f.doc(rev)
+	if err != nil {
+		res.fail("byte-range", Indeterminate, FormatFailure, "the signed revision cannot be read: "+err.Error())
+		return e
+	}
+	var signedDict pdfDict
+	if !sf.direct {
+		signedDict = sdoc.dict(sf.sigRef)
+	} else if sf.fieldNum != 0 {
+		signedDict = sdoc.dict(sdoc.dict(pdfRef{num: sf.fieldNum})["V"])
+	}
+	if signedDict == nil || !equalObjects(signedDict["ByteRange"], d["ByteRange"]) {
+		res.fail("byte-range", TotalFailed, FormatFailure, "the signed revision does not hold this signature dictionary")
+		return e
+	}
+	if sc, _ := signedDict["Contents"].(pdfString); !bytesEqual(sc.b, contents.b) {
+		res.fail("byte-range", TotalFailed, FormatFailure, "the signature's /Contents differs from the signed revision's")
+		return e
+	}
+	e.brOK = true
+	res.check("byte-range", true, fmt.Sprintf("covers revision %d except the /Contents string", rev+1))
+
+	der, ber, err := signatureBytes(contents.b)
+	if err != nil {
+		res.fail("cms-structure", TotalFailed, FormatFailure, "the signature is not one DER element: "+err.Error())
+		return e
+	}
+	if ber {
+		res.check("cms-encoding", true, "the CMS uses BER lengths; read as DER (the signed attributes are unchanged)")
+	}
+	e.contents = der
+	switch e.subFilter {
+	case "ETSI.CAdES.detached", "adbe.pkcs7.detached", "adbe.pkcs7.sha1":
+	case "ETSI.RFC3161":
+		return e
+	case "":
+		res.fail("sub-filter", TotalFailed, FormatFailure, "the signature dictionary has no /SubFilter")
+		return e
+	default:
+		res.fail("sub-filter", Indeterminate, SignedDataNotFound, "signature format "+e.subFilter+" is not supported")
+		return e
+	}
+	sd, err := cades.Parse(der)
+	if err != nil {
+		res.fail("cms-structure", TotalFailed, FormatFailure, "the CMS does not parse (strict DER): "+err.Error())
+		return e
+	}
+	if e.subFilter == "adbe.pkcs7.sha1" {
+		if sd.Content == nil {
+			res.fail("detached", TotalFailed, FormatFailure, "adbe.pkcs7.sha1 needs the SHA-1 digest as encapsulated content")
+			return e
+		}
+		want := rangeDigest(data, e.br, crypto.SHA1)
+		if !bytesEqual(encapsulatedOctets(sd.Content), want) {
+			res.fail("message-digest", TotalFailed, HashFailure, "the encapsulated SHA-1 digest does not match the signed bytes")
+			return e
+		}
+	} else if sd.Content != nil {
+		res.fail("detached", TotalFailed, FormatFailure, "the CMS encapsulates content although "+e.subFilter+" is detached")
+		return e
+	}
+	res.check("cms-structure", true, "strict DER SignedData")
+	e.sd = sd
+	return e
+}
+
+// signatureBytes returns the DER signature in a /Contents value: one DER
+// element followed by zero padding, or a BER element re-encoded as DER.
+func signatureBytes(b []byte) ([]byte, bool, error) {
+	der, err := trimDER(b)
+	if err == nil {
+		return der, false, nil
+	}
+	norm, n, berr := berToDER(b)
+	if berr != nil || !isZero(b[n:]) {
+		return nil, false, err
+	}
+	return norm, true, nil
+}
+
+// encapsulatedOctets returns the eContent bytes; some producers wrap the
+// digest in a further OCTET STRING.
+func encapsulatedOctets(c []byte) []byte {
+	if len(c) == 22 && c[0] == 0x04 && c[1] == 20 {
+		return c[2:]
+	}
+	return c
+}
+
+// checkDocTimestamp validates a document timestamp entry.
+func (r *run) checkDocTimestamp(e *pdfEntry, pool []*x509.Certificate, rd *revocationData) {
+	res := e.res()
+	o := r.checkTimestamp(e.contents, func(h crypto.Hash) []byte { return rangeDigest(r.data, e.br, h) }, pool)
+	e.ts = o
+	if o.cert != nil {
+		e.sig.Signer = describe(o.cert)
+	}
+	if o.tok != nil {
+		t := o.ts.Time
+		e.sig.SigningTime = &t
+		e.sig.DigestAlgorithm = hashName(o.tok.Hash, "")
+		if len(o.tok.SignedData.Signers) == 1 {
+			e.sig.SignatureAlgorithm = sigAlgName(o.tok.SignedData.Signers[0].SignatureAlgorithm.Algorithm.String())
+		}
+	}
+	if !o.valid {
+		res.fail("document-timestamp", o.ind, o.sub, o.ts.Detail)
+		return
+	}
+	res.check("document-timestamp", true, "timestamp of "+o.ts.Time.Format(time.RFC3339)+" by "+o.cert.Subject.CommonName+" verifies and chains to a trust anchor")
+	if o.tok.SignedData != nil {
+		rd.addCMS(o.tok.SignedData)
+	}
+	at := r.opts.At
+	if at.IsZero() {
+		at = o.ts.Time
+	}
+	checkRevocation(res, "tsa", o.chain, rd, at)
+}
+
+// readDSS returns the revocation data and certificates of the /DSS.
+func readDSS(d *document) (*revocationData, []*x509.Certificate) {
+	rd := &revocationData{}
+	var pool []*x509.Certificate
+	dss := d.dict(d.catalog()["DSS"])
+	if dss == nil {
+		return rd, nil
+	}
+	streams := func(key pdfName) [][]byte {
+		arr, _ := d.get(dss[key]).(pdfArray)
+		var out [][]byte
+		for i, x := range arr {
+			if i > 10000 {
+				break
+			}
+			if s, ok := d.get(x).(*pdfStream); ok {
+				if b, err := d.decode(s); err == nil {
+					out = append(out, b)
+				}
+			}
+		}
+		return out
+	}
+	for _, b := range streams("Certs") {
+		if c, err := x509.ParseCertificate(b); err == nil {
+			pool = append(pool, c)
+		}
+	}
+	rd.ocsp = streams("OCSPs")
+	rd.crls = streams("CRLs")
+	rd.dssOCSP, rd.dssCRL = len(rd.ocsp), len(rd.crls)
+	return rd, pool
+}
+
+// docMDP returns the DocMDP permission (1-3) and the certification
+// signature's object number, or zeros.
+func docMDP(d *document) (int, int) {
+	perms := d.dict(d.catalog()["Perms"])
+	if perms == nil {
+		return 0, 0
+	}
+	ref, ok := perms["DocMDP"].(pdfRef)
+	if !ok {
+		return 0, 0
+	}
+	sig := d.dict(ref)
+	p := 2
+	refs, _ := d.get(sig["Reference"]).(pdfArray)
+	for _, x := range refs {
+		rd := d.dict(x)
+		if rd["TransformMethod"] != pdfName("DocMDP") {
+			continue
+		}
+		if v, ok := d.get(d.dict(rd["TransformParams"])["P"]).(int64); ok && v >= 1 && v <= 3 {
+			p = int(v)
+		}
+	}
+	return p, ref.num
+}
+
+// levels sets the PAdES baseline level of each signature.
+func (r *run) levels(f *pdfFile, entries []*pdfEntry) {
+	for _, e := range entries {
+		if e.docTS || e.sd == nil || !e.so.ok {
+			continue
+		}
+		si := e.so.si
+		if e.subFilter != "ETSI.CAdES.detached" || si.SignedAttrsRaw == nil || !hasSigningCert(si) {
+			e.sig.Level = LevelNone
+			continue
+		}
+		level := LevelB
+		tsOK := e.so.tso != nil && e.so.tso.valid
+		for _, d := range entries {
+			if d.docTS && d.ts.valid && d.end > e.end {
+				tsOK = true
+			}
+		}
+		if tsOK {
+			level = LevelT
+			if e.so.chainOK && e.so.revocation.found && e.so.revocation.fromDSS {
+				level = LevelLT
+				for _, d := range entries {
+					if !d.docTS || !d.ts.valid || d.end <= e.end {
+						continue
+					}
+					if doc, err := f.doc(d.rev); err == nil && doc.dict(doc.catalog()["DSS"]) != nil {
+						level = LevelLTA
+					}
+				}
+			}
+		}
+		e.sig.Level = level
+	}
+}
+
+func hasSigningCert(si *cades.SignerInfo) bool {
+	if len(si.SigningCertificateV2) > 0 {
+		return true
+	}
+	for _, a := range si.SignedAttrs {
+		if a.Type.Equal(cades.OIDAttrSigningCertificate) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,83 @@
+package verify
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// pdfFile is the input PDF with its revisions.
+type pdfFile struct {
+	data []byte
+	// ends holds the end offset of each revision (just after %%EOF and its
+	// end-of-line), ascending.
+	ends []int
+	docs map[int]*document
+	errs map[int]error
+	b    *budget
+}
+
+// findRevisionEnds returns the offsets just after each %%EOF marker and its
+// optional end-of-line.
+func findRevisionEnds(data []byte) []int {
+	var ends []int
+	marker := []byte("%%EOF")
+	for i := 0; ; {
+		j := bytes.Index(data[i:], marker)
+		if j < 0 {
+			return ends
+		}
+		e := i + j + len(marker)
+		if e < len(data) && data[e] == '\r' {
+			e++
+		}
+		if e < len(data) && data[e] == '\n' {
+			e++
+		}
+		ends = append(ends, e)
+		i = e
+	}
+}
+
+// revisionOf returns the index of the revision ending at end. A byte range
+// may stop right after %%EOF or after its end-of-line.
+func (f *pdfFile) revisionOf(end int) (int, bool) {
+	for i, e := range f.ends {
+		if e == end {
+			return i, true
+		}
+		// end is just after "%%EOF", before its end-of-line.
+		if end < e && end >= e-2 && bytes.HasSuffix(f.data[:end], []byte("%%EOF")) && isEOLOnly(f.data[end:e]) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func isEOLOnly(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// doc opens (once) the revision with index i.
+func (f *pdfFile) doc(i int) (*document, error) {
+	if d, ok := f.docs[i]; ok {
+		return d, nil
+	}
+	if err, ok := f.errs[i]; ok {
+		return nil, err
+	}
+	if i < 0 || i >= len(f.ends) {
+		return nil, fmt.Errorf("%w: no revision %d", errSyntax, i)
+	}
+	d, err := openDocument(f.data[:f.ends[i]], f.b)
+	if err != nil {
+		f.errs[i] = err
+		return nil, err
+	}
+	f.docs[i] = d
+	return d, nil
+}
