@@ -150,4 +150,3 @@ func (s *Service) record(ctx context.Context, ev audit.Event) error {
 	}
 	return nil
 }
-

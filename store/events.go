@@ -21,7 +21,6 @@ type eventRow struct {
 
 func (eventRow) TableName() string { return "device_events" }
 
-
 // AppendEvent records that a request of the user changed and returns the event's id. On
 // PostgreSQL the same transaction notifies the other replicas (the payload is the user id).
 func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status string) (int64, error) {
