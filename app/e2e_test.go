@@ -31,6 +31,10 @@ const testPIN = "71294"
 
 var userSeq atomic.Int64
 
+// testHTTP opens a connection per call: TestEventStreamResumes cuts every connection of
+// the server, which must not break the next call of another test.
+var testHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+
 // newIntegrator creates an integrator and returns its API key.
 func newIntegrator(t *testing.T, name string) string {
 	t.Helper()
@@ -88,7 +92,7 @@ func call(t *testing.T, key, method, path, contentType string, body []byte) apiR
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

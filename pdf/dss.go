@@ -1,0 +1,103 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+)
+
+// DSS is validation data for PAdES B-LT: DER certificates, OCSP responses
+// and CRLs, written to the document security store.
+type DSS struct {
+	Certs, OCSPs, CRLs [][]byte
+}
+
+// AddDSS copies src to dst and appends one incremental update adding a
+// document security store (/DSS) to the catalog with the given entries, one
+// stream each. An existing /DSS is kept and extended: its entries (and
+// /VRI) stay, and data it already holds is not added twice. It returns the
+// size of the output. Documents that cannot be signed give the errors
+// Inspect gives.
+func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss DSS) (int64, error) {
+	d, err := openChecked(ctx, src, size)
+	if err != nil {
+		return 0, err
+	}
+	cat, err := d.catalog()
+	if err != nil {
+		return 0, err
+	}
+	u, err := newUpdate(d)
+	if err != nil {
+		return 0, err
+	}
+	var dssRef ref
+	old := newDict()
+	switch v := cat.get("DSS").(type) {
+	case ref:
+		dssRef = v
+		if od, err := d.resolveDict(v); err != nil {
+			return 0, err
+		} else if od != nil {
+			old = od
+		}
+	case *dict:
+		old = v
+	}
+	nd := old.clone()
+	nd.set("Type", name("DSS"))
+	for _, part := range []struct {
+		key  name
+		data [][]byte
+	}{{"Certs", dss.Certs}, {"OCSPs", dss.OCSPs}, {"CRLs", dss.CRLs}} {
+		existing, err := d.resolveArray(old.get(part.key))
+		if err != nil {
+			return 0, err
+		}
+		have := map[string]bool{}
+		for _, e := range existing {
+			o, err := d.resolve(e)
+			if err != nil {
+				return 0, err
+			}
+			if s, ok := o.(*stream); ok {
+				if b, err := d.decode(s); err == nil {
+					have[string(b)] = true
+				}
+			}
+		}
+		arr := append([]object{}, existing...)
+		for _, b := range part.data {
+			if len(b) == 0 || have[string(b)] {
+				continue
+			}
+			have[string(b)] = true
+			r := u.alloc()
+			u.writeStream(r, newDict(), bytes.Clone(b))
+			arr = append(arr, r)
+		}
+		if len(arr) > 0 {
+			nd.set(part.key, arr)
+		}
+	}
+	if dssRef.num != 0 {
+		u.writeObj(dssRef, nd)
+	} else {
+		dssRef = u.alloc()
+		u.writeObj(dssRef, nd)
+		nc := cat.clone()
+		nc.set("DSS", dssRef)
+		u.writeObj(d.rootRef(), nc)
+	}
+	if err := u.finish(); err != nil {
+		return 0, err
+	}
+	if err := copySection(ctx, dst, src, 0, size); err != nil {
+		return 0, err
+	}
+	if _, err := dst.Write(u.buf.Bytes()); err != nil {
+		return 0, fmt.Errorf("pdf: writing: %w", err)
+	}
+	return u.pos(), nil
+}

@@ -1,0 +1,125 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The seeds include whole corpus files of up to 20 kB: run the fuzzers with
+// -fuzzminimizetime=5s or so, or minimizing a new input takes a minute.
+//
+// fuzzSeeds adds generated PDFs and the small files of the shared corpus.
+func fuzzSeeds(f *testing.F) {
+	f.Add(makePDF(1, 0, "seed"))
+	f.Add(makePDF(2, 10, "seed"))
+	f.Add([]byte("%PDF-1.7\n1 0 obj<</Type/Catalog/Pages 1 0 R>>endobj\ntrailer<</Root 1 0 R>>\nstartxref\n0\n%%EOF"))
+	for _, dir := range seedDirs() {
+		matches, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
+		for _, m := range matches {
+			if st, err := os.Stat(m); err == nil && st.Size() < 20000 {
+				if b, err := os.ReadFile(m); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
+}
+
+// fuzzCtx bounds one fuzz input: a hang is a failure.
+func fuzzCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func FuzzInspect(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := Inspect(fuzzCtx(t), bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error is not a sentinel: %v", err)
+			}
+			return
+		}
+		if info.Pages < 1 {
+			t.Fatalf("Inspect succeeded with %d pages", info.Pages)
+		}
+	})
+}
+
+// FuzzPrepare checks that any input either is refused with a sentinel or
+// gives an output starting with the input whose byte range is consistent.
+func FuzzPrepare(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var out bytes.Buffer
+		p, err := Prepare(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), &out, sha256.New(), PrepareRequest{ContentsSize: 64, Reason: "fuzz"})
+		if err != nil {
+			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error is not a sentinel: %v", err)
+			}
+			return
+		}
+		o := out.Bytes()
+		if !bytes.HasPrefix(o, b) || p.Size != int64(len(o)) || p.ByteRange[2]+p.ByteRange[3] != p.Size {
+			t.Fatalf("inconsistent output: %+v, %d bytes", p, len(o))
+		}
+		h := sha256.Sum256(append(append([]byte{}, o[:p.ByteRange[1]]...), o[p.ByteRange[2]:]...))
+		if !bytes.Equal(h[:], p.Digest) {
+			t.Fatal("digest is not the hash of the byte ranges")
+		}
+		// the output must read back with one more (unsigned) signature field
+		if _, err := Inspect(context.Background(), bytes.NewReader(o), int64(len(o))); err != nil {
+			t.Fatalf("output does not read back: %v", err)
+		}
+	})
+}
+
+func FuzzSignatures(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sigs, err := Signatures(fuzzCtx(t), bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error is not a sentinel: %v", err)
+			}
+			return
+		}
+		for _, s := range sigs {
+			if len(s.Contents) > len(b) {
+				t.Fatal("contents larger than the file")
+			}
+		}
+	})
+}
+
+func FuzzAddDSS(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := AddDSS(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), io.Discard, DSS{Certs: [][]byte{{0x30, 0}}})
+		if err != nil {
+			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error is not a sentinel: %v", err)
+			}
+			return
+		}
+		if n <= int64(len(b)) {
+			t.Fatalf("AddDSS returned size %d for a %d-byte input", n, len(b))
+		}
+	})
+}
+
+func seedDirs() []string {
+	if os.Getenv("PDF_FUZZ_NO_CORPUS") != "" {
+		return nil
+	}
+	return []string{corpusDir, "/work/shared/corpus/signed"}
+}
