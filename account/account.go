@@ -70,6 +70,9 @@ func New(st Store, devices Devices, requests Requests, aud Auditor, now func() t
 // Block blocks a user: devices revoked, pending requests cancelled, new requests refused
 // until re-activation. actor is "operator" or "public" (the lost-phone page).
 func (s *Service) Block(ctx context.Context, userID, actor string) error {
+	if err := s.refuseErased(ctx, userID); err != nil {
+		return err
+	}
 	ch, err := s.store.Block(ctx, userID, s.now())
 	if err != nil {
 		return fmt.Errorf("account: block: %w", err)
@@ -116,7 +119,7 @@ func sameName(a, b string) bool {
 // pending requests are cancelled, the old certificate is revoked and the old signing key
 // destroyed; the next enrollment brings a new device key, signing key and certificate.
 func (s *Service) Reactivate(ctx context.Context, userID string) (device.ActivationCode, error) {
-	if _, err := s.store.User(ctx, userID); err != nil {
+	if err := s.refuseErased(ctx, userID); err != nil {
 		return device.ActivationCode{}, err
 	}
 	code, act, err := s.devices.NewActivation(userID)

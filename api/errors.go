@@ -51,6 +51,8 @@ const (
 	CodeUnavailable     = "unavailable"
 	CodeNotAllowed      = "method-not-allowed"
 	CodeIdempotency     = "idempotency-key-reused"
+	CodeUnsignable      = "unsignable-pdf"
+	CodeGone            = "gone"
 )
 
 type mapping struct {
@@ -81,6 +83,9 @@ var mappings = []mapping{
 	{signer.ErrStaleChallenge, http.StatusConflict, CodeStaleChallenge, "The challenge was already used; fetch the request again"},
 	{signer.ErrBadApproval, http.StatusUnauthorized, CodeBadApproval, "The approval signature does not verify"},
 	{signer.ErrIdempotencyKey, http.StatusConflict, CodeIdempotency, "Idempotency-Key already used with another body"},
+	{signer.ErrNotPDF, http.StatusUnsupportedMediaType, CodeUnsupportedType, "Not a PDF"},
+	{signer.ErrUnsignable, http.StatusUnprocessableEntity, CodeUnsignable, "This PDF cannot be signed"},
+	{signer.ErrResultGone, http.StatusGone, CodeGone, "The signed document is no longer kept"},
 	{signer.ErrResultNotReady, http.StatusConflict, CodeNotReady, "The request is not signed"},
 	{device.ErrWrongPIN, http.StatusForbidden, CodeWrongPIN, "Wrong PIN"},
 	{device.ErrLocked, http.StatusLocked, CodeLocked, "Signing is locked after too many wrong PINs"},

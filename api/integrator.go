@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -107,24 +108,33 @@ func requestView(r *signer.Request, withIcon bool) requestOut {
 }
 
 func (s *server) createRequest(c *gin.Context) {
-	body, ok := readBody(c, s.Limits.JSONBody)
-	if !ok {
-		return
-	}
-	var in createIn
-	if !decodeJSON(c, body, &in) {
-		return
-	}
-	ci, err := createInput(in)
-	if err != nil {
-		fail(c, err)
-		return
+	var ci signer.CreateInput
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
+		var ok bool
+		if ci, ok = s.pdfInput(c); !ok {
+			return
+		}
+		defer s.Requests.DropUploads(c.Request.Context(), ci.PDFs)
+	} else {
+		body, ok := readBody(c, s.Limits.JSONBody)
+		if !ok {
+			return
+		}
+		var in createIn
+		if !decodeJSON(c, body, &in) {
+			return
+		}
+		var err error
+		if ci, err = createInput(in); err != nil {
+			fail(c, err)
+			return
+		}
+		sum := sha256.Sum256(body)
+		ci.BodyHash = sum[:]
 	}
 	ci.IntegratorID = integratorOf(c).ID
 	ci.IdempotencyKey = c.GetHeader("Idempotency-Key")
 	ci.ClientIP = c.ClientIP()
-	sum := sha256.Sum256(body)
-	ci.BodyHash = sum[:]
 	r, created, err := s.Requests.Create(c.Request.Context(), ci)
 	if err != nil {
 		fail(c, err)
@@ -199,12 +209,13 @@ func (s *server) getDocument(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	defer res.Close()
 	ct, ext := "application/pkcs7-signature", ".p7s"
 	if r.Format == signer.FormatPAdES {
 		ct, ext = "application/pdf", ""
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+safeFilename(r.Documents[idx].Name)+ext+`"`)
-	c.Data(http.StatusOK, ct, res)
+	c.DataFromReader(http.StatusOK, res.Size(), ct, res, nil)
 }
 
 // safeFilename keeps a header-safe file name.

@@ -32,7 +32,9 @@ type Integrators interface {
 type Requests interface {
 	Create(ctx context.Context, in signer.CreateInput) (*signer.Request, bool, error)
 	Get(ctx context.Context, integratorID, id string) (*signer.Request, error)
-	Result(ctx context.Context, integratorID, id string, index int) (*signer.Request, []byte, error)
+	Result(ctx context.Context, integratorID, id string, index int) (*signer.Request, signer.Output, error)
+	StageUpload(ctx context.Context, r io.Reader, limit int64) (string, error)
+	DropUploads(ctx context.Context, in []signer.PDFInput)
 	Cancel(ctx context.Context, integratorID, id string) error
 	Pending(ctx context.Context, dev *device.Device) ([]*signer.Request, error)
 	ForDevice(ctx context.Context, dev *device.Device, id string) (*signer.Request, error)

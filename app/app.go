@@ -131,12 +131,14 @@ func (e *Env) Integrators() *integrator.Service {
 }
 
 // Devices returns the device service (enrollment needs WithCA).
-func (e *Env) Devices() *device.Service {
+func (e *Env) Devices() *device.Service { return e.devices(e.Store) }
+
+func (e *Env) devices(st device.Store) *device.Service {
 	var issuer device.Issuer
 	if e.CA != nil {
 		issuer = e.CA
 	}
-	return device.NewService(e.Store, e.Keys, issuer, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: e.Cfg.Country}, nil, e.Log)
+	return device.NewService(st, e.Keys, issuer, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: e.Cfg.Country}, nil, e.Log)
 }
 
 // HSMKeys adapts the token to the small interfaces the domain packages declare.

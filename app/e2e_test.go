@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/device/client"
 	"github.com/paraphe/paraphe/tsa"
@@ -374,5 +375,38 @@ func TestBuiltInTSA(t *testing.T) {
 	st, err := testEnv.Store.CertificateStatus(context.Background(), testEnv.TSACert.SerialNumber)
 	if err != nil || !st.Known {
 		t.Fatalf("TSA certificate unknown to the store: %+v %v", st, err)
+	}
+}
+
+// TestHashModeBT: a detached CMS at B-T carries a signature time-stamp over its signature
+// value, from the built-in TSA.
+func TestHashModeBT(t *testing.T) {
+	key := newIntegrator(t, "bt")
+	dev := newSigner(t)
+	d := sha256.Sum256([]byte("B-T"))
+	body := bytes.Replace(hashRequest(dev.State().UserID, "SHA-256", d[:]), []byte(`"B-B"`), []byte(`"B-T"`), 1)
+	id, icon := create(t, key, body)
+	if st, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil || st != "signed" {
+		t.Fatalf("approve: %s %v", st, err)
+	}
+	r := call(t, key, "GET", "/v1/signature-requests/"+id+"/documents/0", "", nil)
+	sd, err := cades.Parse(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := sd.Signers[0].SignatureTimestamps
+	if len(ts) != 1 {
+		t.Fatalf("%d signature time-stamps", len(ts))
+	}
+	tok, err := cades.ParseTimestampToken(ts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(sd.Signers[0].Signature)
+	if !bytes.Equal(tok.HashedMessage, want[:]) {
+		t.Fatal("the time-stamp does not cover the signature value")
+	}
+	if _, err := sd.Verify(d[:]); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/api"
+	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/integrator"
@@ -28,6 +30,7 @@ type Domain struct {
 	Hub         *notify.Hub
 	Notifier    *notify.Notifier
 	Webhooks    *notify.Webhooks
+	Metrics     *metrics.Metrics
 }
 
 // Domain opens the HSM and the CA if needed and builds the domain services. The CLI
@@ -38,22 +41,34 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		return nil, err
 	}
 	cfg := e.Cfg
+	m := metrics.New()
+	m.SetPendingFunc(pendingGauge(e.Store))
+	counted := countedStore{e.Store, m}
 	hub := notify.NewHub()
 	notifier := notify.NewNotifier(e.Store, hub, nil, e.Log)
-	devices := e.Devices()
+	devices := e.devices(counted)
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
-	hooks := notify.NewWebhooks(e.Store, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
+	hooks := notify.NewWebhooks(counted, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
+	blobs, err := blob.NewDir(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := e.timestamper()
+	if err != nil {
+		return nil, err
+	}
 	requests := signer.New(signer.Deps{
-		Store: e.Store, Ids: e.Store, Keys: e.Keys, Approvals: devices, Audit: e.Audit, Notify: notifier,
+		Store: e.Store, Ids: e.Store, Keys: timedKeys{e.Keys, m}, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
 		Webhooks: kicker{hooks}, Chain: e.CA.Chain(), Log: e.Log,
+		Blobs: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store},
 	}, signer.Config{
 		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
 		CheckCallback: func(u string) error { return notify.ValidateCallbackURL(u, policy) },
 	})
 	return &Domain{
-		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks,
+		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
 	}, nil
 }
@@ -76,7 +91,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := metrics.New()
+	m := d.Metrics
 	h, err := api.New(api.Deps{
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/paraphe/paraphe/device"
@@ -85,4 +86,17 @@ func writePEMCert(path string, cert *x509.Certificate) error {
 func samePublicKey(cert *x509.Certificate, pub any) bool {
 	k, ok := cert.PublicKey.(interface{ Equal(x any) bool })
 	return ok && k.Equal(pub)
+}
+
+// timestamper is the RFC 3161 client signatures use: the configured TSAs, in order, or by
+// default this server's own TSA over HTTP, checked against the development root.
+func (e *Env) timestamper() (*tsa.Client, error) {
+	urls := e.Cfg.TSA.URLs
+	var roots *x509.CertPool
+	if len(urls) == 0 {
+		urls = []string{strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"}
+		roots = x509.NewCertPool()
+		roots.AddCert(e.CA.Root())
+	}
+	return tsa.NewClient(tsa.Config{URLs: urls, Timeout: time.Duration(e.Cfg.TSA.Timeout), Policy: e.Cfg.TSA.Policy}, roots, nil)
 }

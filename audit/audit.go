@@ -37,6 +37,11 @@ const (
 	SignatureIntent    = "signature.intent"
 	RequestSigned      = "request.signed"
 	RequestFailed      = "request.failed"
+	// AuditPruned records that entries older than the retention period were deleted;
+	// its detail names the anchor (the last deleted entry's seq and hash).
+	AuditPruned = "audit.pruned"
+	// RetentionApplied records what a retention run deleted or pseudonymized (counts).
+	RetentionApplied = "retention.applied"
 )
 
 // Event is what a caller records.
@@ -102,6 +107,21 @@ type Store interface {
 	AuditEntries(ctx context.Context, afterSeq int64, limit int) ([]Entry, error)
 }
 
+// Anchor stands for the entries deleted at the start of the log once their retention
+// period ended: the seq and hash of the last deleted entry. The first remaining entry
+// must follow it, so verification starts from a trusted point instead of entry 1.
+type Anchor struct {
+	Seq      int64
+	Hash     []byte
+	PrunedAt time.Time
+}
+
+// AnchorStore is implemented by stores whose oldest entries may be pruned. Verify uses
+// it when the Store has it; found is false while nothing was ever pruned.
+type AnchorStore interface {
+	AuditAnchor(ctx context.Context) (a Anchor, found bool, err error)
+}
+
 // Log records events into a Store.
 type Log struct {
 	store Store
@@ -148,13 +168,23 @@ func (e *BrokenError) Error() string {
 
 // Verify walks the whole log and returns the number of entries checked, or a
 // *BrokenError for the first entry that is out of sequence, does not hold the previous
-// entry's hash, or whose own hash does not match its content.
+// entry's hash, or whose own hash does not match its content. When old entries were
+// pruned (see AnchorStore), the first remaining entry must follow the anchor.
 func (l *Log) Verify(ctx context.Context) (int64, error) {
 	var (
 		prev  Entry
 		count int64
 		after int64
 	)
+	if as, ok := l.store.(AnchorStore); ok {
+		a, found, err := as.AuditAnchor(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("audit: read anchor: %w", err)
+		}
+		if found {
+			prev = Entry{Seq: a.Seq, Hash: a.Hash}
+		}
+	}
 	for {
 		batch, err := l.store.AuditEntries(ctx, after, 1000)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -43,8 +45,13 @@ type Config struct {
 	Requests Requests `yaml:"requests"`
 	// Limits caps request bodies.
 	Limits Limits `yaml:"limits"`
+	// TSA lists the time-stamping authorities used for B-T and up, tried in order; empty
+	// means this server's built-in TSA (development).
+	TSA TSA `yaml:"tsa"`
 	// Webhooks sets which callback URLs integrators may give.
 	Webhooks Webhooks `yaml:"webhooks"`
+	// Retention sets how long results, personal details and evidence are kept.
+	Retention Retention `yaml:"retention"`
 	// TrustedProxies whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trustedProxies"`
 	// LogLevel: debug, info, warn, error.
@@ -59,11 +66,33 @@ type Requests struct {
 	MaxPending    int      `yaml:"maxPending"`
 }
 
+// TSA configures the RFC 3161 client.
+type TSA struct {
+	URLs    []string `yaml:"urls"`
+	Timeout Duration `yaml:"timeout"`
+	Policy  string   `yaml:"policy"`
+}
+
 // Webhooks sets the callback URL policy. Hosts on loopback or private networks are
 // refused unless allowed: a callback must not become a way into the operator's network.
 type Webhooks struct {
 	AllowLoopback bool `yaml:"allowLoopback"`
 	AllowPrivate  bool `yaml:"allowPrivate"`
+}
+
+// Retention sets the retention periods (durations such as "168h" or "7d"); see package
+// retention for what each one deletes.
+type Retention struct {
+	// ResultGrace: results are deleted this long after the integrator's first download.
+	ResultGrace Duration `yaml:"resultGrace"`
+	// ResultMaxAge: results are deleted this long after the request ended at most.
+	ResultMaxAge Duration `yaml:"resultMaxAge"`
+	// PseudonymizeAfter: client IPs and document names of finished requests go then.
+	PseudonymizeAfter Duration `yaml:"pseudonymizeAfter"`
+	// EvidenceKeep: evidence (finished requests) and audit entries are kept this long.
+	EvidenceKeep Duration `yaml:"evidenceKeep"`
+	// Interval between retention runs in the server.
+	Interval Duration `yaml:"interval"`
 }
 
 // Limits caps request bodies, in bytes.
@@ -81,12 +110,25 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return err
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil {
 		return fmt.Errorf("config: %q is not a duration: %w", s, err)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// parseDuration is time.ParseDuration that also takes a whole number of days ("90d"),
+// the unit retention periods are written in.
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || days < 0 || days > 100*366 {
+			return 0, fmt.Errorf("config: %q: days must be a whole number up to 36600", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // Default returns the embedded defaults for a data folder.
@@ -103,6 +145,13 @@ func Default(dataDir string) Config {
 			MaxPending:    5,
 		},
 		Limits: Limits{JSONBody: 1 << 20, PDFBody: 50_000_000},
+		Retention: Retention{
+			ResultGrace:       Duration(7 * 24 * time.Hour),
+			ResultMaxAge:      Duration(30 * 24 * time.Hour),
+			PseudonymizeAfter: Duration(90 * 24 * time.Hour),
+			EvidenceKeep:      Duration(3653 * 24 * time.Hour), // 10 years with their leap days
+			Interval:          Duration(time.Hour),
+		},
 		// The development default accepts loopback callbacks (the contract says so);
 		// production configurations turn it off.
 		Webhooks: Webhooks{AllowLoopback: true},
@@ -186,6 +235,12 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.JSONBody < 1024 || c.Limits.PDFBody < 1024 {
 		errs = append(errs, errors.New("config: limits must be at least 1024 bytes"))
+	}
+	rt := c.Retention
+	if rt.ResultGrace <= 0 || rt.ResultMaxAge <= 0 || rt.PseudonymizeAfter <= 0 || rt.EvidenceKeep <= 0 || rt.Interval <= 0 {
+		errs = append(errs, errors.New("config: retention periods must be positive"))
+	} else if rt.EvidenceKeep < rt.ResultMaxAge || rt.EvidenceKeep < rt.PseudonymizeAfter {
+		errs = append(errs, errors.New("config: retention.evidenceKeep must not be shorter than resultMaxAge and pseudonymizeAfter"))
 	}
 	if len(c.Country) != 2 {
 		errs = append(errs, errors.New("config: country must be a two-letter code"))

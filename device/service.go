@@ -31,6 +31,9 @@ const (
 	UserPending UserStatus = "pending_activation"
 	UserActive  UserStatus = "active"
 	UserBlocked UserStatus = "blocked"
+	// UserErased: the personal data was erased (GDPR); the id stays as a pseudonym in
+	// requests and evidence, and the account can never be used again.
+	UserErased UserStatus = "erased"
 )
 
 // User is a signer.

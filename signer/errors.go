@@ -20,6 +20,11 @@ var (
 	ErrTooManyPending = errors.New("signer: too many pending requests for this signer")
 	ErrDocumentIndex  = errors.New("signer: no document at that index")
 	ErrIdempotencyKey = errors.New("signer: idempotency key reused with another body")
+	ErrTooLarge       = errors.New("signer: upload too large")
+	ErrResultGone     = errors.New("signer: the signed document is no longer kept (retention)")
+	// ErrNotPDF and ErrUnsignable refuse an upload in PDF mode (415 and 422).
+	ErrNotPDF     = errors.New("signer: not a PDF")
+	ErrUnsignable = errors.New("signer: this PDF cannot be signed")
 	// ErrIdempotencyRace is returned by Store.CreateRequest when another creation took the
 	// key meanwhile.
 	ErrIdempotencyRace = errors.New("signer: idempotency key taken concurrently")

@@ -137,7 +137,8 @@ type Document struct {
 	Name   string
 	Hash   crypto.Hash
 	Digest []byte
-	Result []byte // the signature (hash mode) once signed
+	Result []byte    // the CMS once signed (hash mode: the result; PDF mode: kept as evidence)
+	PDF    *PDFState // PDF mode: the prepared revision's placeholder
 }
 
 // Cursor marks a position in a user's history: the last request of the previous page.

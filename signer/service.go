@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/icons"
@@ -103,6 +105,21 @@ type Webhooks interface {
 	Enqueue(ctx context.Context, integratorID, requestID, url, status string) error
 }
 
+// Metrics counts what operators watch; nil means none.
+type Metrics interface {
+	RequestCreated()
+	RequestFinished(status string)
+	Signed(format, level string, n int)
+	Refused(reason string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) RequestCreated()            {}
+func (noMetrics) RequestFinished(string)     {}
+func (noMetrics) Signed(string, string, int) {}
+func (noMetrics) Refused(string)             {}
+
 // Config tunes the service.
 type Config struct {
 	DefaultTTL   time.Duration // expiry when the integrator gives none (5 min, as itsme)
@@ -149,6 +166,10 @@ type Service struct {
 	audit     Auditor
 	notify    Notifier
 	webhooks  Webhooks
+	blobs     Blobs
+	tsa       cades.Timestamper
+	vdata     ValidationData
+	metrics   Metrics
 	chain     []*x509.Certificate
 	cfg       Config
 	now       func() time.Time
@@ -157,16 +178,20 @@ type Service struct {
 
 // Deps groups the Service's collaborators.
 type Deps struct {
-	Store     Store
-	Ids       Identities
-	Keys      Keys
-	Approvals Approvals
-	Audit     Auditor
-	Notify    Notifier
-	Webhooks  Webhooks            // nil: no callbacks
-	Chain     []*x509.Certificate // CA certificates to include beside the signer's
-	Now       func() time.Time
-	Log       *slog.Logger
+	Store      Store
+	Ids        Identities
+	Keys       Keys
+	Approvals  Approvals
+	Audit      Auditor
+	Notify     Notifier
+	Webhooks   Webhooks            // nil: no callbacks
+	Blobs      Blobs               // PDF mode's prepared and signed files
+	TSA        cades.Timestamper   // signature and document time-stamps (B-T and up)
+	Validation ValidationData      // revocation data for B-LT
+	Metrics    Metrics             // nil: none
+	Chain      []*x509.Certificate // CA certificates to include beside the signer's
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // New returns a Service.
@@ -178,8 +203,11 @@ func New(d Deps, cfg Config) *Service {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Service{store: d.Store, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
-		notify: d.Notify, webhooks: d.Webhooks, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
+	}
+	return &Service{metrics: d.Metrics, store: d.Store, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
+		notify: d.Notify, webhooks: d.Webhooks, blobs: d.Blobs, tsa: d.TSA, vdata: d.Validation, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
 }
 
 // DocumentInput is one document of a new request (hash mode).
@@ -203,17 +231,27 @@ type CreateInput struct {
 	// IdempotencyKey and BodyHash make a retried creation return the first request.
 	IdempotencyKey string
 	BodyHash       []byte
+	// PDF mode (Format PAdES): the uploaded files, in order, and the signature options.
+	PDFs []PDFInput
+	PDF  PDFOptions
 }
 
 func (s *Service) validate(in *CreateInput) error {
-	if in.Format != FormatCAdES {
-		return invalidf("format must be CAdES in hash mode")
-	}
 	if _, err := ParseLevel(string(in.Level)); err != nil {
 		return err
 	}
-	if in.Level != LevelBB {
-		return invalidf("level %s is not available yet; use B-B", in.Level)
+	switch in.Format {
+	case FormatCAdES:
+		if in.Level != LevelBB && in.Level != LevelBT {
+			return invalidf("hash mode signs at B-B or B-T (a detached CMS has no place for PDF validation data)")
+		}
+		if in.Level == LevelBT && s.tsa == nil {
+			return invalidf("level B-T needs a time-stamping authority, and none is configured")
+		}
+	case FormatPAdES:
+		return s.validatePDF(in)
+	default:
+		return invalidf("format must be CAdES (hash mode) or PAdES (PDF mode)")
 	}
 	if len(in.Documents) == 0 {
 		return invalidf("at least one document is needed")
@@ -232,6 +270,11 @@ func (s *Service) validate(in *CreateInput) error {
 			return invalidf("documents[%d]: a %s digest has %d bytes, got %d", i, HashName(d.Hash), d.Hash.Size(), len(d.Digest))
 		}
 	}
+	return s.validateCommon(in)
+}
+
+// validateCommon checks what both modes share.
+func (s *Service) validateCommon(in *CreateInput) error {
 	if in.CallbackURL != "" && s.cfg.CheckCallback != nil {
 		if err := s.cfg.CheckCallback(in.CallbackURL); err != nil {
 			return invalidf("callbackUrl: %v", err)
@@ -338,7 +381,15 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 	for i, d := range in.Documents {
 		r.Documents = append(r.Documents, Document{Index: i, Name: d.Name, Hash: d.Hash, Digest: d.Digest})
 	}
+	if in.Format == FormatPAdES {
+		if err := s.preparePDFs(ctx, r, in, id); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.store.CreateRequest(ctx, r); err != nil {
+		if in.Format == FormatPAdES {
+			s.dropBlobs(r.ID)
+		}
 		if errors.Is(err, ErrIdempotencyRace) {
 			return nil, err
 		}
@@ -347,6 +398,7 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 	s.record(ctx, audit.Event{Type: audit.RequestCreated, Actor: audit.Integrator(in.IntegratorID), RequestID: r.ID,
 		Subject: in.UserID, Detail: map[string]string{"documents": fmt.Sprint(len(r.Documents)), "level": string(r.Level)}})
 	s.notify.RequestChanged(ctx, r.UserID, r.ID, string(StatusPending))
+	s.metrics.RequestCreated()
 	return r, nil
 }
 
@@ -382,8 +434,20 @@ func (s *Service) Get(ctx context.Context, integratorID, id string) (*Request, e
 	return r, nil
 }
 
+// Output is a signed document to send: the detached CMS (hash mode) or the signed PDF.
+type Output interface {
+	io.ReadSeekCloser
+	Size() int64
+}
+
+type bytesOutput struct {
+	*bytes.Reader
+}
+
+func (bytesOutput) Close() error { return nil }
+
 // Result returns the signed output of document index of a signed request.
-func (s *Service) Result(ctx context.Context, integratorID, id string, index int) (*Request, []byte, error) {
+func (s *Service) Result(ctx context.Context, integratorID, id string, index int) (*Request, Output, error) {
 	r, err := s.Get(ctx, integratorID, id)
 	if err != nil {
 		return nil, nil, err
@@ -394,7 +458,17 @@ func (s *Service) Result(ctx context.Context, integratorID, id string, index int
 	if r.Status != StatusSigned || len(r.Documents[index].Result) == 0 {
 		return nil, nil, ErrResultNotReady
 	}
-	return r, r.Documents[index].Result, nil
+	if r.Format == FormatPAdES {
+		f, err := s.blobs.Open(ctx, signedKey(r.ID, index))
+		if err != nil {
+			if errors.Is(err, blob.ErrNotFound) {
+				return nil, nil, ErrResultGone
+			}
+			return nil, nil, fmt.Errorf("signer: open signed PDF: %w", err)
+		}
+		return r, f, nil
+	}
+	return r, bytesOutput{bytes.NewReader(r.Documents[index].Result)}, nil
 }
 
 // Cancel ends a pending request of the integrator.
@@ -611,6 +685,13 @@ func (s *Service) settle(ctx context.Context, r *Request, from []Status, c Chang
 func (s *Service) settled(ctx context.Context, r *Request, st Status, ev audit.Event) {
 	ev.RequestID = r.ID
 	s.record(ctx, ev)
+	s.metrics.RequestFinished(string(st))
+	switch st {
+	case StatusSigned:
+		s.metrics.Signed(string(r.Format), string(r.Level), len(r.Documents))
+	case StatusRefused:
+		s.metrics.Refused(ev.Detail["reason"])
+	}
 	s.notify.RequestChanged(ctx, r.UserID, r.ID, string(st))
 	if s.webhooks != nil && r.CallbackURL != "" {
 		if err := s.webhooks.Enqueue(context.WithoutCancel(ctx), r.IntegratorID, r.ID, r.CallbackURL, string(st)); err != nil {
@@ -641,12 +722,17 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 		Subject: r.UserID, Detail: map[string]string{"certificate": cert.SerialNumber.Text(16), "documents": fmt.Sprint(len(r.Documents))}}); err != nil {
 		return nil, err
 	}
+	if r.Format == FormatPAdES {
+		return s.signPDFs(ctx, r, key, cert)
+	}
 	at := s.now().UTC()
 	out := make([][]byte, len(r.Documents))
 	for i, d := range r.Documents {
-		sig, err := cades.Sign(ctx, cades.SignRequest{
-			Digest: d.Digest, Hash: d.Hash, Signer: key, Certificate: cert, Chain: s.chain, SigningTime: at,
-		})
+		req := cades.SignRequest{Digest: d.Digest, Hash: d.Hash, Signer: key, Certificate: cert, Chain: s.chain, SigningTime: at}
+		if r.Level == LevelBT {
+			req.Timestamper = s.tsa
+		}
+		sig, err := cades.Sign(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("signer: document %d: %w", i, err)
 		}

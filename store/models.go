@@ -93,6 +93,9 @@ type requestRow struct {
 	ExpiresAt    time.Time `gorm:"index"`
 	ApprovedAt   *time.Time
 	FinishedAt   *time.Time
+	// PseudonymizedAt is when retention removed the request's personal details (client
+	// IPs, document names).
+	PseudonymizedAt *time.Time
 }
 
 func (requestRow) TableName() string { return "signature_requests" }
@@ -104,6 +107,13 @@ type documentRow struct {
 	Hash      string `gorm:"size:8;not null"`
 	Digest    []byte `gorm:"not null"`
 	Result    []byte
+	PDFState  string // JSON of signer.PDFState (PDF mode)
+	// DownloadedAt is the integrator's first download of the result (MarkDownloaded).
+	DownloadedAt *time.Time
+	// ResultSHA256 binds the evidence to the result once retention deleted its bytes.
+	ResultSHA256 []byte
+	// ResultDeletedAt is when retention deleted the result bytes.
+	ResultDeletedAt *time.Time
 }
 
 func (documentRow) TableName() string { return "signature_documents" }
@@ -125,5 +135,5 @@ func (auditRow) TableName() string { return "audit_log" }
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
 		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{},
-		&webhookDeliveryRow{}, &webhookAttemptRow{}}
+		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}}
 }

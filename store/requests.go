@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -24,6 +25,13 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 	docs := make([]documentRow, len(r.Documents))
 	for i, d := range r.Documents {
 		docs[i] = documentRow{RequestID: r.ID, Idx: d.Index, Name: d.Name, Hash: signer.HashName(d.Hash), Digest: d.Digest}
+		if d.PDF != nil {
+			b, err := json.Marshal(d.PDF)
+			if err != nil {
+				return err
+			}
+			docs[i].PDFState = string(b)
+		}
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if k := r.Idempotency; k != nil {
@@ -225,7 +233,14 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Documents = append(out.Documents, signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result})
+		doc := signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result}
+		if d.PDFState != "" {
+			doc.PDF = new(signer.PDFState)
+			if err := json.Unmarshal([]byte(d.PDFState), doc.PDF); err != nil {
+				return nil, fmt.Errorf("store: document %d state: %w", d.Idx, err)
+			}
+		}
+		out.Documents = append(out.Documents, doc)
 	}
 	return out, nil
 }
@@ -234,5 +249,12 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 func (s *Store) CountRequests(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&requestRow{}).Count(&n).Error
+	return n, err
+}
+
+// CountPending counts all live pending requests (the metrics gauge).
+func (s *Store) CountPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&requestRow{}).Where("status = ? AND expires_at > ?", string(signer.StatusPending), time.Now().UTC()).Count(&n).Error
 	return n, err
 }

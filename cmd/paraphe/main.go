@@ -30,6 +30,9 @@ commands:
   users reactivate ID                   new activation code; old device, key and certificate revoked
   users block ID                        block an account (lost phone): device revoked, requests cancelled
   users show ID                         a user's state and counters (PIN failures, refusals)
+  users export ID [--format json|csv]   everything held about a user (right of access)
+  users erase ID                        erase a user's personal data (refused while requests are open)
+  retention run                         apply the retention periods once; prints a JSON summary
   ca root                               print the development root CA certificate (PEM)
   verify FILE [--json|--html] [--trust FILE] [--at TIME]
                                         validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
@@ -103,6 +106,12 @@ func run(ctx context.Context, args []string) error {
 		return cmdUsersBlock(ctx, rest[1:])
 	case cmd == "users" && sub == "show":
 		return cmdUsersShow(ctx, rest[1:])
+	case cmd == "users" && sub == "export":
+		return cmdUsersExport(ctx, rest[1:])
+	case cmd == "users" && sub == "erase":
+		return cmdUsersErase(ctx, rest[1:])
+	case cmd == "retention" && sub == "run":
+		return cmdRetentionRun(ctx, rest[1:])
 	case cmd == "ca" && sub == "root":
 		return cmdCARoot(ctx, rest[1:])
 	case cmd == "evidence":

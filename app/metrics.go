@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"crypto"
+	"io"
+	"time"
+
+	"github.com/paraphe/paraphe/metrics"
+	"github.com/paraphe/paraphe/notify"
+	"github.com/paraphe/paraphe/store"
+)
+
+// timedKeys measures every HSM signature (paraphe_hsm_sign_duration_seconds).
+type timedKeys struct {
+	*HSMKeys
+	m *metrics.Metrics
+}
+
+func (k timedKeys) SigningKey(ctx context.Context, label string) (crypto.Signer, error) {
+	s, err := k.HSMKeys.SigningKey(ctx, label)
+	if err != nil {
+		return nil, err
+	}
+	return timedSigner{s, k.m}, nil
+}
+
+type timedSigner struct {
+	crypto.Signer
+	m *metrics.Metrics
+}
+
+func (t timedSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	start := time.Now()
+	sig, err := t.Signer.Sign(r, digest, opts)
+	t.m.HSMSign(time.Since(start), err)
+	return sig, err
+}
+
+// SignContext keeps the HSM key's context-aware signing (bounded wait for a session).
+func (t timedSigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	cs, ok := t.Signer.(interface {
+		SignContext(context.Context, []byte, crypto.SignerOpts) ([]byte, error)
+	})
+	if !ok {
+		return t.Sign(nil, digest, opts)
+	}
+	start := time.Now()
+	sig, err := cs.SignContext(ctx, digest, opts)
+	t.m.HSMSign(time.Since(start), err)
+	return sig, err
+}
+
+// countedStore counts PIN failures and webhook outcomes on their way to the store.
+type countedStore struct {
+	*store.Store
+	m *metrics.Metrics
+}
+
+func (s countedStore) AddPINFailure(ctx context.Context, userID string, max int) (int, error) {
+	s.m.PINFailure()
+	return s.Store.AddPINFailure(ctx, userID, max)
+}
+
+func (s countedStore) RecordWebhookAttempt(ctx context.Context, id int64, a notify.Attempt) error {
+	switch {
+	case a.Delivered:
+		s.m.Webhook("delivered")
+	case a.NextAttemptAt == nil:
+		s.m.Webhook("given_up")
+	default:
+		s.m.Webhook("retry")
+	}
+	return s.Store.RecordWebhookAttempt(ctx, id, a)
+}
+
+// pendingGauge counts pending requests for each scrape, bounded so a slow database
+// cannot hold a scrape.
+func pendingGauge(st *store.Store) func() float64 {
+	return func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := st.CountPending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}
+}

@@ -1,0 +1,105 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/paraphe/paraphe/verify"
+)
+
+func pdfRequest(t *testing.T, key, signer, level string, files ...[]byte) apiResp {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("signer", signer)
+	mw.WriteField("level", level)
+	mw.WriteField("reason", "Employment contract")
+	for i, f := range files {
+		w, _ := mw.CreateFormFile("file", "contract-"+string(rune('a'+i))+".pdf")
+		w.Write(f)
+	}
+	mw.Close()
+	return call(t, key, "POST", "/v1/signature-requests", mw.FormDataContentType(), b.Bytes())
+}
+
+// TestPDFModeLevels signs the fixture at every level and validates each result with
+// Paraphe's own validator against the development root.
+func TestPDFModeLevels(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := newIntegrator(t, "notary")
+	dev := newSigner(t)
+	v := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}})
+	want := map[string]verify.Level{"B-B": "PAdES-BASELINE-B", "B-T": "PAdES-BASELINE-T", "B-LT": "PAdES-BASELINE-LT", "B-LTA": "PAdES-BASELINE-LTA"}
+	for _, level := range []string{"B-B", "B-T", "B-LT", "B-LTA"} {
+		t.Run(level, func(t *testing.T) {
+			r := pdfRequest(t, key, dev.State().UserID, level, in)
+			if r.Status != 201 {
+				t.Fatalf("create: %d %s", r.Status, r.Body)
+			}
+			m := r.json(t)
+			id, icon := m["id"].(string), m["icon"].(map[string]any)["id"].(string)
+			if st, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil || st != "signed" {
+				t.Fatalf("approve: %s %v", st, err)
+			}
+			out := call(t, key, "GET", "/v1/signature-requests/"+id+"/documents/0", "", nil)
+			if out.Status != 200 || !bytes.HasPrefix(out.Body, in[:8]) || !bytes.Equal(out.Body[:len(in)], in) {
+				t.Fatalf("download: %d, not an incremental update of the input", out.Status)
+			}
+			rep, err := v.ValidatePDF(context.Background(), out.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Indication != verify.TotalPassed {
+				t.Fatalf("validation: %+v", rep)
+			}
+			var got verify.Level
+			for _, s := range rep.Signatures {
+				if s.Kind == verify.KindSignature {
+					got = s.Level
+				}
+			}
+			if got != want[level] {
+				t.Fatalf("level %s, want %s", got, want[level])
+			}
+		})
+	}
+}
+
+func TestPDFModeRefusals(t *testing.T) {
+	key := newIntegrator(t, "refusals")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	good, _ := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	tests := []struct {
+		name string
+		file []byte
+		want int
+	}{
+		{"not a PDF", []byte("hello, not a PDF\n"), 415},
+		{"truncated", good[:len(good)/3], 422},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countRequests(t)
+			r := pdfRequest(t, key, uid, "B-B", tc.file)
+			if r.Status != tc.want {
+				t.Fatalf("HTTP %d, want %d: %s", r.Status, tc.want, r.Body)
+			}
+			if countRequests(t) != before {
+				t.Fatal("a refused upload stored a request")
+			}
+		})
+	}
+	entries, _ := os.ReadDir(filepath.Join(testEnv.Cfg.DataDir, "blobs", "uploads"))
+	if len(entries) != 0 {
+		t.Fatalf("uploads left behind: %d", len(entries))
+	}
+}
