@@ -103,3 +103,54 @@ func TestPDFModeRefusals(t *testing.T) {
 		t.Fatalf("uploads left behind: %d", len(entries))
 	}
 }
+
+// TestPDFModeVisibleAppearance signs with a visible box on page 2 and checks the result
+// still validates (the box is part of the signed revision).
+func TestPDFModeVisibleAppearance(t *testing.T) {
+	in, _ := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	key := newIntegrator(t, "visible")
+	dev := newSigner(t)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range map[string]string{"signer": dev.State().UserID, "level": "B-B", "location": "Bruxelles",
+		"appearancePage": "2", "appearanceRect": "300,80,560,160"} {
+		mw.WriteField(k, v)
+	}
+	w, _ := mw.CreateFormFile("file", "contract.pdf")
+	w.Write(in)
+	mw.Close()
+	r := call(t, key, "POST", "/v1/signature-requests", mw.FormDataContentType(), b.Bytes())
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	m := r.json(t)
+	id, icon := m["id"].(string), m["icon"].(map[string]any)["id"].(string)
+	if _, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	out := call(t, key, "GET", "/v1/signature-requests/"+id+"/documents/0", "", nil)
+	if !bytes.Contains(out.Body, []byte("Qualified electronic signature")) {
+		t.Fatal("no visible appearance text in the signed file")
+	}
+	if dir := os.Getenv("PARAPHE_KEEP_PDF"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "visible.pdf"), out.Body, 0o644)
+	}
+	v := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}})
+	rep, err := v.ValidatePDF(context.Background(), out.Body)
+	if err != nil || rep.Indication != verify.TotalPassed {
+		t.Fatalf("validation: %v %+v", err, rep)
+	}
+	// A bad rectangle is a clear 400.
+	b.Reset()
+	mw = multipart.NewWriter(&b)
+	mw.WriteField("signer", dev.State().UserID)
+	mw.WriteField("level", "B-B")
+	mw.WriteField("appearancePage", "1")
+	mw.WriteField("appearanceRect", "a,b")
+	w, _ = mw.CreateFormFile("file", "contract.pdf")
+	w.Write(in)
+	mw.Close()
+	if r := call(t, key, "POST", "/v1/signature-requests", mw.FormDataContentType(), b.Bytes()); r.Status != 400 {
+		t.Fatalf("bad rectangle: %d", r.Status)
+	}
+}

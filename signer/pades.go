@@ -208,9 +208,15 @@ func (s *Service) prepareOne(ctx context.Context, r *Request, i int, d PDFInput,
 	if err != nil {
 		return Document{}, fmt.Errorf("signer: prepare: %w", err)
 	}
+	ap := o.Appearance
+	if ap != nil && len(ap.Lines) == 0 {
+		c := *ap
+		c.Lines = []string{"Signed by " + name, r.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), "Qualified electronic signature"}
+		ap = &c
+	}
 	p, err := pdf.Prepare(ctx, f, f.Size(), w, sha256.New(), pdf.PrepareRequest{
 		Name: name, Reason: o.Reason, Location: o.Location, SigningTime: r.CreatedAt, Field: o.Field,
-		Appearance: o.Appearance, ContentsSize: size,
+		Appearance: ap, ContentsSize: size,
 	})
 	if err != nil {
 		w.Abort()
