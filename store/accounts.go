@@ -138,25 +138,5 @@ func (s *Store) HistoryForUser(ctx context.Context, userID string, before *signe
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	var docs []documentRow
-	if err := db.Select("request_id", "idx", "name", "hash", "digest").Where("request_id IN ?", ids).Order("request_id, idx").Find(&docs).Error; err != nil {
-		return nil, err
-	}
-	byReq := map[string][]documentRow{}
-	for _, d := range docs {
-		byReq[d.RequestID] = append(byReq[d.RequestID], d)
-	}
-	out := make([]*signer.Request, 0, len(rows))
-	for _, r := range rows {
-		req, err := toRequest(r, byReq[r.ID])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, req)
-	}
-	return out, nil
+	return withDocuments(db.Select("request_id", "idx", "name", "hash", "digest"), rows)
 }

@@ -51,6 +51,10 @@ func (s *Store) AuditEntries(ctx context.Context, afterSeq int64, limit int) ([]
 	if err := s.db.WithContext(ctx).Where("seq > ?", afterSeq).Order("seq").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
+	return toEntries(rows)
+}
+
+func toEntries(rows []auditRow) ([]audit.Entry, error) {
 	out := make([]audit.Entry, len(rows))
 	for i, r := range rows {
 		e, err := toEntry(r)
@@ -79,13 +83,5 @@ func (s *Store) AuditForRequest(ctx context.Context, requestID string) ([]audit.
 	if err := s.db.WithContext(ctx).Where("request_id = ?", requestID).Order("seq").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]audit.Entry, len(rows))
-	for i, r := range rows {
-		e, err := toEntry(r)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = e
-	}
-	return out, nil
+	return toEntries(rows)
 }

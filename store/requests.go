@@ -84,12 +84,18 @@ func (s *Store) PendingForUser(ctx context.Context, userID string, now time.Time
 	if len(rows) == 0 {
 		return nil, nil
 	}
+	return withDocuments(db.Omit("result"), rows)
+}
+
+// withDocuments loads the documents of several requests in one query (q selects the
+// columns) and returns the requests in the order of rows.
+func withDocuments(q *gorm.DB, rows []requestRow) ([]*signer.Request, error) {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
 	var docs []documentRow
-	if err := db.Omit("result").Where("request_id IN ?", ids).Order("request_id, idx").Find(&docs).Error; err != nil {
+	if err := q.Where("request_id IN ?", ids).Order("request_id, idx").Find(&docs).Error; err != nil {
 		return nil, err
 	}
 	byReq := map[string][]documentRow{}
