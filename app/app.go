@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 
 	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 	"github.com/paraphe/paraphe/tsa"
 )
@@ -114,6 +116,21 @@ func (e *Env) WithCA(ctx context.Context) error {
 	}
 	e.CA = a
 	return nil
+}
+
+// Blobs returns where PDF mode keeps documents (see config.Config.Blobs).
+func (e *Env) Blobs() (signer.Blobs, error) {
+	backend := e.Cfg.Blobs
+	if backend == "" {
+		backend = "dir"
+		if e.Store.Postgres() {
+			backend = "database"
+		}
+	}
+	if backend == "database" {
+		return e.Store.Blobs(filepath.Join(e.Cfg.DataDir, "tmp"))
+	}
+	return blob.NewDir(filepath.Join(e.Cfg.DataDir, "blobs"))
 }
 
 // Close closes what was opened, in reverse order.

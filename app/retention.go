@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
 	"time"
 
 	"github.com/paraphe/paraphe/retention"
+	"github.com/paraphe/paraphe/signer"
+	"github.com/paraphe/paraphe/store"
 )
 
 // RetentionConfig converts the configured retention periods.
@@ -19,5 +22,42 @@ func (e *Env) RetentionConfig() retention.Config {
 // RetentionJob returns the retention job over the store and the audit log (no HSM
 // needed), for the server's workers and for paraphe retention run.
 func (e *Env) RetentionJob() (*retention.Job, error) {
-	return retention.New(e.Store, e.Audit, e.RetentionConfig(), nil, e.Log)
+	j, err := retention.New(e.Store, e.Audit, e.RetentionConfig(), nil, e.Log)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := e.Blobs()
+	if err != nil {
+		return nil, err
+	}
+	j.SetFiles(fileSweeper{st: e.Store, blobs: blobs})
+	return j, nil
+}
+
+// fileSweeper deletes the signed PDFs whose results retention purged.
+type fileSweeper struct {
+	st    *store.Store
+	blobs signer.Blobs
+}
+
+func (f fileSweeper) SweepFiles(ctx context.Context) (int64, error) {
+	var n int64
+	for {
+		keys, err := f.st.PurgedFiles(ctx, 200)
+		if err != nil {
+			return n, err
+		}
+		for _, k := range keys {
+			if err := f.blobs.Delete(ctx, signer.SignedKey(k.RequestID, k.Index)); err != nil {
+				return n, err
+			}
+			if err := f.st.MarkFilesDeleted(ctx, k, time.Now()); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(keys) < 200 {
+			return n, nil
+		}
+	}
 }

@@ -5,17 +5,16 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/api"
-	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
+	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 	"github.com/paraphe/paraphe/verify"
@@ -50,7 +49,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
 	hooks := notify.NewWebhooks(counted, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
-	blobs, err := blob.NewDir(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := e.Blobs()
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +75,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 // Service is the assembled HTTP service and the workers behind it.
 type Service struct {
 	*Domain
+	retention   *retention.Job
 	Handler     http.Handler
 	databaseURL string
 	log         *slog.Logger
@@ -88,6 +88,10 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	ts, err := e.WithTSA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rj, err := e.RetentionJob()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
+	return &Service{Domain: d, Handler: h, retention: rj, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
 }
 
 // kicker queues a webhook and wakes this process's sender at once.
@@ -123,6 +127,7 @@ func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, statu
 // from the outbox, and expiring pending requests on time even when nobody reads them.
 func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
 	go s.Webhooks.Run(ctx)
+	go s.retention.Loop(ctx)
 	if s.databaseURL != "" {
 		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)
 	}

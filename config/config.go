@@ -45,6 +45,10 @@ type Config struct {
 	Requests Requests `yaml:"requests"`
 	// Limits caps request bodies.
 	Limits Limits `yaml:"limits"`
+	// Blobs selects where PDF mode keeps documents: "dir" (a folder under DataDir) or
+	// "database" (the store, for replicas that share no folder). Empty: "database" with
+	// PostgreSQL, "dir" with SQLite.
+	Blobs string `yaml:"blobs"`
 	// TSA lists the time-stamping authorities used for B-T and up, tried in order; empty
 	// means this server's built-in TSA (development).
 	TSA TSA `yaml:"tsa"`
@@ -241,6 +245,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("config: retention periods must be positive"))
 	} else if rt.EvidenceKeep < rt.ResultMaxAge || rt.EvidenceKeep < rt.PseudonymizeAfter {
 		errs = append(errs, errors.New("config: retention.evidenceKeep must not be shorter than resultMaxAge and pseudonymizeAfter"))
+	}
+	if c.Blobs != "" && c.Blobs != "dir" && c.Blobs != "database" {
+		errs = append(errs, errors.New(`config: blobs must be "dir" or "database"`))
 	}
 	if len(c.Country) != 2 {
 		errs = append(errs, errors.New("config: country must be a two-letter code"))

@@ -82,6 +82,11 @@ type Store interface {
 	Sweeper
 }
 
+// Files deletes the stored documents (signed PDFs) whose results the store purged.
+type Files interface {
+	SweepFiles(ctx context.Context) (int64, error)
+}
+
 // Auditor records audit events.
 type Auditor interface {
 	Record(ctx context.Context, ev audit.Event) (audit.Entry, error)
@@ -96,6 +101,7 @@ const leaseTTL = time.Hour
 
 // Job applies the retention periods.
 type Job struct {
+	files  Files
 	st     Store
 	audit  Auditor
 	cfg    Config
@@ -131,6 +137,7 @@ type Summary struct {
 	Ran                   bool
 	At                    time.Time
 	ResultsDeleted        int64
+	FilesDeleted          int64
 	RequestsPseudonymized int64
 	RequestsDeleted       int64
 	AuditEntriesPruned    int64
@@ -139,7 +146,7 @@ type Summary struct {
 }
 
 func (s Summary) changed() bool {
-	return s.ResultsDeleted+s.RequestsPseudonymized+s.RequestsDeleted+s.AuditEntriesPruned > 0
+	return s.ResultsDeleted+s.FilesDeleted+s.RequestsPseudonymized+s.RequestsDeleted+s.AuditEntriesPruned > 0
 }
 
 // Run applies the retention periods as of now, once: when another process holds the
@@ -164,6 +171,11 @@ func (j *Job) Run(ctx context.Context, now time.Time) (out Summary, err error) {
 	if out.ResultsDeleted, err = j.st.PurgeResults(ctx, now.Add(-c.ResultGrace), now.Add(-c.ResultMaxAge), now); err != nil {
 		return out, fmt.Errorf("retention: results: %w", err)
 	}
+	if j.files != nil {
+		if out.FilesDeleted, err = j.files.SweepFiles(ctx); err != nil {
+			return out, fmt.Errorf("retention: files: %w", err)
+		}
+	}
 	if out.RequestsPseudonymized, err = j.st.PseudonymizeRequests(ctx, now.Add(-c.PseudonymizeAfter), now); err != nil {
 		return out, fmt.Errorf("retention: pseudonymize: %w", err)
 	}
@@ -186,6 +198,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (out Summary, err error) {
 	if out.changed() {
 		if _, err := j.audit.Record(ctx, audit.Event{Type: audit.RetentionApplied, Actor: audit.System, Detail: map[string]string{
 			"resultsDeleted":        strconv.FormatInt(out.ResultsDeleted, 10),
+			"filesDeleted":          strconv.FormatInt(out.FilesDeleted, 10),
 			"requestsPseudonymized": strconv.FormatInt(out.RequestsPseudonymized, 10),
 			"requestsDeleted":       strconv.FormatInt(out.RequestsDeleted, 10),
 			"auditEntriesPruned":    strconv.FormatInt(out.AuditEntriesPruned, 10),
@@ -217,3 +230,6 @@ func (j *Job) Loop(ctx context.Context) {
 		}
 	}
 }
+
+// SetFiles makes each run also delete the files of purged results.
+func (j *Job) SetFiles(f Files) { j.files = f }

@@ -136,6 +136,9 @@ func (s *Service) DropUploads(ctx context.Context, in []PDFInput) {
 	}
 }
 
+// SignedKey is the blob key of a request's signed document.
+func SignedKey(requestID string, i int) string { return signedKey(requestID, i) }
+
 func preparedKey(requestID string, i int) string {
 	return fmt.Sprintf("requests/%s/%d.prepared.pdf", requestID, i)
 }

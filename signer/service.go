@@ -60,6 +60,8 @@ type Store interface {
 	AuditForRequest(ctx context.Context, requestID string) ([]audit.Entry, error)
 	// CertificateDER returns an issued certificate by its hex serial.
 	CertificateDER(ctx context.Context, serial string) ([]byte, error)
+	// MarkDownloaded records the integrator's first download of a result (retention).
+	MarkDownloaded(ctx context.Context, requestID string, index int, at time.Time) error
 	// AddRefusal counts a refusal for the operators (push-bombing shows as many refusals).
 	AddRefusal(ctx context.Context, userID string) error
 }
@@ -458,6 +460,9 @@ func (s *Service) Result(ctx context.Context, integratorID, id string, index int
 	if r.Status != StatusSigned || len(r.Documents[index].Result) == 0 {
 		return nil, nil, ErrResultNotReady
 	}
+	if err := s.store.MarkDownloaded(ctx, r.ID, index, s.now()); err != nil {
+		s.log.Warn("download not recorded", "requestId", r.ID, "err", err)
+	}
 	if r.Format == FormatPAdES {
 		f, err := s.blobs.Open(ctx, signedKey(r.ID, index))
 		if err != nil {
@@ -685,6 +690,9 @@ func (s *Service) settle(ctx context.Context, r *Request, from []Status, c Chang
 func (s *Service) settled(ctx context.Context, r *Request, st Status, ev audit.Event) {
 	ev.RequestID = r.ID
 	s.record(ctx, ev)
+	if r.Format == FormatPAdES && st != StatusSigned && s.blobs != nil {
+		s.dropBlobs(r.ID) // prepared revisions of a request that will never be signed
+	}
 	s.metrics.RequestFinished(string(st))
 	switch st {
 	case StatusSigned:

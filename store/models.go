@@ -114,6 +114,8 @@ type documentRow struct {
 	ResultSHA256 []byte
 	// ResultDeletedAt is when retention deleted the result bytes.
 	ResultDeletedAt *time.Time
+	// FilesDeletedAt is when retention deleted the document's files (PDF mode).
+	FilesDeletedAt *time.Time
 }
 
 func (documentRow) TableName() string { return "signature_documents" }
@@ -134,6 +136,6 @@ func (auditRow) TableName() string { return "audit_log" }
 
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
-		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{},
+		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{}, &blobRow{}, &blobChunkRow{},
 		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}}
 }
