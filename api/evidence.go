@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -37,6 +38,8 @@ type evidenceDocument struct {
 	DigestAlgorithm string `json:"digestAlgorithm"`
 	Digest          string `json:"digest"`
 	Signature       string `json:"signature,omitempty"` // base64 of the CMS (hash mode)
+	// ResultSHA256 is the SHA-256 of the result (the CMS), kept after retention deleted it.
+	ResultSHA256 string `json:"resultSha256,omitempty"`
 }
 
 type evidenceIcon struct {
@@ -74,6 +77,13 @@ func NewEvidenceRecord(ev *signer.Evidence) EvidenceRecord {
 		ed := evidenceDocument{Index: d.Index, Name: d.Name, DigestAlgorithm: signer.HashName(d.Hash), Digest: base64.StdEncoding.EncodeToString(d.Digest)}
 		if r.Format == signer.FormatCAdES && len(d.Result) > 0 {
 			ed.Signature = base64.StdEncoding.EncodeToString(d.Result)
+		}
+		switch {
+		case len(d.Result) > 0:
+			sum := sha256.Sum256(d.Result)
+			ed.ResultSHA256 = hex.EncodeToString(sum[:])
+		case len(d.ResultSHA256) > 0:
+			ed.ResultSHA256 = hex.EncodeToString(d.ResultSHA256)
 		}
 		out.Documents = append(out.Documents, ed)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -22,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paraphe/paraphe/api"
+	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/device/client"
@@ -408,5 +411,51 @@ func TestHashModeBT(t *testing.T) {
 	}
 	if _, err := sd.Verify(d[:]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEvidenceRecord: the record names what was signed and how, and its audit entries
+// are the log's own (same hashes, chained).
+func TestEvidenceRecord(t *testing.T) {
+	key := newIntegrator(t, "evidence")
+	dev := newSigner(t)
+	d := sha256.Sum256([]byte("evidence"))
+	id, icon := create(t, key, hashRequest(dev.State().UserID, "SHA-256", d[:]))
+	if _, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, key, "GET", "/v1/signature-requests/"+id+"/evidence", "", nil)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var ev api.EvidenceRecord
+	if err := json.Unmarshal(r.Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Icon.Shown != icon || ev.Icon.Chosen != icon || ev.DeviceID != dev.State().DeviceID || ev.Times.Approved == nil {
+		t.Fatalf("record: %+v", ev)
+	}
+	if ev.Certificate == "" || ev.Documents[0].Signature == "" || ev.Documents[0].ResultSHA256 == "" {
+		t.Fatal("record lacks the certificate or the signature")
+	}
+	if ev.ClientIPs["integrator"] == "" || ev.ClientIPs["device"] == "" {
+		t.Fatalf("client addresses missing: %v", ev.ClientIPs)
+	}
+	types := map[string]bool{}
+	for _, a := range ev.Audit {
+		types[a.Type] = true
+		es, err := testEnv.Store.AuditEntries(context.Background(), a.Seq-1, 1)
+		if err != nil || len(es) != 1 || hex.EncodeToString(es[0].Hash) != a.Hash {
+			t.Fatalf("audit entry %d does not match the log", a.Seq)
+		}
+	}
+	for _, want := range []string{audit.RequestCreated, audit.RequestApproved, audit.SignatureIntent, audit.RequestSigned} {
+		if !types[want] {
+			t.Errorf("record lacks %s", want)
+		}
+	}
+	k2 := newIntegrator(t, "nosy")
+	if r := call(t, k2, "GET", "/v1/signature-requests/"+id+"/evidence", "", nil); r.Status != 404 {
+		t.Fatalf("another integrator reads the evidence: %d", r.Status)
 	}
 }

@@ -139,6 +139,8 @@ type Document struct {
 	Digest []byte
 	Result []byte    // the CMS once signed (hash mode: the result; PDF mode: kept as evidence)
 	PDF    *PDFState // PDF mode: the prepared revision's placeholder
+	// ResultSHA256 names the result once retention deleted its bytes.
+	ResultSHA256 []byte
 }
 
 // Cursor marks a position in a user's history: the last request of the previous page.

@@ -239,7 +239,7 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 		if err != nil {
 			return nil, err
 		}
-		doc := signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result}
+		doc := signer.Document{Index: d.Idx, Name: d.Name, Hash: h, Digest: d.Digest, Result: d.Result, ResultSHA256: d.ResultSHA256}
 		if d.PDFState != "" {
 			doc.PDF = new(signer.PDFState)
 			if err := json.Unmarshal([]byte(d.PDFState), doc.PDF); err != nil {
