@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/tsa"
@@ -54,7 +55,13 @@ func (e *Env) WithTSA(ctx context.Context) (*tsa.Server, error) {
 		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter}); err != nil {
 		return nil, fmt.Errorf("tsa certificate: %w", err)
 	}
-	srv, err := tsa.NewServer(key, cert, e.CA.Chain(), e.Store, tsa.ServerConfig{Logger: e.Log})
+	scfg := tsa.ServerConfig{Logger: e.Log, Accuracy: time.Duration(e.Cfg.TSA.ServerAccuracy)}
+	if e.Cfg.TSA.ServerPolicy != "" {
+		if scfg.Policy, err = config.ParseOID(e.Cfg.TSA.ServerPolicy); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := tsa.NewServer(key, cert, e.CA.Chain(), e.Store, scfg)
 	if err != nil {
 		return nil, err
 	}

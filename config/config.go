@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
@@ -70,11 +71,16 @@ type Requests struct {
 	MaxPending    int      `yaml:"maxPending"`
 }
 
-// TSA configures the RFC 3161 client.
+// TSA configures the RFC 3161 client, and the built-in TSA.
 type TSA struct {
 	URLs    []string `yaml:"urls"`
 	Timeout Duration `yaml:"timeout"`
-	Policy  string   `yaml:"policy"`
+	// Policy is the policy OID the client asks for (empty: the TSA's default).
+	Policy string `yaml:"policy"`
+	// ServerPolicy is the policy OID of the built-in TSA's tokens (empty: its
+	// development OID); ServerAccuracy the accuracy it states (default 1s).
+	ServerPolicy   string   `yaml:"serverPolicy"`
+	ServerAccuracy Duration `yaml:"serverAccuracy"`
 }
 
 // Webhooks sets the callback URL policy. Hosts on loopback or private networks are
@@ -246,6 +252,11 @@ func (c Config) Validate() error {
 	} else if rt.EvidenceKeep < rt.ResultMaxAge || rt.EvidenceKeep < rt.PseudonymizeAfter {
 		errs = append(errs, errors.New("config: retention.evidenceKeep must not be shorter than resultMaxAge and pseudonymizeAfter"))
 	}
+	if c.TSA.ServerPolicy != "" {
+		if _, err := ParseOID(c.TSA.ServerPolicy); err != nil {
+			errs = append(errs, fmt.Errorf("config: tsa.serverPolicy: %w", err))
+		}
+	}
 	if c.Blobs != "" && c.Blobs != "dir" && c.Blobs != "database" {
 		errs = append(errs, errors.New(`config: blobs must be "dir" or "database"`))
 	}
@@ -261,4 +272,21 @@ func (c Config) BaseURL() string {
 		return c.PublicURL
 	}
 	return "http://" + c.Listen
+}
+
+// ParseOID parses a dotted object identifier such as "0.4.0.2023.1.1".
+func ParseOID(s string) (asn1.ObjectIdentifier, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return nil, fmt.Errorf("%q is not a dotted OID", s)
+	}
+	oid := make(asn1.ObjectIdentifier, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || (i == 0 && n > 2) {
+			return nil, fmt.Errorf("%q is not a dotted OID", s)
+		}
+		oid[i] = n
+	}
+	return oid, nil
 }

@@ -35,14 +35,15 @@ func Challenge(requestID string, docs []ChallengeDoc, icon, nonce string) []byte
 	b.WriteString("PARAPHE-APPROVAL-V1\n")
 	b.WriteString("request:" + requestID + "\n")
 	for i, d := range docs {
-		fmt.Fprintf(&b, "doc:%d:%s:%s\n", i, hashLabel(d.Hash), hex.EncodeToString(d.Digest))
+		fmt.Fprintf(&b, "doc:%d:%s:%s\n", i, HashName(d.Hash), hex.EncodeToString(d.Digest))
 	}
 	b.WriteString("icon:" + icon + "\n")
 	b.WriteString("nonce:" + nonce + "\n")
 	return []byte(b.String())
 }
 
-func hashLabel(h crypto.Hash) string {
+// HashName is the name of a digest algorithm in challenges and in the API ("SHA-256").
+func HashName(h crypto.Hash) string {
 	switch h {
 	case crypto.SHA256:
 		return "SHA-256"
@@ -51,7 +52,7 @@ func hashLabel(h crypto.Hash) string {
 	case crypto.SHA512:
 		return "SHA-512"
 	}
-	return "unknown"
+	return h.String()
 }
 
 // callString is what a device signs for one HTTP call.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/paraphe/paraphe/device"
 )
 
 // Status is the state of a signature request.
@@ -84,17 +86,7 @@ func ParseHash(name string) (crypto.Hash, error) {
 }
 
 // HashName is the inverse of ParseHash.
-func HashName(h crypto.Hash) string {
-	switch h {
-	case crypto.SHA256:
-		return "SHA-256"
-	case crypto.SHA384:
-		return "SHA-384"
-	case crypto.SHA512:
-		return "SHA-512"
-	}
-	return h.String()
-}
+func HashName(h crypto.Hash) string { return device.HashName(h) }
 
 // Request is a signature request and its documents.
 type Request struct {
