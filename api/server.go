@@ -109,6 +109,7 @@ type Deps struct {
 	// RateLimit limits each integrator; IPLimit each client address on public POSTs.
 	RateLimit *RateLimiter
 	IPLimit   *RateLimiter
+	TSALimit  *RateLimiter
 }
 
 type server struct{ Deps }
@@ -143,6 +144,9 @@ func New(d Deps) (http.Handler, error) {
 	if d.IPLimit == nil {
 		d.IPLimit = NewRateLimiter(0, 0)
 	}
+	if d.TSALimit == nil {
+		d.TSALimit = NewRateLimiter(0, 0)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -172,7 +176,7 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/crl", s.crl)
 	r.GET("/crl/root", s.rootCRL)
 	r.GET("/pds/en", s.pds)
-	r.POST("/tsa", byIP, s.tsa)
+	r.POST("/tsa", d.TSALimit.Middleware(func(c *gin.Context) string { return c.ClientIP() }), s.tsa)
 
 	in := r.Group("/v1/signature-requests", s.integratorAuth, perKey)
 	in.POST("", s.createRequest)

@@ -96,10 +96,14 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	m := d.Metrics
+	rl := e.Cfg.RateLimits
 	h, err := api.New(api.Deps{
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
 		Metrics: m.Handler(), HTTPStats: m,
+		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),
+		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
+		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
 		Validator:      verify.New(verify.Options{Anchors: []*x509.Certificate{e.CA.Root()}}),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,

@@ -53,6 +53,8 @@ type Config struct {
 	// TSA lists the time-stamping authorities used for B-T and up, tried in order; empty
 	// means this server's built-in TSA (development).
 	TSA TSA `yaml:"tsa"`
+	// RateLimits caps request rates (token buckets; 0 turns one off).
+	RateLimits RateLimits `yaml:"rateLimits"`
 	// Webhooks sets which callback URLs integrators may give.
 	Webhooks Webhooks `yaml:"webhooks"`
 	// Retention sets how long results, personal details and evidence are kept.
@@ -69,6 +71,17 @@ type Requests struct {
 	MaxExpiry     Duration `yaml:"maxExpiry"`
 	IconChoices   int      `yaml:"iconChoices"`
 	MaxPending    int      `yaml:"maxPending"`
+}
+
+// RateLimits are requests per second with a burst, per integrator API key, and per
+// client address on the public POST endpoints (enrollment, account blocking, the TSA).
+type RateLimits struct {
+	PerKey      float64 `yaml:"perKey"`
+	PerKeyBurst int     `yaml:"perKeyBurst"`
+	PerIP       float64 `yaml:"perIP"`
+	PerIPBurst  int     `yaml:"perIPBurst"`
+	TSAPerIP    float64 `yaml:"tsaPerIP"`
+	TSABurst    int     `yaml:"tsaBurst"`
 }
 
 // TSA configures the RFC 3161 client, and the built-in TSA.
@@ -165,7 +178,11 @@ func Default(dataDir string) Config {
 		// The development default accepts loopback callbacks (the contract says so);
 		// production configurations turn it off.
 		Webhooks: Webhooks{AllowLoopback: true},
-		LogLevel: "info",
+		// Integrators get room for batch jobs; the public endpoints, which an attacker can
+		// reach without credentials (enrollment guesses, blocking others' accounts), get
+		// a few calls per second per address; the TSA serves this server's own signing.
+		RateLimits: RateLimits{PerKey: 500, PerKeyBurst: 1000, PerIP: 5, PerIPBurst: 20, TSAPerIP: 200, TSABurst: 400},
+		LogLevel:   "info",
 	}
 }
 
