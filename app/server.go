@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/paraphe/paraphe/account"
@@ -30,6 +33,7 @@ type Domain struct {
 	Notifier    *notify.Notifier
 	Webhooks    *notify.Webhooks
 	Metrics     *metrics.Metrics
+	Push        *notify.PushGateway // nil when not configured
 }
 
 // Domain opens the HSM and the CA if needed and builds the domain services. The CLI
@@ -44,7 +48,21 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	m.SetPendingFunc(pendingGauge(e.Store))
 	counted := countedStore{e.Store, m}
 	hub := notify.NewHub()
-	notifier := notify.NewNotifier(e.Store, hub, nil, e.Log)
+	var push *notify.PushGateway
+	if cfg.Push.URL != "" {
+		secret, err := os.ReadFile(cfg.Push.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("push gateway secret: %w", err)
+		}
+		if push, err = notify.NewPushGateway(notify.PushConfig{URL: cfg.Push.URL, Secret: strings.TrimSpace(string(secret))}, e.Log); err != nil {
+			return nil, err
+		}
+	}
+	var pusher notify.Pusher
+	if push != nil {
+		pusher = push
+	}
+	notifier := notify.NewNotifier(e.Store, hub, pusher, e.Log)
 	devices := e.devices(counted)
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
@@ -67,7 +85,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		CheckCallback: func(u string) error { return notify.ValidateCallbackURL(u, policy) },
 	})
 	return &Domain{
-		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m,
+		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
 	}, nil
 }
@@ -132,6 +150,9 @@ func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, statu
 func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
 	go s.Webhooks.Run(ctx)
 	go s.retention.Loop(ctx)
+	if s.Push != nil {
+		go s.Push.Run(ctx)
+	}
 	if s.databaseURL != "" {
 		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)
 	}

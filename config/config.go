@@ -53,6 +53,9 @@ type Config struct {
 	// TSA lists the time-stamping authorities used for B-T and up, tried in order; empty
 	// means this server's built-in TSA (development).
 	TSA TSA `yaml:"tsa"`
+	// Push forwards device notifications to a push gateway (APNs/FCM relay); off when
+	// URL is empty.
+	Push Push `yaml:"push"`
 	// RateLimits caps request rates (token buckets; 0 turns one off).
 	RateLimits RateLimits `yaml:"rateLimits"`
 	// Webhooks sets which callback URLs integrators may give.
@@ -71,6 +74,12 @@ type Requests struct {
 	MaxExpiry     Duration `yaml:"maxExpiry"`
 	IconChoices   int      `yaml:"iconChoices"`
 	MaxPending    int      `yaml:"maxPending"`
+}
+
+// Push configures the push gateway hook. The secret signs each POST like webhooks.
+type Push struct {
+	URL        string `yaml:"url"`
+	SecretFile string `yaml:"secretFile"`
 }
 
 // RateLimits are requests per second with a burst, per integrator API key, and per

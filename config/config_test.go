@@ -37,7 +37,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(write(t, strings.ReplaceAll(string(b), "databaseURLFile:", "#")), "")
+	c, err := Load(write(t, strings.ReplaceAll(strings.ReplaceAll(string(b), "databaseURLFile:", "#"), "secretFile:", "#")), "")
 	if err != nil {
 		t.Fatal(err)
 	}
