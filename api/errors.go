@@ -111,6 +111,10 @@ func fail(c *gin.Context, err error) {
 	for _, m := range mappings {
 		if errors.Is(err, m.err) {
 			p := Problem{Status: m.status, Code: m.code, Title: m.title, Detail: err.Error()}
+			if m.status == http.StatusTooManyRequests {
+				// Pending requests expire within minutes; a retry sooner only adds load.
+				c.Header("Retry-After", "30")
+			}
 			var wp *device.WrongPINError
 			if errors.As(err, &wp) {
 				n := wp.AttemptsLeft
