@@ -158,13 +158,18 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			if err := s.Requests.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("expiry sweep", "err", err)
+			}
+			if n%60 == 0 {
+				if err := s.Requests.RecoverInterrupted(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("recovery sweep", "err", err)
+				}
 			}
 		}
 	}

@@ -40,6 +40,7 @@ const (
 	ReasonCancelled   = "cancelled_by_integrator"
 	ReasonSignerGone  = "signer_blocked"
 	ReasonReactivated = "signer_reactivated"
+	ReasonInterrupted = "interrupted"
 	ReasonInternal    = "internal_error"
 )
 

@@ -62,6 +62,8 @@ type Store interface {
 	CertificateDER(ctx context.Context, serial string) ([]byte, error)
 	// MarkDownloaded records the integrator's first download of a result (retention).
 	MarkDownloaded(ctx context.Context, requestID string, index int, at time.Time) error
+	// StuckApproved lists requests approved before a time and never finished.
+	StuckApproved(ctx context.Context, before time.Time) ([]string, error)
 	// AddRefusal counts a refusal for the operators (push-bombing shows as many refusals).
 	AddRefusal(ctx context.Context, userID string) error
 }
@@ -747,6 +749,32 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 		out[i] = sig
 	}
 	return out, nil
+}
+
+// RecoverInterrupted ends as failed (reason "interrupted") the requests whose signing
+// was interrupted: approved longer ago than twice the signing bound, so no replica is
+// still at work on them. Nothing was returned for them; the integrator asks again.
+func (s *Service) RecoverInterrupted(ctx context.Context) error {
+	ids, err := s.store.StuckApproved(ctx, s.now().Add(-2*s.cfg.SignTimeout))
+	if err != nil {
+		return fmt.Errorf("signer: recover: %w", err)
+	}
+	for _, id := range ids {
+		r, err := s.store.Request(ctx, id)
+		if err != nil {
+			return fmt.Errorf("signer: recover: %w", err)
+		}
+		if r.Format == FormatPAdES {
+			for i := range r.Documents {
+				_ = s.blobs.Delete(ctx, signedKey(r.ID, i))
+			}
+		}
+		if _, err := s.settle(ctx, r, []Status{StatusApproved}, Change{To: StatusFailed, Reason: ReasonInterrupted},
+			audit.Event{Type: audit.RequestFailed, Actor: audit.System, Detail: map[string]string{"reason": ReasonInterrupted}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExpireDue expires every pending request past its expiry; the serve loop calls it.

@@ -264,3 +264,12 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	err := s.db.WithContext(ctx).Model(&requestRow{}).Where("status = ? AND expires_at > ?", string(signer.StatusPending), time.Now().UTC()).Count(&n).Error
 	return n, err
 }
+
+// StuckApproved lists requests approved before the given time and never finished: their
+// signing was interrupted (a crash, a lost replica).
+func (s *Store) StuckApproved(ctx context.Context, before time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&requestRow{}).Where("status = ? AND approved_at < ?", string(signer.StatusApproved), before.UTC()).
+		Limit(500).Pluck("id", &ids).Error
+	return ids, err
+}
