@@ -41,8 +41,10 @@ test: deps vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/ ./app/ ./tsa/
 
+# bench measures Paraphe against raw PKCS#11 and pdfsign in one run (docs/performance.md);
+# make bench BENCHFLAGS="--quick --json" for the short run as one JSON object.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./hsm/
+	$(BIN)/paraphe bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN)

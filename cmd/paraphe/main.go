@@ -38,6 +38,7 @@ commands:
                                         validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
   evidence REQUEST_ID                   the evidence record of a request (JSON)
   audit verify                          check the audit log's hash chain
+  bench [--quick] [--json]              measure Paraphe against raw PKCS#11 and pdfsign (temporary data folder)
 
 common flags: --data DIR (default ./data), --config FILE, --database-url postgres://...
 `
@@ -120,6 +121,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdVerify(ctx, rest)
 	case cmd == "audit" && sub == "verify":
 		return cmdAuditVerify(ctx, rest[1:])
+	case cmd == "bench":
+		return cmdBench(ctx, rest)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Print(usage)
 		return nil
