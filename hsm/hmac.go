@@ -70,18 +70,37 @@ func (t *Token) EnsureHMACKey(ctx context.Context, label string) error {
 	})
 }
 
+// errHandleUnknown stands for "no cached handle yet".
+var errHandleUnknown = errors.New("hsm: handle not cached")
+
 // HMAC computes HMAC-SHA256 of data inside the token (CKM_SHA256_HMAC) with
 // the secret key labelled label. It returns ErrKeyNotFound or
 // ErrAmbiguousKey unless exactly one secret key has that label.
 func (t *Token) HMAC(ctx context.Context, label string, data []byte) ([]byte, error) {
 	var mac []byte
 	err := t.withSession(ctx, func(h pkcs11.SessionHandle) error {
-		key, err := t.findOne(h, secretKeyTemplate(label), label)
-		if err != nil {
-			return err
-		}
+		t.cacheMu.RLock()
+		key, cached := t.secrets[label]
+		t.cacheMu.RUnlock()
 		mech := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_SHA256_HMAC, nil)}
-		if err := t.p.SignInit(h, mech, key); err != nil {
+		err := errHandleUnknown
+		if cached {
+			err = t.p.SignInit(h, mech, key)
+		}
+		if errors.Is(err, errHandleUnknown) || isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
+			if key, err = t.findOne(h, secretKeyTemplate(label), label); err != nil {
+				t.forget(label)
+				return err
+			}
+			t.cacheMu.Lock()
+			if t.secrets == nil {
+				t.secrets = map[string]pkcs11.ObjectHandle{}
+			}
+			t.secrets[label] = key
+			t.cacheMu.Unlock()
+			err = t.p.SignInit(h, mech, key)
+		}
+		if err != nil {
 			return fmt.Errorf("hsm: C_SignInit: %w", err)
 		}
 		if mac, err = t.p.Sign(h, data); err != nil {

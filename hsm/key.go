@@ -189,13 +189,20 @@ func publicKeyTemplate(id []byte) []*pkcs11.Attribute {
 // the public key object with the same CKA_ID (for RSA, the private key's
 // own modulus and exponent when that object is missing).
 func (t *Token) FindKey(ctx context.Context, label string) (*Key, error) {
+	if k := t.cachedKey(label); k != nil {
+		return k, nil
+	}
 	var key *Key
 	err := t.withSession(ctx, func(h pkcs11.SessionHandle) error {
 		var err error
 		key, err = t.lookupKey(h, label)
 		return err
 	})
-	return key, err
+	if err != nil {
+		return nil, err
+	}
+	t.cacheKey(key)
+	return key, nil
 }
 
 // lookupKey finds the private key labelled label and its public half.
@@ -305,6 +312,7 @@ func ulong(b []byte) (uint, error) {
 func (t *Token) DeleteKey(ctx context.Context, label string) error {
 	t.objMu.Lock()
 	defer t.objMu.Unlock()
+	t.forget(label)
 	return t.withSession(ctx, func(h pkcs11.SessionHandle) error {
 		priv, err := t.findOne(h, privateKeyTemplate(label), label)
 		if err != nil {

@@ -34,6 +34,37 @@ type Token struct {
 	// EnsureHMACKey, DeleteKey) within this process. Other processes
 	// sharing the token are not covered.
 	objMu sync.Mutex
+
+	// cache maps labels to keys and secret-key handles already found: a search
+	// (C_FindObjects) costs more than a signature and grows with the number of
+	// objects in the token (SoftHSM scans them all), while handles stay valid
+	// for the process. A handle that became invalid (the object was destroyed,
+	// perhaps by another process) is looked up again by label once.
+	cacheMu sync.RWMutex
+	keys    map[string]*Key
+	secrets map[string]pkcs11.ObjectHandle
+}
+
+func (t *Token) cachedKey(label string) *Key {
+	t.cacheMu.RLock()
+	defer t.cacheMu.RUnlock()
+	return t.keys[label]
+}
+
+func (t *Token) cacheKey(k *Key) {
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	if t.keys == nil {
+		t.keys = map[string]*Key{}
+	}
+	t.keys[k.label] = k
+}
+
+func (t *Token) forget(label string) {
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	delete(t.keys, label)
+	delete(t.secrets, label)
 }
 
 // session is a pool entry. A broken session is closed and marked !open; it

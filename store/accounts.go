@@ -125,7 +125,7 @@ func (s *Store) AddRefusal(ctx context.Context, userID string) error {
 // HistoryForUser lists a user's requests newest first, with document names only, starting
 // after the cursor (the createdAt and id of the last request of the previous page).
 func (s *Store) HistoryForUser(ctx context.Context, userID string, before *signer.Cursor, limit int) ([]*signer.Request, error) {
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	q := db.Where("user_id = ?", userID)
 	if before != nil {
 		t := before.CreatedAt.UTC()

@@ -40,7 +40,7 @@ func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status strin
 // EventsAfter returns the user's events with an id above after, oldest first.
 func (s *Store) EventsAfter(ctx context.Context, userID string, after int64, limit int) ([]notify.Event, error) {
 	var rows []eventRow
-	if err := s.db.WithContext(ctx).Where("user_id = ? AND id > ?", userID, after).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("user_id = ? AND id > ?", userID, after).Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]notify.Event, len(rows))
@@ -53,7 +53,7 @@ func (s *Store) EventsAfter(ctx context.Context, userID string, after int64, lim
 // LastEventID returns the id of the user's newest event, 0 when none.
 func (s *Store) LastEventID(ctx context.Context, userID string) (int64, error) {
 	var id *int64
-	if err := s.db.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID).Select("MAX(id)").Scan(&id).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID).Select("MAX(id)").Scan(&id).Error; err != nil {
 		return 0, err
 	}
 	if id == nil {

@@ -16,7 +16,7 @@ func (s *Store) CreateIntegrator(ctx context.Context, in *integrator.Integrator)
 // IntegratorByKeyHash finds an integrator by the hash of its API key.
 func (s *Store) IntegratorByKeyHash(ctx context.Context, hash []byte) (*integrator.Integrator, error) {
 	var r integratorRow
-	if err := s.db.WithContext(ctx).Where("api_key_hash = ?", hash).Take(&r).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("api_key_hash = ?", hash).Take(&r).Error; err != nil {
 		if isNotFound(err) {
 			return nil, integrator.ErrNotFound
 		}
@@ -28,7 +28,7 @@ func (s *Store) IntegratorByKeyHash(ctx context.Context, hash []byte) (*integrat
 // Integrator loads an integrator by id.
 func (s *Store) Integrator(ctx context.Context, id string) (*integrator.Integrator, error) {
 	var r integratorRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		if isNotFound(err) {
 			return nil, integrator.ErrNotFound
 		}

@@ -58,7 +58,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 // Request loads a request with its documents.
 func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error) {
 	var row requestRow
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
 		if isNotFound(err) {
 			return nil, signer.ErrNotFound
@@ -75,7 +75,7 @@ func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error)
 // PendingForUser lists a user's live pending requests with their documents (no results).
 func (s *Store) PendingForUser(ctx context.Context, userID string, now time.Time) ([]*signer.Request, error) {
 	now = now.UTC()
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	var rows []requestRow
 	if err := db.Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now).
 		Order("created_at").Find(&rows).Error; err != nil {
@@ -116,7 +116,7 @@ func withDocuments(q *gorm.DB, rows []requestRow) ([]*signer.Request, error) {
 // CountPendingForUser counts a user's live pending requests.
 func (s *Store) CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&requestRow{}).
+	err := s.rdb.WithContext(ctx).Model(&requestRow{}).
 		Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now.UTC()).Count(&n).Error
 	return int(n), err
 }

@@ -26,7 +26,11 @@ type Config struct {
 
 // Store is the gorm-backed repository of every domain package.
 type Store struct {
-	db       *gorm.DB
+	db *gorm.DB
+	// rdb serves the hot read-only queries (authentication, request reads). On SQLite it
+	// is a second pool of query_only connections beside the single writer, so reads do
+	// not queue behind writes (WAL lets them run together); on PostgreSQL it is db.
+	rdb      *gorm.DB
 	postgres bool
 }
 
@@ -34,9 +38,9 @@ type Store struct {
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true}
 	var (
-		db  *gorm.DB
-		err error
-		pg  bool
+		db, rdb *gorm.DB
+		err     error
+		pg      bool
 	)
 	switch {
 	case cfg.URL != "":
@@ -72,6 +76,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		q.Set("_txlock", "immediate")
 		db, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg)
+		if err == nil {
+			q.Add("_pragma", "query_only(1)")
+			if rdb, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg); err == nil {
+				if rsql, rerr := rdb.DB(); rerr == nil {
+					rsql.SetMaxOpenConns(readers)
+				}
+			}
+		}
 	default:
 		return nil, errors.New("store: no database configured")
 	}
@@ -90,7 +102,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, postgres: pg}
+	if rdb == nil {
+		rdb = db
+	}
+	s := &Store{db: db, rdb: rdb, postgres: pg}
 	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -124,8 +139,17 @@ const (
 	lockAudit   int64 = 0x7061726170686502
 )
 
+// readers is the SQLite read pool's size: one per core of the machines this runs on is
+// plenty, since each read is a short indexed query.
+const readers = 4
+
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.rdb != s.db {
+		if r, err := s.rdb.DB(); err == nil {
+			r.Close()
+		}
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func (s *Store) CreateUser(ctx context.Context, u *device.User, a device.Activat
 // User loads a user.
 func (s *Store) User(ctx context.Context, id string) (*device.User, error) {
 	var r userRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		if isNotFound(err) {
 			return nil, device.ErrUserNotFound
 		}
@@ -92,7 +92,7 @@ func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
 // Device loads a device.
 func (s *Store) Device(ctx context.Context, id string) (*device.Device, error) {
 	var r deviceRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		if isNotFound(err) {
 			return nil, device.ErrDeviceNotFound
 		}
@@ -135,7 +135,7 @@ func (s *Store) ResetPINFailures(ctx context.Context, userID string) error {
 // Identity tells the signer whether a user can sign and with which key.
 func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, error) {
 	var u userRow
-	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
 		if isNotFound(err) {
 			return signer.Identity{}, signer.ErrSignerNotFound
 		}
@@ -146,14 +146,14 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 		return id, nil
 	}
 	var c certificateRow
-	if err := s.db.WithContext(ctx).Where("serial = ? AND revoked_at IS NULL", u.CertSerial).Take(&c).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("serial = ? AND revoked_at IS NULL", u.CertSerial).Take(&c).Error; err != nil {
 		if isNotFound(err) {
 			return id, nil
 		}
 		return id, err
 	}
 	var active int64
-	if err := s.db.WithContext(ctx).Model(&deviceRow{}).Where("user_id = ? AND status = ?", u.ID, string(device.DeviceActive)).Count(&active).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&deviceRow{}).Where("user_id = ? AND status = ?", u.ID, string(device.DeviceActive)).Count(&active).Error; err != nil {
 		return id, err
 	}
 	id.CertificateDER = c.DER
