@@ -9,18 +9,18 @@ import (
 // appearanceStream returns the dictionary and content of a form XObject of
 // size w×h showing lines in Helvetica (an empty form for an invisible
 // signature).
-func appearanceStream(w, h float64, lines []string) (*dict, []byte) {
+func appearanceStream(w, h float64, lines []string) (*Dict, []byte) {
 	d := newDict()
-	d.set("Type", name("XObject"))
-	d.set("Subtype", name("Form"))
-	d.set("BBox", []object{int64(0), int64(0), num(w), num(h)})
+	d.set("Type", Name("XObject"))
+	d.set("Subtype", Name("Form"))
+	d.set("BBox", []Object{int64(0), int64(0), num(w), num(h)})
 	var c bytes.Buffer
 	if len(lines) > 0 && w > 0 && h > 0 {
 		font := newDict()
-		font.set("Type", name("Font"))
-		font.set("Subtype", name("Type1"))
-		font.set("BaseFont", name("Helvetica"))
-		font.set("Encoding", name("WinAnsiEncoding"))
+		font.set("Type", Name("Font"))
+		font.set("Subtype", Name("Type1"))
+		font.set("BaseFont", Name("Helvetica"))
+		font.set("Encoding", Name("WinAnsiEncoding"))
 		fonts := newDict()
 		fonts.set("F1", font)
 		res := newDict()
@@ -40,7 +40,7 @@ func appearanceStream(w, h float64, lines []string) (*dict, []byte) {
 			if i > 0 {
 				c.WriteString("T* ")
 			}
-			writeString(&c, pdfString{b: winAnsi(l)})
+			writeString(&c, String{Bytes: winAnsi(l)})
 			c.WriteString(" Tj\n")
 		}
 		c.WriteString("ET\n")

@@ -135,8 +135,8 @@ func checkCorpusOutput(t *testing.T, in, out []byte, field string) {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("reopening: %v, %v", err1, err2)
 	}
-	if info, ok := din.trailer.get("Info").(ref); ok && dout.trailer.get("Info") != info {
-		t.Errorf("/Info %v lost (now %v)", info, dout.trailer.get("Info"))
+	if info, ok := din.trailer.Get("Info").(Ref); ok && dout.trailer.Get("Info") != info {
+		t.Errorf("/Info %v lost (now %v)", info, dout.trailer.Get("Info"))
 	}
 	if dout.repaired && !din.repaired {
 		t.Errorf("the output needs repair, the input did not")

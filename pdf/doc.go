@@ -41,6 +41,13 @@
 //   - Nothing is logged; document content never leaves the package except
 //     as the outputs asked for.
 //
+// Validators read documents through Open: a Reader resolves objects and
+// decodes streams, and Reader.Revision reads each earlier revision through
+// its own cross-reference, under the same limits, with one budget for all
+// revisions of a file (package verify uses it; it has no parser of its
+// own). Open accepts encrypted and certified documents, and after opening
+// never rebuilds the cross-reference behind the caller's back.
+//
 // The PDF reader is this package's own, so that damaged files can be
 // repaired and every limit above enforced; github.com/digitorus/pdfsign
 // (with its reader, digitorus/pdf) is used in tests only, as a second

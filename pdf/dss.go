@@ -32,26 +32,26 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 	if err != nil {
 		return 0, err
 	}
-	var dssRef ref
+	var dssRef Ref
 	old := newDict()
-	switch v := cat.get("DSS").(type) {
-	case ref:
+	switch v := cat.Get("DSS").(type) {
+	case Ref:
 		dssRef = v
 		if od, err := d.resolveDict(v); err != nil {
 			return 0, err
 		} else if od != nil {
 			old = od
 		}
-	case *dict:
+	case *Dict:
 		old = v
 	}
 	nd := old.clone()
-	nd.set("Type", name("DSS"))
+	nd.set("Type", Name("DSS"))
 	for _, part := range []struct {
-		key  name
+		key  Name
 		data [][]byte
 	}{{"Certs", dss.Certs}, {"OCSPs", dss.OCSPs}, {"CRLs", dss.CRLs}} {
-		existing, err := d.resolveArray(old.get(part.key))
+		existing, err := d.resolveArray(old.Get(part.key))
 		if err != nil {
 			return 0, err
 		}
@@ -61,13 +61,13 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 			if err != nil {
 				return 0, err
 			}
-			if s, ok := o.(*stream); ok {
+			if s, ok := o.(*Stream); ok {
 				if b, err := d.decode(s); err == nil {
 					have[string(b)] = true
 				}
 			}
 		}
-		arr := append([]object{}, existing...)
+		arr := append([]Object{}, existing...)
 		for _, b := range part.data {
 			if len(b) == 0 || have[string(b)] {
 				continue
@@ -81,7 +81,7 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 			nd.set(part.key, arr)
 		}
 	}
-	if dssRef.num != 0 {
+	if dssRef.Num != 0 {
 		u.writeObj(dssRef, nd)
 	} else {
 		dssRef = u.alloc()

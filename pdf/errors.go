@@ -19,6 +19,11 @@ var (
 	// ErrBroken means the document's structure is damaged beyond what this
 	// package repairs (no catalog, page tree loop, unreadable objects).
 	ErrBroken = errors.New("pdf: document is broken")
+	// ErrLimit means reading the document needed more work than this
+	// package allows one operation (object reads, decoded bytes): the
+	// document is too complex, or hostile. It is always wrapped together
+	// with ErrBroken.
+	ErrLimit = errors.New("pdf: document exceeds the reader's limits")
 	// ErrFieldNotFound means the requested signature field does not exist,
 	// is not a signature field, or is already signed.
 	ErrFieldNotFound = errors.New("pdf: signature field not found")

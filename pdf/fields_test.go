@@ -74,8 +74,8 @@ func TestFormKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		cat, _ := d.catalog()
-		af, _ := d.resolveDict(cat.get("AcroForm"))
-		if af.get("DA") == nil || af.get("DR") == nil {
+		af, _ := d.resolveDict(cat.Get("AcroForm"))
+		if af.Get("DA") == nil || af.Get("DR") == nil {
 			t.Fatalf("form lost /DA or /DR: %v", af.keys)
 		}
 	}

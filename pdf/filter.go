@@ -12,7 +12,7 @@ import (
 // Only the filters found on object streams, xref streams and DSS entries in
 // practice are supported: FlateDecode (with PNG predictors) and
 // ASCIIHexDecode.
-func (d *reader) decode(s *stream) ([]byte, error) {
+func (d *reader) decode(s *Stream) ([]byte, error) {
 	if s.n < 0 || s.n > maxDecoded || s.off+s.n > sizeOf(s.r, d.size) {
 		return nil, d.broken("stream too large or out of file")
 	}
@@ -20,41 +20,43 @@ func (d *reader) decode(s *stream) ([]byte, error) {
 	if _, err := s.r.ReadAt(data, s.off); err != nil && !(errors.Is(err, io.EOF)) {
 		return nil, d.broken("reading stream: %v", err)
 	}
-	filters, err := d.resolve(s.dict.get("Filter"))
+	filters, err := d.resolve(s.dict.Get("Filter"))
 	if err != nil {
 		return nil, err
 	}
-	parms, err := d.resolve(s.dict.get("DecodeParms"))
+	parms, err := d.resolve(s.dict.Get("DecodeParms"))
 	if err != nil {
 		return nil, err
 	}
-	var fl []object
-	var pl []object
+	var fl []Object
+	var pl []Object
 	switch f := filters.(type) {
 	case nil:
-	case name:
-		fl = []object{f}
-		pl = []object{parms}
-	case []object:
+	case Name:
+		fl = []Object{f}
+		pl = []Object{parms}
+	case []Object:
 		fl = f
-		pl, _ = parms.([]object)
+		pl, _ = parms.([]Object)
 	default:
 		return nil, d.broken("bad /Filter")
 	}
+	d.b.decoded += len(data)
 	for i, f := range fl {
-		var p *dict
+		var p *Dict
 		if i < len(pl) {
 			p, _ = d.resolveDict(pl[i])
 		}
 		switch f {
-		case name("FlateDecode"), name("Fl"):
+		case Name("FlateDecode"), Name("Fl"):
 			if data, err = inflate(data); err != nil {
 				return nil, d.broken("%v", err)
 			}
+			d.b.decoded += len(data)
 			if data, err = unpredict(data, p); err != nil {
 				return nil, d.broken("%v", err)
 			}
-		case name("ASCIIHexDecode"), name("AHx"):
+		case Name("ASCIIHexDecode"), Name("AHx"):
 			l := newLexer(bytes.NewReader(append(data, '>')), int64(len(data))+1, 0)
 			if data, err = l.hexString(); err != nil {
 				return nil, d.broken("%v", err)
@@ -62,6 +64,9 @@ func (d *reader) decode(s *stream) ([]byte, error) {
 		default:
 			return nil, d.broken("unsupported filter %v", f)
 		}
+	}
+	if d.b.decoded > maxDecodedTotal {
+		return nil, fmt.Errorf("%w: %w: too many bytes decoded", ErrBroken, ErrLimit)
 	}
 	return data, nil
 }
@@ -88,11 +93,11 @@ func inflate(data []byte) ([]byte, error) {
 	return out, nil // a truncated or bad-checksum stream keeps what decoded
 }
 
-func unpredict(data []byte, p *dict) ([]byte, error) {
+func unpredict(data []byte, p *Dict) ([]byte, error) {
 	if p == nil {
 		return data, nil
 	}
-	pred, _ := p.get("Predictor").(int64)
+	pred, _ := p.Get("Predictor").(int64)
 	if pred <= 1 {
 		return data, nil
 	}
@@ -100,13 +105,13 @@ func unpredict(data []byte, p *dict) ([]byte, error) {
 		return nil, fmt.Errorf("unsupported predictor %d", pred)
 	}
 	cols, colors, bpc := int64(1), int64(1), int64(8)
-	if v, ok := p.get("Columns").(int64); ok {
+	if v, ok := p.Get("Columns").(int64); ok {
 		cols = v
 	}
-	if v, ok := p.get("Colors").(int64); ok {
+	if v, ok := p.Get("Colors").(int64); ok {
 		colors = v
 	}
-	if v, ok := p.get("BitsPerComponent").(int64); ok {
+	if v, ok := p.Get("BitsPerComponent").(int64); ok {
 		bpc = v
 	}
 	if cols <= 0 || cols > 1<<20 || colors <= 0 || colors > 32 || bpc <= 0 || bpc > 16 {

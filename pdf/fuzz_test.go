@@ -39,6 +39,26 @@ func fuzzCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// FuzzParseObject checks the object parser on arbitrary bytes: it returns
+// an object or an error, never panics, and always moves forward.
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{"<< /A [1 2 0 R (x\\)) <414>] /B << /C true >> >>", "[[[[", "(unterminated", "<</Length 5 0 R>>stream\nabc"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l := newLexer(bytes.NewReader(data), int64(len(data)), 0)
+		for i := 0; i < 100 && l.offset() < int64(len(data)); i++ {
+			before := l.offset()
+			if _, err := l.parseObject(0); err != nil && l.offset() == before {
+				l.seek(before + 1)
+			}
+		}
+		if o, err := l.parseObject(0); err == nil && !Equal(o, o) {
+			t.Fatalf("object %#v is not equal to itself", o)
+		}
+	})
+}
+
 func FuzzInspect(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {

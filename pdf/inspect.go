@@ -59,7 +59,7 @@ func openChecked(ctx context.Context, r io.ReaderAt, size int64) (*reader, error
 	if err != nil {
 		return nil, err
 	}
-	if d.trailer.get("Encrypt") != nil {
+	if d.trailer.Get("Encrypt") != nil {
 		return nil, fmt.Errorf("%w: the trailer has /Encrypt", ErrEncrypted)
 	}
 	p, err := d.docMDP()
@@ -78,7 +78,7 @@ func (d *reader) info() (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := cat.get("Version").(name); ok && string(v) > in.Version && len(v) <= 4 {
+	if v, ok := cat.Get("Version").(Name); ok && string(v) > in.Version && len(v) <= 4 {
 		in.Version = string(v)
 	}
 	pages, err := d.pages()
@@ -105,13 +105,13 @@ func (d *reader) info() (*Info, error) {
 		return nil, err
 	}
 	in.Certified = in.DocMDP != 0
-	in.HasDSS = cat.get("DSS") != nil
+	in.HasDSS = cat.Get("DSS") != nil
 	return in, nil
 }
 
 type page struct {
-	ref  ref // zero for a page written directly inside its parent's /Kids
-	dict *dict
+	ref  Ref // zero for a page written directly inside its parent's /Kids
+	dict *Dict
 }
 
 // pages walks the page tree, refusing loops.
@@ -121,20 +121,20 @@ func (d *reader) pages() ([]page, error) {
 		return nil, err
 	}
 	var out []page
-	seen := map[int]bool{d.rootRef().num: true}
+	seen := map[int]bool{d.rootRef().Num: true}
 	nodes := 0
-	var walk func(o object, depth int) error
-	walk = func(o object, depth int) error {
+	var walk func(o Object, depth int) error
+	walk = func(o Object, depth int) error {
 		nodes++
 		if nodes > maxPageNodes || depth > maxNesting {
 			return d.broken("page tree too large or too deep")
 		}
-		var id ref
-		if r, ok := o.(ref); ok {
-			if seen[r.num] {
-				return d.broken("page tree loop at object %d", r.num)
+		var id Ref
+		if r, ok := o.(Ref); ok {
+			if seen[r.Num] {
+				return d.broken("page tree loop at object %d", r.Num)
 			}
-			seen[r.num] = true
+			seen[r.Num] = true
 			id = r
 		}
 		n, err := d.resolveDict(o)
@@ -144,7 +144,7 @@ func (d *reader) pages() ([]page, error) {
 		if n == nil {
 			return nil // a missing page is skipped, as viewers do
 		}
-		kids, hasKids := n.get("Kids"), n.get("Kids") != nil
+		kids, hasKids := n.Get("Kids"), n.Get("Kids") != nil
 		if n.nameOf("Type") == "Page" || (!hasKids && n.nameOf("Type") != "Pages") {
 			out = append(out, page{ref: id, dict: n})
 			return nil
@@ -160,7 +160,7 @@ func (d *reader) pages() ([]page, error) {
 		}
 		return nil
 	}
-	if err := walk(cat.get("Pages"), 0); err != nil {
+	if err := walk(cat.Get("Pages"), 0); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
@@ -170,11 +170,11 @@ func (d *reader) pages() ([]page, error) {
 }
 
 type field struct {
-	ref    ref // zero when the field is a direct object
-	dict   *dict
+	ref    Ref // zero when the field is a direct object
+	dict   *Dict
 	name   string // fully qualified
-	ft     name   // inherited /FT
-	v      object // /V, unresolved
+	ft     Name   // inherited /FT
+	v      Object // /V, unresolved
 	signed bool   // /V is a signature dictionary with /Contents
 }
 
@@ -185,29 +185,29 @@ func (d *reader) fields() ([]field, error) {
 	if err != nil {
 		return nil, err
 	}
-	af, err := d.resolveDict(cat.get("AcroForm"))
+	af, err := d.resolveDict(cat.Get("AcroForm"))
 	if err != nil || af == nil {
 		return nil, err
 	}
-	top, err := d.resolveArray(af.get("Fields"))
+	top, err := d.resolveArray(af.Get("Fields"))
 	if err != nil {
 		return nil, err
 	}
 	var out []field
 	seen := map[int]bool{}
 	nodes := 0
-	var walk func(o object, parent string, ft name, depth int) error
-	walk = func(o object, parent string, ft name, depth int) error {
+	var walk func(o Object, parent string, ft Name, depth int) error
+	walk = func(o Object, parent string, ft Name, depth int) error {
 		nodes++
 		if nodes > maxPageNodes || depth > maxNesting {
 			return d.broken("form too large or too deep")
 		}
-		var id ref
-		if r, ok := o.(ref); ok {
-			if seen[r.num] {
+		var id Ref
+		if r, ok := o.(Ref); ok {
+			if seen[r.Num] {
 				return nil // a field listed twice, or a loop: visit once
 			}
-			seen[r.num] = true
+			seen[r.Num] = true
 			id = r
 		}
 		n, err := d.resolveDict(o)
@@ -215,16 +215,16 @@ func (d *reader) fields() ([]field, error) {
 			return err
 		}
 		full := parent
-		if t, ok := n.get("T").(pdfString); ok {
+		if t, ok := n.Get("T").(String); ok {
 			if full != "" {
 				full += "."
 			}
-			full += textString(t.b)
+			full += textString(t.Bytes)
 		}
 		if f := n.nameOf("FT"); f != "" {
 			ft = f
 		}
-		kids, err := d.resolveArray(n.get("Kids"))
+		kids, err := d.resolveArray(n.Get("Kids"))
 		if err != nil {
 			return err
 		}
@@ -234,15 +234,15 @@ func (d *reader) fields() ([]field, error) {
 			if err != nil {
 				return err
 			}
-			if kd != nil && kd.get("T") != nil {
+			if kd != nil && kd.Get("T") != nil {
 				fieldKids = true
 				break
 			}
 		}
 		if !fieldKids {
-			f := field{ref: id, dict: n, name: full, ft: ft, v: n.get("V")}
+			f := field{ref: id, dict: n, name: full, ft: ft, v: n.Get("V")}
 			if ft == "Sig" && f.v != nil {
-				if vd, err := d.resolveDict(f.v); err == nil && vd != nil && vd.get("Contents") != nil {
+				if vd, err := d.resolveDict(f.v); err == nil && vd != nil && vd.Get("Contents") != nil {
 					f.signed = true
 				}
 			}
@@ -271,16 +271,16 @@ func (d *reader) docMDP() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	perms, err := d.resolveDict(cat.get("Perms"))
+	perms, err := d.resolveDict(cat.Get("Perms"))
 	if err != nil || perms == nil {
 		return 0, err
 	}
-	sig, err := d.resolveDict(perms.get("DocMDP"))
+	sig, err := d.resolveDict(perms.Get("DocMDP"))
 	if err != nil || sig == nil {
 		return 0, err
 	}
 	p := 2 // the default when /P is absent
-	refs, err := d.resolveArray(sig.get("Reference"))
+	refs, err := d.resolveArray(sig.Get("Reference"))
 	if err != nil {
 		return 0, err
 	}
@@ -292,11 +292,11 @@ func (d *reader) docMDP() (int, error) {
 		if rd == nil || rd.nameOf("TransformMethod") != "DocMDP" {
 			continue
 		}
-		tp, err := d.resolveDict(rd.get("TransformParams"))
+		tp, err := d.resolveDict(rd.Get("TransformParams"))
 		if err != nil {
 			return 0, err
 		}
-		if v, ok := d.resolveInt(tp.get("P")); ok && v >= 1 && v <= 3 {
+		if v, ok := d.resolveInt(tp.Get("P")); ok && v >= 1 && v <= 3 {
 			p = int(v)
 		}
 	}
@@ -315,7 +315,7 @@ func textString(b []byte) string {
 		}
 		return string(utf16.Decode(u))
 	case len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
-		return string(b[3:])
+		return strings.ToValidUTF8(string(b[3:]), "?")
 	}
 	var sb strings.Builder
 	for _, c := range b {
@@ -326,7 +326,7 @@ func textString(b []byte) string {
 
 // encodeText encodes s as a PDF text string: literal PDFDocEncoding when it
 // is printable ASCII, else UTF-16BE with a byte order mark.
-func encodeText(s string) pdfString {
+func encodeText(s string) String {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
@@ -335,11 +335,11 @@ func encodeText(s string) pdfString {
 		}
 	}
 	if ascii {
-		return pdfString{b: []byte(s)}
+		return String{Bytes: []byte(s)}
 	}
 	b := []byte{0xfe, 0xff}
 	for _, u := range utf16.Encode([]rune(s)) {
 		b = append(b, byte(u>>8), byte(u))
 	}
-	return pdfString{b: b, hex: true}
+	return String{Bytes: b, Hex: true}
 }

@@ -355,7 +355,7 @@ func (l *lexer) literalString() ([]byte, error) {
 
 // parseObject reads one direct object. Indirect references (n g R) are
 // recognized by looking two tokens ahead.
-func (l *lexer) parseObject(depth int) (object, error) {
+func (l *lexer) parseObject(depth int) (Object, error) {
 	if depth > maxNesting {
 		return nil, fmt.Errorf("%w: nesting too deep", errSyntax)
 	}
@@ -380,20 +380,20 @@ func (l *lexer) parseObject(depth int) (object, error) {
 				if t.i < 0 || t.i > 1<<31 || t2.i < 0 || t2.i > 65535 {
 					return nil, fmt.Errorf("%w: bad reference at %d", errSyntax, t.pos)
 				}
-				return ref{int(t.i), int(t2.i)}, nil
+				return Ref{int(t.i), int(t2.i)}, nil
 			}
 			l.unread(t3)
 		}
 		l.unread(t2)
 		return t.i, nil
 	case tReal:
-		return real(t.s), nil
+		return Real(t.s), nil
 	case tName:
-		return name(t.s), nil
+		return Name(t.s), nil
 	case tString:
-		return pdfString{b: t.b, hex: t.hex}, nil
+		return String{Bytes: t.b, Hex: t.hex}, nil
 	case tArrayOpen:
-		var a []object
+		var a []Object
 		for {
 			t, err := l.next()
 			if err != nil {
@@ -401,7 +401,7 @@ func (l *lexer) parseObject(depth int) (object, error) {
 			}
 			if t.kind == tArrayClose {
 				if a == nil {
-					a = []object{}
+					a = []Object{}
 				}
 				return a, nil
 			}
@@ -435,7 +435,7 @@ func (l *lexer) parseObject(depth int) (object, error) {
 			if v == nil {
 				continue // a null value is the same as an absent key
 			}
-			d.set(name(t.s), v)
+			d.set(Name(t.s), v)
 		}
 	case tKeyword:
 		switch t.s {

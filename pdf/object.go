@@ -4,67 +4,200 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 )
 
-// The object model is deliberately small: it holds what an incremental
-// update must read and write back unchanged.
+// Object is a PDF object. The model is deliberately small: it holds what an
+// incremental update must read and write back unchanged, and what a
+// validator compares between revisions.
 //
 //	nil        null
 //	bool       boolean
 //	int64      integer
-//	real       real number, kept as written so it round-trips exactly
-//	name       name, decoded (without the slash)
-//	pdfString  string, decoded bytes
-//	[]object   array
-//	*dict      dictionary, keys in file order
-//	ref        indirect reference
-//	*stream    stream: its dictionary and where its data lies
-type object any
+//	Real       real number, kept as written so it round-trips exactly
+//	Name       name, decoded (without the slash)
+//	String     string, decoded bytes
+//	[]Object   array
+//	*Dict      dictionary, keys in file order
+//	Ref        indirect reference
+//	*Stream    stream: its dictionary and where its data lies
+//
+// Objects read from a document are shared with the Reader's cache: callers
+// must not modify them.
+type Object any
 
-type real string
+// Real is a real number as written in the file.
+type Real string
 
-type name string
+// Name is a PDF name, decoded, without its slash.
+type Name string
 
-type pdfString struct {
-	b   []byte
-	hex bool
+// String is a PDF string: its decoded bytes, and whether it was written in
+// hexadecimal.
+type String struct {
+	Bytes []byte
+	Hex   bool
 }
 
-type ref struct {
-	num int
-	gen int
+// Text decodes s as a PDF text string: UTF-16BE or UTF-8 with a byte
+// order mark, else PDFDocEncoding (read as Latin-1). The result is valid
+// UTF-8.
+func (s String) Text() string { return textString(s.Bytes) }
+
+// Ref is an indirect reference: object number and generation.
+type Ref struct {
+	Num int
+	Gen int
 }
 
-type dict struct {
-	keys []name
-	vals map[name]object
+// Dict is a PDF dictionary with its keys in file order. A nil *Dict reads as
+// an empty dictionary.
+type Dict struct {
+	keys []Name
+	vals map[Name]Object
 }
 
-type stream struct {
-	dict *dict
+// Stream is a stream object: its dictionary and where its (still encoded)
+// data lies. Reader.Decode returns its data.
+type Stream struct {
+	dict *Dict
 	r    io.ReaderAt // where the data lies (the file, or a decoded object stream)
 	off  int64       // absolute offset of the first data byte in r
 	n    int64       // number of data bytes
 }
 
-func newDict() *dict { return &dict{vals: map[name]object{}} }
+func newDict() *Dict { return &Dict{vals: map[Name]Object{}} }
 
-func (d *dict) get(k name) object {
+// Get returns the value of key k, nil when absent (or when d is nil).
+func (d *Dict) Get(k Name) Object {
 	if d == nil {
 		return nil
 	}
 	return d.vals[k]
 }
 
-func (d *dict) set(k name, v object) {
+// Len returns the number of keys of d.
+func (d *Dict) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.keys)
+}
+
+// All iterates over the keys of d, in file order, and their values.
+func (d *Dict) All() iter.Seq2[Name, Object] {
+	return func(yield func(Name, Object) bool) {
+		if d == nil {
+			return
+		}
+		for _, k := range d.keys {
+			if !yield(k, d.vals[k]) {
+				return
+			}
+		}
+	}
+}
+
+// Dict returns the stream's dictionary.
+func (s *Stream) Dict() *Dict { return s.dict }
+
+// maxEqualDepth bounds the nesting Equal descends into; parsed objects nest
+// at most maxNesting levels.
+const maxEqualDepth = maxNesting + 2
+
+// Equal reports whether a and b are the same object: references by number
+// and generation, reals by value, dictionaries regardless of key order,
+// strings by their decoded bytes, streams by dictionary and encoded bytes.
+// The objects may come from different Readers (different revisions).
+func Equal(a, b Object) bool { return equal(a, b, 0) }
+
+func equal(a, b Object, depth int) bool {
+	if depth > maxEqualDepth {
+		return false
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool, int64, Name, Ref:
+		return a == b
+	case Real:
+		y, ok := b.(Real)
+		if !ok {
+			return false
+		}
+		fx, errx := strconv.ParseFloat(string(x), 64)
+		fy, erry := strconv.ParseFloat(string(y), 64)
+		if errx != nil || erry != nil {
+			return x == y
+		}
+		return fx == fy
+	case String:
+		y, ok := b.(String)
+		return ok && bytes.Equal(x.Bytes, y.Bytes)
+	case []Object:
+		y, ok := b.([]Object)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	case *Dict:
+		y, ok := b.(*Dict)
+		return ok && equalDicts(x, y, depth)
+	case *Stream:
+		y, ok := b.(*Stream)
+		return ok && equalDicts(x.dict, y.dict, depth) && sameData(x, y)
+	}
+	return false
+}
+
+func equalDicts(x, y *Dict, depth int) bool {
+	if x.Len() != y.Len() {
+		return false
+	}
+	for k, v := range x.All() {
+		w := y.Get(k)
+		if w == nil || !equal(v, w, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameData compares the encoded data of two streams, a chunk at a time.
+func sameData(x, y *Stream) bool {
+	if x.n != y.n {
+		return false
+	}
+	if x.r == y.r && x.off == y.off {
+		return true
+	}
+	const chunk = 32 << 10
+	bx, by := make([]byte, chunk), make([]byte, chunk)
+	for p := int64(0); p < x.n; p += chunk {
+		n := min(chunk, x.n-p)
+		mx, _ := x.r.ReadAt(bx[:n], x.off+p)
+		my, _ := y.r.ReadAt(by[:n], y.off+p)
+		if mx != my || !bytes.Equal(bx[:mx], by[:my]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dict) set(k Name, v Object) {
 	if _, ok := d.vals[k]; !ok {
 		d.keys = append(d.keys, k)
 	}
 	d.vals[k] = v
 }
 
-func (d *dict) del(k name) {
+func (d *Dict) del(k Name) {
 	if _, ok := d.vals[k]; !ok {
 		return
 	}
@@ -78,22 +211,22 @@ func (d *dict) del(k name) {
 }
 
 // clone copies the dictionary itself (values are shared).
-func (d *dict) clone() *dict {
-	c := &dict{keys: append([]name(nil), d.keys...), vals: make(map[name]object, len(d.vals))}
+func (d *Dict) clone() *Dict {
+	c := &Dict{keys: append([]Name(nil), d.keys...), vals: make(map[Name]Object, len(d.vals))}
 	for k, v := range d.vals {
 		c.vals[k] = v
 	}
 	return c
 }
 
-func (d *dict) nameOf(k name) name {
-	n, _ := d.get(k).(name)
+func (d *Dict) nameOf(k Name) Name {
+	n, _ := d.Get(k).(Name)
 	return n
 }
 
 // writeObject serializes o in PDF syntax. Streams cannot be written this way
 // (their data is copied by the caller).
-func writeObject(b *bytes.Buffer, o object) {
+func writeObject(b *bytes.Buffer, o Object) {
 	switch v := o.(type) {
 	case nil:
 		b.WriteString("null")
@@ -103,13 +236,13 @@ func writeObject(b *bytes.Buffer, o object) {
 		b.WriteString(strconv.FormatInt(v, 10))
 	case int:
 		b.WriteString(strconv.Itoa(v))
-	case real:
+	case Real:
 		b.WriteString(string(v))
-	case name:
+	case Name:
 		writeName(b, v)
-	case pdfString:
+	case String:
 		writeString(b, v)
-	case []object:
+	case []Object:
 		b.WriteByte('[')
 		for i, e := range v {
 			if i > 0 {
@@ -118,7 +251,7 @@ func writeObject(b *bytes.Buffer, o object) {
 			writeObject(b, e)
 		}
 		b.WriteByte(']')
-	case *dict:
+	case *Dict:
 		b.WriteString("<<")
 		for _, k := range v.keys {
 			writeName(b, k)
@@ -126,9 +259,9 @@ func writeObject(b *bytes.Buffer, o object) {
 			writeObject(b, v.vals[k])
 		}
 		b.WriteString(">>")
-	case ref:
-		fmt.Fprintf(b, "%d %d R", v.num, v.gen)
-	case *stream:
+	case Ref:
+		fmt.Fprintf(b, "%d %d R", v.Num, v.Gen)
+	case *Stream:
 		// A stream inside another object cannot be written; null keeps the
 		// output well formed (it cannot happen with parsed input).
 		b.WriteString("null")
@@ -137,7 +270,7 @@ func writeObject(b *bytes.Buffer, o object) {
 	}
 }
 
-func writeName(b *bytes.Buffer, n name) {
+func writeName(b *bytes.Buffer, n Name) {
 	b.WriteByte('/')
 	for i := 0; i < len(n); i++ {
 		c := n[i]
@@ -149,11 +282,11 @@ func writeName(b *bytes.Buffer, n name) {
 	}
 }
 
-func writeString(b *bytes.Buffer, s pdfString) {
-	if s.hex {
+func writeString(b *bytes.Buffer, s String) {
+	if s.Hex {
 		b.WriteByte('<')
 		const hexdig = "0123456789ABCDEF"
-		for _, c := range s.b {
+		for _, c := range s.Bytes {
 			b.WriteByte(hexdig[c>>4])
 			b.WriteByte(hexdig[c&15])
 		}
@@ -161,7 +294,7 @@ func writeString(b *bytes.Buffer, s pdfString) {
 		return
 	}
 	b.WriteByte('(')
-	for _, c := range s.b {
+	for _, c := range s.Bytes {
 		switch {
 		case c == '(' || c == ')' || c == '\\':
 			b.WriteByte('\\')

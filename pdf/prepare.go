@@ -190,7 +190,7 @@ func copySection(ctx context.Context, w io.Writer, src io.ReaderAt, off, n int64
 
 // writeSigDict writes the signature dictionary and returns the output
 // offsets of its /ByteRange array and of the placeholder's '<'.
-func (u *update) writeSigDict(r ref, req PrepareRequest) (brPos, contentsPos int64) {
+func (u *update) writeSigDict(r Ref, req PrepareRequest) (brPos, contentsPos int64) {
 	u.begin(r)
 	b := &u.buf
 	if req.DocTimestamp {
@@ -207,7 +207,7 @@ func (u *update) writeSigDict(r ref, req PrepareRequest) (brPos, contentsPos int
 	b.WriteByte('>')
 	extra := newDict()
 	for _, kv := range []struct {
-		k name
+		k Name
 		v string
 	}{{"Name", req.Name}, {"Reason", req.Reason}, {"Location", req.Location}, {"ContactInfo", req.ContactInfo}} {
 		if kv.v != "" {
@@ -215,7 +215,7 @@ func (u *update) writeSigDict(r ref, req PrepareRequest) (brPos, contentsPos int
 		}
 	}
 	if !req.SigningTime.IsZero() {
-		extra.set("M", pdfString{b: []byte(pdfDate(req.SigningTime))})
+		extra.set("M", String{Bytes: []byte(pdfDate(req.SigningTime))})
 	}
 	for _, k := range extra.keys {
 		writeName(b, k)
@@ -242,7 +242,7 @@ func pdfDate(t time.Time) string {
 
 // addField signs into the requested field or creates a new one, and updates
 // the form, the page and the catalog as needed. It returns the field name.
-func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
+func (u *update) addField(req PrepareRequest, sigRef Ref) (string, error) {
 	d := u.d
 	fields, err := d.fields()
 	if err != nil {
@@ -253,7 +253,7 @@ func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
 			if f.name != req.Field {
 				continue
 			}
-			if f.ft != "Sig" || f.v != nil || f.ref.num == 0 {
+			if f.ft != "Sig" || f.v != nil || f.ref.Num == 0 {
 				return "", fmt.Errorf("%w: %q is not an empty signature field", ErrFieldNotFound, req.Field)
 			}
 			nd := f.dict.clone()
@@ -293,9 +293,9 @@ func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
 	fieldRef := u.alloc()
 	apRef := u.alloc()
 	w := newDict()
-	w.set("Type", name("Annot"))
-	w.set("Subtype", name("Widget"))
-	w.set("FT", name("Sig"))
+	w.set("Type", Name("Annot"))
+	w.set("Subtype", Name("Widget"))
+	w.set("FT", Name("Sig"))
 	w.set("T", encodeText(fname))
 	w.set("V", sigRef)
 	w.set("F", int64(132)) // Print | Locked
@@ -303,8 +303,8 @@ func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
 	if req.Appearance != nil {
 		rect = req.Appearance.Rect
 	}
-	w.set("Rect", []object{num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3])})
-	if pg.ref.num != 0 {
+	w.set("Rect", []Object{num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3])})
+	if pg.ref.Num != 0 {
 		w.set("P", pg.ref)
 	}
 	ap := newDict()
@@ -317,7 +317,7 @@ func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
 	}
 	apDict, apData := appearanceStream(rect[2]-rect[0], rect[3]-rect[1], lines)
 	u.writeStream(apRef, apDict, apData)
-	if pg.ref.num != 0 {
+	if pg.ref.Num != 0 {
 		if err := u.addAnnot(pg, fieldRef); err != nil {
 			return "", err
 		}
@@ -325,31 +325,31 @@ func (u *update) addField(req PrepareRequest, sigRef ref) (string, error) {
 	return fname, u.updateForm(&fieldRef)
 }
 
-func num(f float64) object {
+func num(f float64) Object {
 	if f == math.Trunc(f) {
 		return int64(f)
 	}
-	return real(strconv.FormatFloat(f, 'f', -1, 64))
+	return Real(strconv.FormatFloat(f, 'f', -1, 64))
 }
 
-func (u *update) addAnnot(pg page, annot ref) error {
+func (u *update) addAnnot(pg page, annot Ref) error {
 	d := u.d
-	switch a := pg.dict.get("Annots").(type) {
-	case ref:
+	switch a := pg.dict.Get("Annots").(type) {
+	case Ref:
 		arr, err := d.resolveArray(a)
 		if err != nil {
 			return err
 		}
-		u.writeObj(a, append(append([]object{}, arr...), annot))
+		u.writeObj(a, append(append([]Object{}, arr...), annot))
 		return nil
-	case []object:
+	case []Object:
 		nd := pg.dict.clone()
-		nd.set("Annots", append(append([]object{}, a...), annot))
+		nd.set("Annots", append(append([]Object{}, a...), annot))
 		u.writeObj(pg.ref, nd)
 		return nil
 	default:
 		nd := pg.dict.clone()
-		nd.set("Annots", []object{annot})
+		nd.set("Annots", []Object{annot})
 		u.writeObj(pg.ref, nd)
 		return nil
 	}
@@ -358,39 +358,39 @@ func (u *update) addAnnot(pg page, annot ref) error {
 // updateForm sets /SigFlags 3 on the form and appends newField (when not
 // nil) to its /Fields, rewriting the form object, the /Fields array object
 // or the catalog, whichever holds what changes.
-func (u *update) updateForm(newField *ref) error {
+func (u *update) updateForm(newField *Ref) error {
 	d := u.d
 	cat, err := d.catalog()
 	if err != nil {
 		return err
 	}
-	edit := func(af *dict) (*dict, error) {
+	edit := func(af *Dict) (*Dict, error) {
 		nd := af.clone()
 		nd.set("SigFlags", int64(3))
 		if newField == nil {
 			return nd, nil
 		}
-		switch f := af.get("Fields").(type) {
-		case ref:
+		switch f := af.Get("Fields").(type) {
+		case Ref:
 			arr, err := d.resolveArray(f)
 			if err != nil {
 				return nil, err
 			}
-			u.writeObj(f, append(append([]object{}, arr...), *newField))
-		case []object:
-			nd.set("Fields", append(append([]object{}, f...), *newField))
+			u.writeObj(f, append(append([]Object{}, arr...), *newField))
+		case []Object:
+			nd.set("Fields", append(append([]Object{}, f...), *newField))
 		default:
-			nd.set("Fields", []object{*newField})
+			nd.set("Fields", []Object{*newField})
 		}
 		return nd, nil
 	}
-	switch af := cat.get("AcroForm").(type) {
-	case ref:
+	switch af := cat.Get("AcroForm").(type) {
+	case Ref:
 		o, err := d.fetch(af)
 		if err != nil {
 			return err
 		}
-		if ad, ok := o.(*dict); ok {
+		if ad, ok := o.(*Dict); ok {
 			nd, err := edit(ad)
 			if err != nil {
 				return err
@@ -398,7 +398,7 @@ func (u *update) updateForm(newField *ref) error {
 			u.writeObj(af, nd)
 			return nil
 		}
-	case *dict:
+	case *Dict:
 		nd, err := edit(af)
 		if err != nil {
 			return err

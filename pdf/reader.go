@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -15,9 +16,13 @@ import (
 const (
 	maxXrefSections = 4096     // revisions followed through /Prev
 	maxXrefEntries  = 10000000 // objects in one document
-	maxFetches      = 2000000  // object reads per operation
+	maxFetches      = 2000000  // object reads per operation (all revisions of one Open)
 	maxFetchDepth   = 16       // nested reads (an indirect /Length inside a stream dict)
 	maxDecoded      = 64 << 20 // decoded bytes of one stream (object, xref streams, DSS entries)
+	// maxDecodedTotal bounds the bytes decoded by one operation (all
+	// revisions of one Open): a document's object and xref streams and its
+	// DSS are far smaller, and decompression bombs are stopped.
+	maxDecodedTotal = 256 << 20
 	maxObjStmCache  = 16       // decoded object streams kept at once
 	maxPageNodes    = 1 << 20  // page tree nodes visited
 	tailWindow      = 64 << 10 // bytes searched for the last startxref
@@ -31,7 +36,7 @@ const (
 )
 
 type xrefEntry struct {
-	kind byte  // 1: at an offset in the file; 2: inside an object stream
+	kind byte  // 0: free; 1: at an offset in the file; 2: inside an object stream
 	off  int64 // kind 1: absolute offset; kind 2: object stream number
 	gen  int   // kind 1: generation; kind 2: index inside the stream
 }
@@ -53,21 +58,34 @@ type reader struct {
 
 	version   string
 	xref      map[int]xrefEntry
-	trailer   *dict
+	trailer   *Dict
 	startxref int64 // last startxref value, relative to base
 	lastKind  xrefKind
 	repaired  bool // xref rebuilt by scanning; the update writes a full xref
 	prevLoop  bool // /Prev chain had a loop; also written with a full xref
 	maxNum    int
 
-	cache   map[int]object
+	cache   map[int]Object
 	objstms map[int]*objStm
-	fetches int
+	b       *budget
 	depth   int
+	// keepXref: an object that cannot be read is an error, not a reason to
+	// rebuild the xref (Open: a validator compares what each revision's
+	// own xref says).
+	keepXref bool
 }
 
-func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
-	d := &reader{ctx: ctx, r: r, size: size, cache: map[int]object{}, objstms: map[int]*objStm{}}
+// budget counts the work of one operation, shared by the readers of every
+// revision of one document.
+type budget struct {
+	fetches int
+	decoded int
+}
+
+// load reads the header and the cross-reference, rebuilt by scanning when
+// it cannot be read.
+func load(ctx context.Context, r io.ReaderAt, size int64, b *budget) (*reader, error) {
+	d := &reader{ctx: ctx, r: r, size: size, cache: map[int]Object{}, objstms: map[int]*objStm{}, b: b}
 	if err := d.readHeader(); err != nil {
 		return nil, err
 	}
@@ -75,11 +93,22 @@ func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if errors.Is(err, ErrLimit) {
+			return nil, err
+		}
 		if err := d.repair(); err != nil {
 			return nil, err
 		}
 	}
-	if d.trailer.get("Encrypt") != nil {
+	return d, nil
+}
+
+func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
+	d, err := load(ctx, r, size, &budget{})
+	if err != nil {
+		return nil, err
+	}
+	if d.trailer.Get("Encrypt") != nil {
 		return nil, fmt.Errorf("%w: the trailer has /Encrypt", ErrEncrypted)
 	}
 	// a /Prev loop, or a catalog or page tree that cannot be read through
@@ -98,7 +127,7 @@ func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
 		if rerr := d.repair(); rerr != nil {
 			return nil, err
 		}
-		if d.trailer.get("Encrypt") != nil {
+		if d.trailer.Get("Encrypt") != nil {
 			return nil, fmt.Errorf("%w: the trailer has /Encrypt", ErrEncrypted)
 		}
 		if err := check(); err != nil {
@@ -198,10 +227,10 @@ func (d *reader) loadChain(off int64) error {
 				d.trailer.set(k, tr.vals[k])
 			}
 		}
-		if sz, ok := tr.get("Size").(int64); ok && sz > 0 && sz <= maxXrefEntries {
+		if sz, ok := tr.Get("Size").(int64); ok && sz > 0 && sz <= maxXrefEntries {
 			d.maxNum = max(d.maxNum, int(sz)-1)
 		}
-		prev, ok := tr.get("Prev").(int64)
+		prev, ok := tr.Get("Prev").(int64)
 		if !ok {
 			break
 		}
@@ -210,7 +239,7 @@ func (d *reader) loadChain(off int64) error {
 		}
 		off = prev
 	}
-	if _, ok := d.trailer.get("Root").(ref); !ok {
+	if _, ok := d.trailer.Get("Root").(Ref); !ok {
 		return d.broken("trailer has no /Root")
 	}
 	return nil
@@ -218,7 +247,7 @@ func (d *reader) loadChain(off int64) error {
 
 // readSection reads the xref section (table or stream) at off (relative to
 // base), adds its entries where none newer exists, and returns its trailer.
-func (d *reader) readSection(off int64, allowHybrid bool) (*dict, xrefKind, error) {
+func (d *reader) readSection(off int64, allowHybrid bool) (*Dict, xrefKind, error) {
 	pos := d.base + off
 	if off < 0 || pos >= d.size {
 		return nil, 0, d.broken("xref offset %d out of file", off)
@@ -233,7 +262,7 @@ func (d *reader) readSection(off int64, allowHybrid bool) (*dict, xrefKind, erro
 		if err != nil {
 			return nil, 0, err
 		}
-		if xs, ok := tr.get("XRefStm").(int64); ok && allowHybrid {
+		if xs, ok := tr.Get("XRefStm").(int64); ok && allowHybrid {
 			if _, _, err := d.readSection(xs, false); err != nil {
 				return nil, 0, err
 			}
@@ -247,7 +276,7 @@ func (d *reader) readSection(off int64, allowHybrid bool) (*dict, xrefKind, erro
 	if err != nil {
 		return nil, 0, err
 	}
-	s, ok := obj.(*stream)
+	s, ok := obj.(*Stream)
 	if !ok || s.dict.nameOf("Type") != "XRef" {
 		return nil, 0, d.broken("object at xref offset %d is not an xref stream", off)
 	}
@@ -265,7 +294,7 @@ func (d *reader) addEntry(num int, e xrefEntry) {
 	d.maxNum = max(d.maxNum, num)
 }
 
-func (d *reader) readTable(l *lexer) (*dict, error) {
+func (d *reader) readTable(l *lexer) (*Dict, error) {
 	for {
 		if err := d.ctx.Err(); err != nil {
 			return nil, err
@@ -279,7 +308,7 @@ func (d *reader) readTable(l *lexer) (*dict, error) {
 			if err != nil {
 				return nil, d.broken("trailer: %v", err)
 			}
-			tr, ok := o.(*dict)
+			tr, ok := o.(*Dict)
 			if !ok {
 				return nil, d.broken("trailer is not a dictionary")
 			}
@@ -311,7 +340,9 @@ func (d *reader) readTable(l *lexer) (*dict, error) {
 					d.addEntry(num, xrefEntry{kind: 1, off: d.base + a.i, gen: int(b.i)})
 				}
 			case "f":
-				d.maxNum = max(d.maxNum, num)
+				if num != 0 {
+					d.addEntry(num, xrefEntry{kind: 0})
+				}
 			default:
 				return nil, d.broken("bad xref entry type %q", c.s)
 			}
@@ -319,12 +350,12 @@ func (d *reader) readTable(l *lexer) (*dict, error) {
 	}
 }
 
-func (d *reader) readXrefStream(s *stream) error {
+func (d *reader) readXrefStream(s *Stream) error {
 	data, err := d.decode(s)
 	if err != nil {
 		return err
 	}
-	wa, _ := s.dict.get("W").([]object)
+	wa, _ := s.dict.Get("W").([]Object)
 	if len(wa) != 3 {
 		return d.broken("xref stream /W")
 	}
@@ -341,9 +372,9 @@ func (d *reader) readXrefStream(s *stream) error {
 	if rowLen == 0 {
 		return d.broken("xref stream /W")
 	}
-	size, _ := s.dict.get("Size").(int64)
-	index := []object{int64(0), size}
-	if ia, ok := s.dict.get("Index").([]object); ok {
+	size, _ := s.dict.Get("Size").(int64)
+	index := []Object{int64(0), size}
+	if ia, ok := s.dict.Get("Index").([]Object); ok {
 		index = ia
 	}
 	if len(index)%2 != 0 {
@@ -386,7 +417,9 @@ func (d *reader) readXrefStream(s *stream) error {
 			case 2:
 				d.addEntry(num, xrefEntry{kind: 2, off: field(row, 1, 0), gen: int(field(row, 2, 0))})
 			default:
-				d.maxNum = max(d.maxNum, num)
+				if num != 0 {
+					d.addEntry(num, xrefEntry{kind: 0})
+				}
 			}
 		}
 	}
@@ -395,14 +428,14 @@ func (d *reader) readXrefStream(s *stream) error {
 
 // parseIndirectAt parses "num gen obj ... [stream]" at an absolute offset.
 // With wantNum >= 0 the object number must match.
-func (d *reader) parseIndirectAt(pos int64, wantNum int) (object, ref, error) {
-	d.fetches++
-	if d.fetches > maxFetches {
-		return nil, ref{}, d.broken("too many object reads")
+func (d *reader) parseIndirectAt(pos int64, wantNum int) (Object, Ref, error) {
+	d.b.fetches++
+	if d.b.fetches > maxFetches {
+		return nil, Ref{}, fmt.Errorf("%w: %w: too many object reads", ErrBroken, ErrLimit)
 	}
-	if d.fetches%1024 == 0 {
+	if d.b.fetches%1024 == 0 {
 		if err := d.ctx.Err(); err != nil {
-			return nil, ref{}, err
+			return nil, Ref{}, err
 		}
 	}
 	l := newLexer(d.r, d.size, pos)
@@ -410,17 +443,17 @@ func (d *reader) parseIndirectAt(pos int64, wantNum int) (object, ref, error) {
 	b, err2 := l.next()
 	c, err3 := l.next()
 	if err1 != nil || err2 != nil || err3 != nil || a.kind != tInt || b.kind != tInt || c.kind != tKeyword || c.s != "obj" {
-		return nil, ref{}, d.broken("no object at offset %d", pos)
+		return nil, Ref{}, d.broken("no object at offset %d", pos)
 	}
-	id := ref{int(a.i), int(b.i)}
-	if wantNum >= 0 && id.num != wantNum {
-		return nil, ref{}, d.broken("object %d expected at offset %d, found %d", wantNum, pos, id.num)
+	id := Ref{int(a.i), int(b.i)}
+	if wantNum >= 0 && id.Num != wantNum {
+		return nil, Ref{}, d.broken("object %d expected at offset %d, found %d", wantNum, pos, id.Num)
 	}
 	o, err := l.parseObject(0)
 	if err != nil {
-		return nil, ref{}, d.broken("object %d: %v", id.num, err)
+		return nil, Ref{}, d.broken("object %d: %v", id.Num, err)
 	}
-	sd, ok := o.(*dict)
+	sd, ok := o.(*Dict)
 	if !ok {
 		return o, id, nil
 	}
@@ -443,19 +476,19 @@ func (d *reader) parseIndirectAt(pos int64, wantNum int) (object, ref, error) {
 	}
 	n, err := d.streamLength(sd, p)
 	if err != nil {
-		return nil, ref{}, err
+		return nil, Ref{}, err
 	}
-	return &stream{dict: sd, r: d.r, off: p, n: n}, id, nil
+	return &Stream{dict: sd, r: d.r, off: p, n: n}, id, nil
 }
 
 // streamLength trusts /Length when "endstream" follows it, else searches for
 // "endstream".
-func (d *reader) streamLength(sd *dict, p int64) (int64, error) {
+func (d *reader) streamLength(sd *Dict, p int64) (int64, error) {
 	var n int64 = -1
-	switch v := sd.get("Length").(type) {
+	switch v := sd.Get("Length").(type) {
 	case int64:
 		n = v
-	case ref:
+	case Ref:
 		if d.depth < maxFetchDepth {
 			d.depth++
 			o, err := d.fetch(v)
@@ -497,12 +530,12 @@ func (d *reader) streamLength(sd *dict, p int64) (int64, error) {
 }
 
 // fetch reads an indirect object, repairing the xref once if it is wrong.
-func (d *reader) fetch(r ref) (object, error) {
-	if o, ok := d.cache[r.num]; ok {
+func (d *reader) fetch(r Ref) (Object, error) {
+	if o, ok := d.cache[r.Num]; ok {
 		return o, nil
 	}
 	o, err := d.fetchUncached(r)
-	if err != nil && !d.repaired && d.ctx.Err() == nil && d.depth == 0 {
+	if err != nil && !d.repaired && !d.keepXref && d.ctx.Err() == nil && d.depth == 0 && !errors.Is(err, ErrLimit) {
 		if rerr := d.repair(); rerr != nil {
 			return nil, err
 		}
@@ -511,28 +544,28 @@ func (d *reader) fetch(r ref) (object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, isStream := o.(*stream); !isStream || len(d.cache) < 100000 {
-		d.cache[r.num] = o
+	if _, isStream := o.(*Stream); !isStream || len(d.cache) < 100000 {
+		d.cache[r.Num] = o
 	}
 	return o, nil
 }
 
-func (d *reader) fetchUncached(r ref) (object, error) {
-	e, ok := d.xref[r.num]
+func (d *reader) fetchUncached(r Ref) (Object, error) {
+	e, ok := d.xref[r.Num]
 	if !ok {
 		return nil, nil // a reference to a missing object is null
 	}
 	switch e.kind {
 	case 1:
-		o, _, err := d.parseIndirectAt(e.off, r.num)
+		o, _, err := d.parseIndirectAt(e.off, r.Num)
 		return o, err
 	case 2:
-		return d.fetchCompressed(r.num, int(e.off))
+		return d.fetchCompressed(r.Num, int(e.off))
 	}
 	return nil, nil
 }
 
-func (d *reader) fetchCompressed(num, stmNum int) (object, error) {
+func (d *reader) fetchCompressed(num, stmNum int) (Object, error) {
 	os, ok := d.objstms[stmNum]
 	if !ok {
 		if d.depth >= maxFetchDepth {
@@ -548,7 +581,7 @@ func (d *reader) fetchCompressed(num, stmNum int) (object, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, ok := o.(*stream)
+		s, ok := o.(*Stream)
 		if !ok || s.dict.nameOf("Type") != "ObjStm" {
 			return nil, d.broken("object %d is not an object stream", stmNum)
 		}
@@ -572,13 +605,13 @@ func (d *reader) fetchCompressed(num, stmNum int) (object, error) {
 	return o, nil
 }
 
-func (d *reader) loadObjStm(s *stream) (*objStm, error) {
+func (d *reader) loadObjStm(s *Stream) (*objStm, error) {
 	data, err := d.decode(s)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := s.dict.get("N").(int64)
-	first, _ := s.dict.get("First").(int64)
+	n, _ := s.dict.Get("N").(int64)
+	first, _ := s.dict.Get("First").(int64)
 	if n < 0 || first < 0 || first > int64(len(data)) || n > int64(len(data))/2+1 {
 		return nil, d.broken("bad object stream header")
 	}
@@ -599,9 +632,9 @@ func (d *reader) loadObjStm(s *stream) (*objStm, error) {
 }
 
 // resolve follows references (a chain of them, bounded).
-func (d *reader) resolve(o object) (object, error) {
+func (d *reader) resolve(o Object) (Object, error) {
 	for i := 0; i < 8; i++ {
-		r, ok := o.(ref)
+		r, ok := o.(Ref)
 		if !ok {
 			return o, nil
 		}
@@ -615,30 +648,30 @@ func (d *reader) resolve(o object) (object, error) {
 
 // resolveDict resolves o and returns it as a dictionary (a stream's
 // dictionary counts), or nil.
-func (d *reader) resolveDict(o object) (*dict, error) {
+func (d *reader) resolveDict(o Object) (*Dict, error) {
 	o, err := d.resolve(o)
 	if err != nil {
 		return nil, err
 	}
 	switch v := o.(type) {
-	case *dict:
+	case *Dict:
 		return v, nil
-	case *stream:
+	case *Stream:
 		return v.dict, nil
 	}
 	return nil, nil
 }
 
-func (d *reader) resolveArray(o object) ([]object, error) {
+func (d *reader) resolveArray(o Object) ([]Object, error) {
 	o, err := d.resolve(o)
 	if err != nil {
 		return nil, err
 	}
-	a, _ := o.([]object)
+	a, _ := o.([]Object)
 	return a, nil
 }
 
-func (d *reader) resolveInt(o object) (int64, bool) {
+func (d *reader) resolveInt(o Object) (int64, bool) {
 	o, err := d.resolve(o)
 	if err != nil {
 		return 0, false
@@ -647,10 +680,10 @@ func (d *reader) resolveInt(o object) (int64, bool) {
 	return i, ok
 }
 
-func (d *reader) rootRef() ref { r, _ := d.trailer.get("Root").(ref); return r }
+func (d *reader) rootRef() Ref { r, _ := d.trailer.Get("Root").(Ref); return r }
 
-func (d *reader) catalog() (*dict, error) {
-	r, ok := d.trailer.get("Root").(ref)
+func (d *reader) catalog() (*Dict, error) {
+	r, ok := d.trailer.Get("Root").(Ref)
 	if !ok {
 		return nil, d.broken("trailer has no /Root")
 	}
@@ -658,14 +691,14 @@ func (d *reader) catalog() (*dict, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, ok := o.(*dict)
+	c, ok := o.(*Dict)
 	if !ok {
 		return nil, d.broken("catalog is not a dictionary")
 	}
 	if t := c.nameOf("Type"); t != "" && t != "Catalog" {
 		return nil, d.broken("catalog has /Type /%s", t)
 	}
-	if c.get("Pages") == nil {
+	if c.Get("Pages") == nil {
 		return nil, d.broken("catalog has no /Pages")
 	}
 	return c, nil
@@ -681,7 +714,7 @@ func (d *reader) repair() error {
 	d.prevLoop = false
 	d.xref = map[int]xrefEntry{}
 	d.trailer = newDict()
-	d.cache = map[int]object{}
+	d.cache = map[int]Object{}
 	d.objstms = map[int]*objStm{}
 	d.maxNum = 0
 	d.base = 0 // offsets found by scanning are absolute
@@ -718,7 +751,7 @@ func (d *reader) repair() error {
 	for _, t := range trailers {
 		l := newLexer(d.r, d.size, t)
 		if o, err := l.parseObject(0); err == nil {
-			if tr, ok := o.(*dict); ok {
+			if tr, ok := o.(*Dict); ok {
 				for _, k := range tr.keys {
 					d.trailer.set(k, tr.vals[k])
 				}
@@ -730,7 +763,7 @@ func (d *reader) repair() error {
 	for num := range d.xref {
 		direct = append(direct, num)
 	}
-	var catalog ref
+	var catalog Ref
 	for _, num := range direct {
 		e := d.xref[num]
 		o, id, err := d.parseIndirectAt(e.off, num)
@@ -738,11 +771,11 @@ func (d *reader) repair() error {
 			delete(d.xref, num)
 			continue
 		}
-		var dd *dict
+		var dd *Dict
 		switch v := o.(type) {
-		case *dict:
+		case *Dict:
 			dd = v
-		case *stream:
+		case *Stream:
 			dd = v.dict
 			switch v.dict.nameOf("Type") {
 			case "ObjStm":
@@ -755,19 +788,19 @@ func (d *reader) repair() error {
 					}
 				}
 			case "XRef":
-				for _, k := range []name{"Root", "Info", "ID"} {
-					if d.trailer.get(k) == nil && v.dict.get(k) != nil {
-						d.trailer.set(k, v.dict.get(k))
+				for _, k := range []Name{"Root", "Info", "ID"} {
+					if d.trailer.Get(k) == nil && v.dict.Get(k) != nil {
+						d.trailer.set(k, v.dict.Get(k))
 					}
 				}
 			}
 		}
-		if dd != nil && dd.nameOf("Type") == "Catalog" && catalog.num == 0 {
+		if dd != nil && dd.nameOf("Type") == "Catalog" && catalog.Num == 0 {
 			catalog = id
 		}
 	}
-	if _, ok := d.trailer.get("Root").(ref); !ok || d.rootBad() {
-		if catalog.num == 0 {
+	if _, ok := d.trailer.Get("Root").(Ref); !ok || d.rootBad() {
+		if catalog.Num == 0 {
 			return d.broken("no catalog found")
 		}
 		d.trailer.set("Root", catalog)
@@ -779,7 +812,7 @@ func (d *reader) repair() error {
 			break
 		}
 	}
-	d.cache = map[int]object{}
+	d.cache = map[int]Object{}
 	return nil
 }
 

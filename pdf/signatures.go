@@ -34,7 +34,7 @@ func Signatures(ctx context.Context, r io.ReaderAt, size int64) ([]Signature, er
 	if err != nil {
 		return nil, err
 	}
-	if d.trailer.get("Encrypt") != nil {
+	if d.trailer.Get("Encrypt") != nil {
 		return nil, ErrEncrypted
 	}
 	fields, err := d.fields()
@@ -51,10 +51,10 @@ func Signatures(ctx context.Context, r io.ReaderAt, size int64) ([]Signature, er
 			return nil, err
 		}
 		s := Signature{Field: f.name, Type: string(v.nameOf("Type")), SubFilter: string(v.nameOf("SubFilter"))}
-		if c, ok := v.get("Contents").(pdfString); ok {
-			s.Contents = trimDER(c.b)
+		if c, ok := v.Get("Contents").(String); ok {
+			s.Contents = trimDER(c.Bytes)
 		}
-		br, _ := d.resolveArray(v.get("ByteRange"))
+		br, _ := d.resolveArray(v.Get("ByteRange"))
 		for _, x := range br {
 			if i, ok := x.(int64); ok {
 				s.ByteRange = append(s.ByteRange, i)

@@ -35,8 +35,8 @@ func newUpdate(d *reader) (*update, error) {
 	return u, nil
 }
 
-func (u *update) alloc() ref {
-	r := ref{num: u.next}
+func (u *update) alloc() Ref {
+	r := Ref{Num: u.next}
 	u.next++
 	return r
 }
@@ -44,18 +44,18 @@ func (u *update) alloc() ref {
 // pos is the output offset of the next byte written.
 func (u *update) pos() int64 { return u.start + int64(u.buf.Len()) }
 
-func (u *update) begin(r ref) {
-	u.offsets[r.num] = xrefEntry{kind: 1, off: u.pos(), gen: r.gen}
-	fmt.Fprintf(&u.buf, "%d %d obj\n", r.num, r.gen)
+func (u *update) begin(r Ref) {
+	u.offsets[r.Num] = xrefEntry{kind: 1, off: u.pos(), gen: r.Gen}
+	fmt.Fprintf(&u.buf, "%d %d obj\n", r.Num, r.Gen)
 }
 
-func (u *update) writeObj(r ref, o object) {
+func (u *update) writeObj(r Ref, o Object) {
 	u.begin(r)
 	writeObject(&u.buf, o)
 	u.buf.WriteString("\nendobj\n")
 }
 
-func (u *update) writeStream(r ref, d *dict, data []byte) {
+func (u *update) writeStream(r Ref, d *Dict, data []byte) {
 	d = d.clone()
 	d.del("Filter")
 	d.del("DecodeParms")
@@ -76,7 +76,9 @@ func (u *update) finish() error {
 	entries := map[int]xrefEntry{}
 	if full {
 		for n, e := range d.xref {
-			entries[n] = e
+			if e.kind != 0 {
+				entries[n] = e
+			}
 		}
 	}
 	for n, e := range u.offsets {
@@ -93,8 +95,8 @@ func (u *update) finish() error {
 		}
 	}
 	tr := newDict()
-	for _, k := range []name{"Root", "Info"} {
-		if v := d.trailer.get(k); v != nil {
+	for _, k := range []Name{"Root", "Info"} {
+		if v := d.trailer.Get(k); v != nil {
 			tr.set(k, v)
 		}
 	}
@@ -104,19 +106,19 @@ func (u *update) finish() error {
 		return err
 	}
 	copy(id0, id1)
-	if ids, ok := d.trailer.get("ID").([]object); ok && len(ids) >= 1 {
-		if s, ok := ids[0].(pdfString); ok && len(s.b) > 0 {
-			id0 = s.b
+	if ids, ok := d.trailer.Get("ID").([]Object); ok && len(ids) >= 1 {
+		if s, ok := ids[0].(String); ok && len(s.Bytes) > 0 {
+			id0 = s.Bytes
 		}
 	}
-	tr.set("ID", []object{pdfString{b: id0, hex: true}, pdfString{b: id1, hex: true}})
+	tr.set("ID", []Object{String{Bytes: id0, Hex: true}, String{Bytes: id1, Hex: true}})
 	if !full {
 		tr.set("Prev", d.startxref)
 	}
-	var xrefRef ref
+	var xrefRef Ref
 	if kind == xrefStream {
 		xrefRef = u.alloc()
-		entries[xrefRef.num] = xrefEntry{kind: 1, off: u.pos()}
+		entries[xrefRef.Num] = xrefEntry{kind: 1, off: u.pos()}
 	}
 	size := u.next
 	tr.set("Size", int64(size))
@@ -165,7 +167,7 @@ func (u *update) finish() error {
 		}
 		w1 := bytesFor(maxOff)
 		w2 := max(bytesFor(int64(maxGen)), 2)
-		var index []object
+		var index []Object
 		var data []byte
 		for i := 0; i < len(nums); {
 			j := i + 1
@@ -185,8 +187,8 @@ func (u *update) finish() error {
 			}
 			i = j
 		}
-		tr.set("Type", name("XRef"))
-		tr.set("W", []object{int64(1), int64(w1), int64(w2)})
+		tr.set("Type", Name("XRef"))
+		tr.set("W", []Object{int64(1), int64(w1), int64(w2)})
 		tr.set("Index", index)
 		u.writeStream(xrefRef, tr, data)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/paraphe/paraphe/pdf"
 )
 
 // maxWalk bounds the objects visited when mapping what an object is used
@@ -41,22 +43,22 @@ type roles struct {
 }
 
 // directRefs calls f for each reference inside o, not following them.
-func directRefs(o object, f func(pdfRef)) {
-	stack := []object{o}
+func directRefs(o pdf.Object, f func(pdf.Ref)) {
+	stack := []pdf.Object{o}
 	for n := 0; len(stack) > 0 && n < maxWalk; n++ {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		switch v := x.(type) {
-		case pdfRef:
+		case pdf.Ref:
 			f(v)
-		case pdfArray:
+		case []pdf.Object:
 			stack = append(stack, v...)
-		case pdfDict:
-			for _, c := range v {
+		case *pdf.Dict:
+			for _, c := range v.All() {
 				stack = append(stack, c)
 			}
-		case *pdfStream:
-			for _, c := range v.dict {
+		case *pdf.Stream:
+			for _, c := range v.Dict().All() {
 				stack = append(stack, c)
 			}
 		}
@@ -69,24 +71,24 @@ func referenceGraph(d *document) map[int][]int {
 	parents := map[int][]int{}
 	seen := map[int]bool{}
 	var queue []int
-	directRefs(d.trailer, func(r pdfRef) {
-		if r.num == 0 && len(parents[0]) == 0 {
+	directRefs(d.trailer, func(r pdf.Ref) {
+		if r.Num == 0 && len(parents[0]) == 0 {
 			return
 		}
-		parents[r.num] = append(parents[r.num], 0)
-		if !seen[r.num] {
-			seen[r.num] = true
-			queue = append(queue, r.num)
+		parents[r.Num] = append(parents[r.Num], 0)
+		if !seen[r.Num] {
+			seen[r.Num] = true
+			queue = append(queue, r.Num)
 		}
 	})
 	for len(queue) > 0 && len(seen) < maxWalk {
 		num := queue[0]
 		queue = queue[1:]
-		directRefs(d.get(pdfRef{num: num}), func(r pdfRef) {
-			parents[r.num] = append(parents[r.num], num)
-			if !seen[r.num] {
-				seen[r.num] = true
-				queue = append(queue, r.num)
+		directRefs(d.get(pdf.Ref{Num: num}), func(r pdf.Ref) {
+			parents[r.Num] = append(parents[r.Num], num)
+			if !seen[r.Num] {
+				seen[r.Num] = true
+				queue = append(queue, r.Num)
 			}
 		})
 	}
@@ -96,32 +98,32 @@ func referenceGraph(d *document) map[int][]int {
 // walk visits the objects reachable from o through references, skipping
 // back-pointers (/Parent, /P) and annotations, and calls visit once per
 // object number (even for numbers that are not defined).
-func walk(d *document, o object, visit func(num int, v object)) {
+func walk(d *document, o pdf.Object, visit func(num int, v pdf.Object)) {
 	seen := map[int]bool{}
-	stack := []object{o}
+	stack := []pdf.Object{o}
 	for len(stack) > 0 && len(seen) < maxWalk {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if r, ok := x.(pdfRef); ok {
-			if seen[r.num] {
+		if r, ok := x.(pdf.Ref); ok {
+			if seen[r.Num] {
 				continue
 			}
-			seen[r.num] = true
+			seen[r.Num] = true
 			v := d.get(r)
-			visit(r.num, v)
+			visit(r.Num, v)
 			x = v
 		}
 		switch v := x.(type) {
-		case pdfArray:
+		case []pdf.Object:
 			stack = append(stack, v...)
-		case pdfDict:
-			for k, c := range v {
+		case *pdf.Dict:
+			for k, c := range v.All() {
 				if k != "Parent" && k != "P" && k != "Annots" && k != "Popup" && k != "IRT" {
 					stack = append(stack, c)
 				}
 			}
-		case *pdfStream:
-			for k, c := range v.dict {
+		case *pdf.Stream:
+			for k, c := range v.Dict().All() {
 				if k != "Parent" && k != "P" {
 					stack = append(stack, c)
 				}
@@ -130,18 +132,18 @@ func walk(d *document, o object, visit func(num int, v object)) {
 	}
 }
 
-func isFontDict(v object) bool {
-	var d pdfDict
+func isFontDict(v pdf.Object) bool {
+	var d *pdf.Dict
 	switch x := v.(type) {
-	case pdfDict:
+	case *pdf.Dict:
 		d = x
-	case *pdfStream:
-		d = x.dict
-		if d["Length1"] != nil || d["Subtype"] == pdfName("Type1C") || d["Subtype"] == pdfName("CIDFontType0C") || d["Subtype"] == pdfName("OpenType") {
+	case *pdf.Stream:
+		d = x.Dict()
+		if d.Get("Length1") != nil || d.Get("Subtype") == pdf.Name("Type1C") || d.Get("Subtype") == pdf.Name("CIDFontType0C") || d.Get("Subtype") == pdf.Name("OpenType") {
 			return true
 		}
 	}
-	return d != nil && (d["Type"] == pdfName("Font") || d["Type"] == pdfName("FontDescriptor"))
+	return d != nil && (d.Get("Type") == pdf.Name("Font") || d.Get("Type") == pdf.Name("FontDescriptor"))
 }
 
 func computeRoles(d *document) *roles {
@@ -149,38 +151,38 @@ func computeRoles(d *document) *roles {
 		font: map[int]bool{}, annot: map[int]bool{}, widget: map[int]bool{}, field: map[int]bool{},
 		appearance: map[int][]int{}, sig: map[int]bool{}, dss: map[int]bool{}, meta: map[int]bool{}}
 	r.parents = referenceGraph(d)
-	if root, ok := d.trailer["Root"].(pdfRef); ok {
-		r.root = root.num
+	if root, ok := d.trailer.Get("Root").(pdf.Ref); ok {
+		r.root = root.Num
 	}
-	if info, ok := d.trailer["Info"].(pdfRef); ok {
-		r.meta[info.num] = true
+	if info, ok := d.trailer.Get("Info").(pdf.Ref); ok {
+		r.meta[info.Num] = true
 	}
 	cat := d.catalog()
-	if m, ok := cat["Metadata"].(pdfRef); ok {
-		r.meta[m.num] = true
+	if m, ok := cat.Get("Metadata").(pdf.Ref); ok {
+		r.meta[m.Num] = true
 	}
 	// Page tree.
 	var pageList []int
 	seen := map[int]bool{}
-	var tree func(o object, depth int)
-	tree = func(o object, depth int) {
-		ref, ok := o.(pdfRef)
-		if !ok || seen[ref.num] || depth > 64 || len(seen) > maxWalk {
+	var tree func(o pdf.Object, depth int)
+	tree = func(o pdf.Object, depth int) {
+		ref, ok := o.(pdf.Ref)
+		if !ok || seen[ref.Num] || depth > 64 || len(seen) > maxWalk {
 			return
 		}
-		seen[ref.num] = true
+		seen[ref.Num] = true
 		node := d.dict(ref)
 		if node == nil {
-			r.pageTree[ref.num] = true
+			r.pageTree[ref.Num] = true
 			return
 		}
-		kids, isNode := d.get(node["Kids"]).(pdfArray)
-		if node["Type"] == pdfName("Pages") || (isNode && node["Type"] != pdfName("Page")) {
-			r.pageTree[ref.num] = true
-			if kr, ok := node["Kids"].(pdfRef); ok {
-				r.pageTree[kr.num] = true
+		kids, isNode := d.get(node.Get("Kids")).([]pdf.Object)
+		if node.Get("Type") == pdf.Name("Pages") || (isNode && node.Get("Type") != pdf.Name("Page")) {
+			r.pageTree[ref.Num] = true
+			if kr, ok := node.Get("Kids").(pdf.Ref); ok {
+				r.pageTree[kr.Num] = true
 			}
-			walk(d, node["Resources"], func(num int, v object) {
+			walk(d, node.Get("Resources"), func(num int, v pdf.Object) {
 				r.content[num] = 0
 				if isFontDict(v) {
 					r.font[num] = true
@@ -191,83 +193,83 @@ func computeRoles(d *document) *roles {
 			}
 			return
 		}
-		pageList = append(pageList, ref.num)
-		r.pages[ref.num] = len(pageList)
+		pageList = append(pageList, ref.Num)
+		r.pages[ref.Num] = len(pageList)
 	}
-	tree(cat["Pages"], 0)
+	tree(cat.Get("Pages"), 0)
 	for _, p := range pageList {
-		page := d.dict(pdfRef{num: p})
+		page := d.dict(pdf.Ref{Num: p})
 		n := r.pages[p]
-		for _, key := range []pdfName{"Contents", "Resources", "Group", "Thumb", "B", "VP", "Metadata"} {
-			walk(d, page[key], func(num int, v object) {
+		for _, key := range []pdf.Name{"Contents", "Resources", "Group", "Thumb", "B", "VP", "Metadata"} {
+			walk(d, page.Get(key), func(num int, v pdf.Object) {
 				r.content[num] = n
 				if isFontDict(v) {
 					r.font[num] = true
 				}
 			})
 		}
-		if ar, ok := page["Annots"].(pdfRef); ok {
-			r.annotsArr[ar.num] = p
+		if ar, ok := page.Get("Annots").(pdf.Ref); ok {
+			r.annotsArr[ar.Num] = p
 		}
-		annots, _ := d.get(page["Annots"]).(pdfArray)
+		annots, _ := d.get(page.Get("Annots")).([]pdf.Object)
 		for _, a := range annots {
-			ar, ok := a.(pdfRef)
+			ar, ok := a.(pdf.Ref)
 			if !ok {
 				continue
 			}
 			ad := d.dict(ar)
-			if ad["Subtype"] == pdfName("Widget") {
-				r.widget[ar.num] = true
+			if ad.Get("Subtype") == pdf.Name("Widget") {
+				r.widget[ar.Num] = true
 			} else {
-				r.annot[ar.num] = true
+				r.annot[ar.Num] = true
 			}
-			walk(d, ad["AP"], func(num int, v object) {
-				r.appearance[num] = append(r.appearance[num], ar.num)
+			walk(d, ad.Get("AP"), func(num int, v pdf.Object) {
+				r.appearance[num] = append(r.appearance[num], ar.Num)
 			})
 		}
 	}
 	// Form fields and signatures.
-	if ar, ok := cat["AcroForm"].(pdfRef); ok {
-		r.acroform = ar.num
+	if ar, ok := cat.Get("AcroForm").(pdf.Ref); ok {
+		r.acroform = ar.Num
 	}
-	if acro := d.dict(cat["AcroForm"]); acro != nil {
-		if fr, ok := acro["Fields"].(pdfRef); ok {
-			r.fieldsArr = fr.num
+	if acro := d.dict(cat.Get("AcroForm")); acro != nil {
+		if fr, ok := acro.Get("Fields").(pdf.Ref); ok {
+			r.fieldsArr = fr.Num
 		}
 	}
 	for _, f := range d.fields() {
 		if f.num != 0 {
 			r.field[f.num] = true
 		}
-		parent := f.dict["Parent"]
+		parent := f.dict.Get("Parent")
 		for i := 0; i < 32; i++ {
-			pr, ok := parent.(pdfRef)
-			if !ok || r.field[pr.num] {
+			pr, ok := parent.(pdf.Ref)
+			if !ok || r.field[pr.Num] {
 				break
 			}
-			r.field[pr.num] = true
-			parent = d.dict(pr)["Parent"]
+			r.field[pr.Num] = true
+			parent = d.dict(pr).Get("Parent")
 		}
-		if kids, ok := d.get(f.dict["Kids"]).(pdfArray); ok {
+		if kids, ok := d.get(f.dict.Get("Kids")).([]pdf.Object); ok {
 			for _, k := range kids {
-				if kr, ok := k.(pdfRef); ok {
-					r.widget[kr.num] = true
+				if kr, ok := k.(pdf.Ref); ok {
+					r.widget[kr.Num] = true
 				}
 			}
 		}
 		if f.ft == "Sig" {
-			if vr, ok := f.dict["V"].(pdfRef); ok {
-				r.sig[vr.num] = true
-				walk(d, vr, func(num int, _ object) { r.sig[num] = true })
-			} else if vd, ok := f.dict["V"].(pdfDict); ok {
-				walk(d, vd, func(num int, _ object) { r.sig[num] = true })
+			if vr, ok := f.dict.Get("V").(pdf.Ref); ok {
+				r.sig[vr.Num] = true
+				walk(d, vr, func(num int, _ pdf.Object) { r.sig[num] = true })
+			} else if vd, ok := f.dict.Get("V").(*pdf.Dict); ok {
+				walk(d, vd, func(num int, _ pdf.Object) { r.sig[num] = true })
 			}
 		}
 	}
-	if dr, ok := cat["DSS"].(pdfRef); ok {
-		r.dss[dr.num] = true
+	if dr, ok := cat.Get("DSS").(pdf.Ref); ok {
+		r.dss[dr.Num] = true
 	}
-	walk(d, cat["DSS"], func(num int, _ object) { r.dss[num] = true })
+	walk(d, cat.Get("DSS"), func(num int, _ pdf.Object) { r.dss[num] = true })
 	return r
 }
 
@@ -282,33 +284,30 @@ func diffRevisions(a, b *document, p int, rev int) []change {
 	add := func(kind string, allowed, failed bool, format string, args ...any) {
 		out = append(out, change{Modification: Modification{Kind: kind, Allowed: allowed, Detail: fmt.Sprintf(format, args...), Revision: rev}, failed: failed && !allowed})
 	}
-	if ra2, ok := b.trailer["Root"].(pdfRef); !ok || ra2.num != ra.root {
+	if ra2, ok := b.trailer.Get("Root").(pdf.Ref); !ok || ra2.Num != ra.root {
 		add("catalog", false, true, "the document catalog was replaced")
 		return out
 	}
 
 	// Changed objects, in number order.
 	var changed []int
-	for num, eb := range b.xref {
-		ea, ok := a.xref[num]
-		if ok && ea == eb && !eb.inObjStm {
+	for num, eb := range b.r.Entries() {
+		ea, ok := a.r.Entry(num)
+		if ok && ea == eb && eb.ObjStm == 0 {
 			continue
 		}
-		if eb.free && (!ok || ea.free) {
-			continue
-		}
-		if !ok && eb.free {
+		if eb.Free && (!ok || ea.Free) {
 			continue
 		}
 		changed = append(changed, num)
 	}
 	sort.Ints(changed)
-	type pair struct{ a, b object }
+	type pair struct{ a, b pdf.Object }
 	vals := map[int]pair{}
 	var real []int
 	for _, num := range changed {
-		va, vb := a.get(pdfRef{num: num}), b.get(pdfRef{num: num})
-		if equalObjects(va, vb) {
+		va, vb := a.get(pdf.Ref{Num: num}), b.get(pdf.Ref{Num: num})
+		if pdf.Equal(va, vb) {
 			continue
 		}
 		vals[num] = pair{va, vb}
@@ -319,7 +318,7 @@ func diffRevisions(a, b *document, p int, rev int) []change {
 	for _, num := range real {
 		if ra.field[num] || ra.widget[num] {
 			da, db := asDict(vals[num].a), asDict(vals[num].b)
-			if !equalObjects(da["V"], db["V"]) || !equalObjects(da["AS"], db["AS"]) {
+			if !pdf.Equal(da.Get("V"), db.Get("V")) || !pdf.Equal(da.Get("AS"), db.Get("AS")) {
 				valueChanged[num] = true
 			}
 		}
@@ -328,8 +327,8 @@ func diffRevisions(a, b *document, p int, rev int) []change {
 		if valueChanged[w] {
 			return true
 		}
-		pr, ok := a.dict(pdfRef{num: w})["Parent"].(pdfRef)
-		return ok && valueChanged[pr.num]
+		pr, ok := a.dict(pdf.Ref{Num: w}).Get("Parent").(pdf.Ref)
+		return ok && valueChanged[pr.Num]
 	}
 
 	for _, num := range real {
@@ -346,8 +345,8 @@ func diffRevisions(a, b *document, p int, rev int) []change {
 				case "Metadata":
 					add("metadata", true, false, "document metadata updated")
 				case "AcroForm":
-					if _, direct := db["AcroForm"].(pdfDict); direct {
-						out = append(out, acroFormDiff(a, b, d2(a, da["AcroForm"]), d2(b, db["AcroForm"]), p, rev)...)
+					if _, direct := db.Get("AcroForm").(*pdf.Dict); direct {
+						out = append(out, acroFormDiff(a, b, a.dict(da.Get("AcroForm")), b.dict(db.Get("AcroForm")), p, rev)...)
 					} else {
 						add("form", false, false, "the interactive form dictionary was replaced")
 					}
@@ -425,13 +424,13 @@ func diffRevisions(a, b *document, p int, rev int) []change {
 	// New signatures and document timestamps.
 	old := map[int]bool{}
 	for _, sf := range a.signatureFields() {
-		old[sf.sigRef.num] = true
+		old[sf.sigRef.Num] = true
 	}
 	for _, sf := range b.signatureFields() {
-		if sf.direct || old[sf.sigRef.num] {
+		if sf.direct || old[sf.sigRef.Num] {
 			continue
 		}
-		if sf.sig["Type"] == pdfName("DocTimeStamp") || sf.sig["SubFilter"] == pdfName("ETSI.RFC3161") {
+		if sf.sig.Get("Type") == pdf.Name("DocTimeStamp") || sf.sig.Get("SubFilter") == pdf.Name("ETSI.RFC3161") {
 			add("document-timestamp", true, false, "document timestamp %q added", sf.name)
 		} else {
 			add("signature", true, false, "signature %q added", sf.name)
@@ -449,32 +448,25 @@ var displayKeys = map[string]bool{
 
 func hasKey(m map[int]int, k int) bool { _, ok := m[k]; return ok }
 
-func asDict(v object) pdfDict {
+func asDict(v pdf.Object) *pdf.Dict {
 	switch x := v.(type) {
-	case pdfDict:
+	case *pdf.Dict:
 		return x
-	case *pdfStream:
-		return x.dict
+	case *pdf.Stream:
+		return x.Dict()
 	}
-	return pdfDict{}
+	return nil // reads as an empty dictionary
 }
 
-func d2(d *document, o object) pdfDict {
-	if x := d.dict(o); x != nil {
-		return x
-	}
-	return pdfDict{}
-}
-
-func changedKeys(a, b pdfDict) []string {
+func changedKeys(a, b *pdf.Dict) []string {
 	var out []string
-	for k, v := range a {
-		if !equalObjects(v, b[k]) {
+	for k, v := range a.All() {
+		if !pdf.Equal(v, b.Get(k)) {
 			out = append(out, string(k))
 		}
 	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
+	for k := range b.All() {
+		if a.Get(k) == nil {
 			out = append(out, string(k))
 		}
 	}
@@ -482,11 +474,11 @@ func changedKeys(a, b pdfDict) []string {
 	return out
 }
 
-func pageDiff(a, b *document, da, db pdfDict, n, p, rev int) []change {
+func pageDiff(a, b *document, da, db *pdf.Dict, n, p, rev int) []change {
 	var out []change
 	for _, k := range changedKeys(da, db) {
 		if k == "Annots" {
-			out = append(out, annotsDiff(a, b, da["Annots"], db["Annots"], n, p, rev)...)
+			out = append(out, annotsDiff(a, b, da.Get("Annots"), db.Get("Annots"), n, p, rev)...)
 			continue
 		}
 		switch {
@@ -501,18 +493,18 @@ func pageDiff(a, b *document, da, db pdfDict, n, p, rev int) []change {
 	return out
 }
 
-func refSet(d *document, o object) map[int]bool {
-	arr, _ := d.get(o).(pdfArray)
+func refSet(d *document, o pdf.Object) map[int]bool {
+	arr, _ := d.get(o).([]pdf.Object)
 	s := map[int]bool{}
 	for _, x := range arr {
-		if r, ok := x.(pdfRef); ok {
-			s[r.num] = true
+		if r, ok := x.(pdf.Ref); ok {
+			s[r.Num] = true
 		}
 	}
 	return s
 }
 
-func annotsDiff(a, b *document, oa, ob object, n, p, rev int) []change {
+func annotsDiff(a, b *document, oa, ob pdf.Object, n, p, rev int) []change {
 	var out []change
 	sa, sb := refSet(a, oa), refSet(b, ob)
 	for num := range sa {
@@ -524,8 +516,8 @@ func annotsDiff(a, b *document, oa, ob object, n, p, rev int) []change {
 		if sa[num] {
 			continue
 		}
-		ad := b.dict(pdfRef{num: num})
-		sub, _ := ad["Subtype"].(pdfName)
+		ad := b.dict(pdf.Ref{Num: num})
+		sub, _ := ad.Get("Subtype").(pdf.Name)
 		if sub == "Widget" && isSigField(b, ad) {
 			out = append(out, change{Modification: Modification{Kind: "signature", Allowed: true, Detail: fmt.Sprintf("page %d: signature field added", n), Revision: rev}})
 			continue
@@ -540,13 +532,13 @@ func annotsDiff(a, b *document, oa, ob object, n, p, rev int) []change {
 	return out
 }
 
-func isSigField(d *document, w pdfDict) bool {
+func isSigField(d *document, w *pdf.Dict) bool {
 	x := w
 	for i := 0; i < 32 && x != nil; i++ {
-		if ft, ok := d.get(x["FT"]).(pdfName); ok {
+		if ft, ok := d.get(x.Get("FT")).(pdf.Name); ok {
 			return ft == "Sig"
 		}
-		x = d.dict(x["Parent"])
+		x = d.dict(x.Get("Parent"))
 	}
 	return false
 }
@@ -554,12 +546,12 @@ func isSigField(d *document, w pdfDict) bool {
 // Keys form filling may change on a field or widget.
 var formKeys = map[string]bool{"V": true, "AS": true, "AP": true, "M": true, "MK": true, "DA": true, "NM": true}
 
-func fieldDiff(da, db pdfDict, num, p, rev int) []change {
+func fieldDiff(da, db *pdf.Dict, num, p, rev int) []change {
 	var out []change
-	isSig := da["FT"] == pdfName("Sig") || db["FT"] == pdfName("Sig")
+	isSig := da.Get("FT") == pdf.Name("Sig") || db.Get("FT") == pdf.Name("Sig")
 	for _, k := range changedKeys(da, db) {
 		switch {
-		case isSig && k == "V" && da["V"] == nil:
+		case isSig && k == "V" && da.Get("V") == nil:
 			out = append(out, change{Modification: Modification{Kind: "signature", Allowed: true, Detail: fmt.Sprintf("signature field (object %d) signed", num), Revision: rev}})
 		case isSig && k == "V":
 			out = append(out, change{Modification: Modification{Kind: "signature-dictionary", Detail: fmt.Sprintf("the value of signature field (object %d) was replaced", num), Revision: rev}, failed: true})
@@ -581,12 +573,12 @@ func fieldDiff(da, db pdfDict, num, p, rev int) []change {
 	return out
 }
 
-func acroFormDiff(a, b *document, da, db pdfDict, p, rev int) []change {
+func acroFormDiff(a, b *document, da, db *pdf.Dict, p, rev int) []change {
 	var out []change
 	for _, k := range changedKeys(da, db) {
 		switch k {
 		case "Fields":
-			out = append(out, fieldsArrayDiff(a, b, da["Fields"], db["Fields"], p, rev)...)
+			out = append(out, fieldsArrayDiff(a, b, da.Get("Fields"), db.Get("Fields"), p, rev)...)
 		case "DR", "DA", "SigFlags":
 			out = append(out, change{Modification: Modification{Kind: "form", Allowed: true, Detail: "form /" + k + " updated", Revision: rev}})
 		default:
@@ -596,7 +588,7 @@ func acroFormDiff(a, b *document, da, db pdfDict, p, rev int) []change {
 	return out
 }
 
-func fieldsArrayDiff(a, b *document, oa, ob object, p, rev int) []change {
+func fieldsArrayDiff(a, b *document, oa, ob pdf.Object, p, rev int) []change {
 	var out []change
 	sa, sb := refSet(a, oa), refSet(b, ob)
 	for num := range sa {
@@ -608,7 +600,7 @@ func fieldsArrayDiff(a, b *document, oa, ob object, p, rev int) []change {
 		if sa[num] {
 			continue
 		}
-		fd := b.dict(pdfRef{num: num})
+		fd := b.dict(pdf.Ref{Num: num})
 		if isSigField(b, fd) {
 			continue // reported with the signature
 		}
@@ -658,7 +650,7 @@ func (r *run) modifications(f *pdfFile, final *document, entries []*pdfEntry, p 
 		default:
 			c = diffRevisions(a, b, p, k+2)
 		}
-		if err := f.b.ctx.Err(); err != nil {
+		if err := f.ctx.Err(); err != nil {
 			return nil, err
 		}
 		diffs[k] = c

@@ -4,10 +4,12 @@
 // INDETERMINATE with a sub-indication, per signature and document timestamp,
 // in revision order, the worst deciding the document's indication.
 //
-// It owns its own PDF reader (pdfobj.go, pdfdoc.go): revisions are the
-// prefixes of the file ending at each %%EOF, each read through its own
-// cross-reference chain, so that what a signature covers can be compared
-// with what the final file shows.
+// PDFs are read by package pdf (pdf.Open, the same parser that signs, with
+// its limits and repair): revisions are the prefixes of the file ending at
+// each %%EOF, each read through its own cross-reference chain
+// (Reader.Revision), so that what a signature covers can be compared with
+// what the final file shows. pdfdoc.go only adds lenient accessors (an
+// unreadable object reads as null).
 //
 // Rules kept here:
 //   - The byte range starts at 0, its gap is exactly the /Contents hex string
@@ -35,8 +37,9 @@
 //     INDETERMINATE (SIG_CONSTRAINTS_FAILURE).
 //   - Every input is answered: a validation stops at Options.Timeout
 //     (8 s by default, within the 10 s the contract promises) and within
-//     fixed budgets (xref sections, objects resolved, bytes inflated,
-//     nesting); what cannot be analysed is INDETERMINATE (GENERIC).
+//     package pdf's budgets, shared by all revisions of one file (xref
+//     sections, objects read, bytes decoded, nesting: pdf.ErrLimit); what
+//     cannot be analysed is INDETERMINATE (GENERIC).
 //   - Nothing is logged; document content never leaves the report.
 //
 // A Validator holds no mutable state and is safe for concurrent use; each

@@ -1,8 +1,7 @@
 package verify
 
 import (
-	"strings"
-	"unicode/utf16"
+	"github.com/paraphe/paraphe/pdf"
 )
 
 // maxFields bounds the form fields visited: forms with more than 100 000
@@ -13,61 +12,61 @@ const maxFields = 100_000
 type sigField struct {
 	name     string
 	fieldNum int // object number of the field (0 if direct)
-	sigRef   pdfRef
+	sigRef   pdf.Ref
 	direct   bool // the signature dictionary is a direct object in the field
-	sig      pdfDict
+	sig      *pdf.Dict
 }
 
 // field is one terminal form field.
 type field struct {
 	name string
 	num  int
-	dict pdfDict
-	ft   pdfName
+	dict *pdf.Dict
+	ft   pdf.Name
 }
 
 // fields walks the AcroForm field tree (with inherited /FT and full names).
 func (d *document) fields() []field {
 	var out []field
-	acro := d.dict(d.catalog()["AcroForm"])
+	acro := d.dict(d.catalog().Get("AcroForm"))
 	if acro == nil {
 		return nil
 	}
 	seen := map[int]bool{}
 	count := 0
-	var walk func(o object, parent string, ft pdfName, depth int)
-	walk = func(o object, parent string, ft pdfName, depth int) {
+	var walk func(o pdf.Object, parent string, ft pdf.Name, depth int)
+	walk = func(o pdf.Object, parent string, ft pdf.Name, depth int) {
 		if depth > 32 || count > maxFields {
 			return
 		}
 		count++
 		num := 0
-		if r, ok := o.(pdfRef); ok {
-			if seen[r.num] {
+		if r, ok := o.(pdf.Ref); ok {
+			if seen[r.Num] {
 				return
 			}
-			seen[r.num] = true
-			num = r.num
+			seen[r.Num] = true
+			num = r.Num
 		}
 		fd := d.dict(o)
 		if fd == nil {
 			return
 		}
 		name := parent
-		if t, ok := d.get(fd["T"]).(pdfString); ok {
+		if t, ok := d.get(fd.Get("T")).(pdf.String); ok {
 			if name != "" {
 				name += "."
 			}
-			name += textString(t.b)
+			name += t.Text()
 		}
-		if f, ok := d.get(fd["FT"]).(pdfName); ok {
+		if f, ok := d.get(fd.Get("FT")).(pdf.Name); ok {
 			ft = f
 		}
-		kids, _ := d.get(fd["Kids"]).(pdfArray)
+		kids, _ := d.get(fd.Get("Kids")).([]pdf.Object)
 		hasFieldKids := false
 		for _, k := range kids {
 			kd := d.dict(k)
-			if kd != nil && (kd["T"] != nil || kd["FT"] != nil || kd["Kids"] != nil) {
+			if kd != nil && (kd.Get("T") != nil || kd.Get("FT") != nil || kd.Get("Kids") != nil) {
 				hasFieldKids = true
 			}
 		}
@@ -79,7 +78,7 @@ func (d *document) fields() []field {
 		}
 		out = append(out, field{name: name, num: num, dict: fd, ft: ft})
 	}
-	fs, _ := d.get(acro["Fields"]).(pdfArray)
+	fs, _ := d.get(acro.Get("Fields")).([]pdf.Object)
 	for _, f := range fs {
 		walk(f, "", "", 0)
 	}
@@ -95,17 +94,17 @@ func (d *document) signatureFields() []sigField {
 		if f.ft != "Sig" {
 			continue
 		}
-		v := f.dict["V"]
+		v := f.dict.Get("V")
 		sig := d.dict(v)
 		if sig == nil {
 			continue
 		}
 		sf := sigField{name: f.name, fieldNum: f.num, sig: sig}
-		if r, ok := v.(pdfRef); ok {
-			if seen[r.num] {
+		if r, ok := v.(pdf.Ref); ok {
+			if seen[r.Num] {
 				continue
 			}
-			seen[r.num] = true
+			seen[r.Num] = true
 			sf.sigRef = r
 		} else {
 			sf.direct = true
@@ -113,24 +112,4 @@ func (d *document) signatureFields() []sigField {
 		out = append(out, sf)
 	}
 	return out
-}
-
-// textString decodes a PDF text string (UTF-16BE with BOM, UTF-8 with BOM,
-// or PDFDocEncoding read as Latin-1).
-func textString(b []byte) string {
-	if len(b) >= 2 && b[0] == 0xfe && b[1] == 0xff {
-		u := make([]uint16, 0, len(b)/2)
-		for i := 2; i+1 < len(b); i += 2 {
-			u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
-		}
-		return string(utf16.Decode(u))
-	}
-	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
-		return strings.ToValidUTF8(string(b[3:]), "?")
-	}
-	r := make([]rune, len(b))
-	for i, c := range b {
-		r[i] = rune(c)
-	}
-	return string(r)
 }

@@ -47,22 +47,6 @@ func signedPDFForFuzz(f *testing.F, p *testPKI) []byte {
 	return signPDF(&testing.T{}, base, xref, 6, "Signature1", "", "", p.key, p.signer)
 }
 
-// FuzzParseObject checks the object parser on arbitrary bytes.
-func FuzzParseObject(f *testing.F) {
-	for _, s := range []string{"<< /A [1 2 0 R (x\\)) <414>] /B << /C true >> >>", "[[[[", "(unterminated", "<</Length 5 0 R>>stream\nabc"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		l := &lexer{data: data}
-		for i := 0; i < 100 && l.pos < len(data); i++ {
-			before := l.pos
-			if _, err := l.parseObject(0); err != nil && l.pos == before {
-				l.pos++
-			}
-		}
-	})
-}
-
 // FuzzBERToDER checks the BER normalizer: its output, when any, is DER
 // that normalizes to itself.
 func FuzzBERToDER(f *testing.F) {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/pdf"
 )
 
 // pdfEntry is a signature or document timestamp being validated.
@@ -34,10 +36,9 @@ func (e *pdfEntry) res() result { return result{e.sig} }
 // short (budget, deadline) or the input is not a PDF.
 func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 	r.data = data
-	b := &budget{ctx: ctx}
-	f := &pdfFile{data: data, ends: findRevisionEnds(data), docs: map[int]*document{}, errs: map[int]error{}, b: b}
+	f := &pdfFile{ctx: ctx, data: data, ends: findRevisionEnds(data), docs: map[int]*document{}, errs: map[int]error{}}
 	rep.Document.Revisions = len(f.ends)
-	final, err := openDocument(data, b)
+	fr, err := pdf.Open(ctx, bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if isAbort(err) {
 			return err
@@ -45,10 +46,12 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 		rep.Notes = append(rep.Notes, "the PDF structure cannot be read: "+err.Error())
 		return nil
 	}
-	if final.repaired {
+	f.final = fr
+	final := newDocument(fr)
+	if fr.Repaired() {
 		rep.Notes = append(rep.Notes, "the cross-reference table is broken; objects were found by scanning the file")
 	}
-	if _, enc := final.trailer["Encrypt"]; enc {
+	if final.trailer.Get("Encrypt") != nil {
 		rep.Notes = append(rep.Notes, "the document is encrypted; encrypted objects cannot be compared across revisions")
 	}
 	rd, pool := readDSS(final)
@@ -113,7 +116,7 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 }
 
 func isAbort(err error) bool {
-	return errors.Is(err, errBudget) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	return errors.Is(err, pdf.ErrLimit) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // rangeDigest hashes the two byte ranges.
@@ -128,28 +131,28 @@ func rangeDigest(data []byte, br [4]int, h crypto.Hash) []byte {
 // parses the CMS. It returns nil for an empty placeholder.
 func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 	sig := &Signature{Field: sf.name, Kind: KindSignature, Indication: TotalPassed, Level: LevelNone, ModificationsAfterSigning: []Modification{}, Checks: []Check{}}
-	e := &pdfEntry{sig: sig, field: sf, sigNum: sf.sigRef.num}
+	e := &pdfEntry{sig: sig, field: sf, sigNum: sf.sigRef.Num}
 	res := e.res()
 	d := sf.sig
-	sub, _ := d["SubFilter"].(pdfName)
+	sub, _ := d.Get("SubFilter").(pdf.Name)
 	e.subFilter = string(sub)
 	sig.SubFilter = e.subFilter
-	if d["Type"] == pdfName("DocTimeStamp") || sub == "ETSI.RFC3161" {
+	if d.Get("Type") == pdf.Name("DocTimeStamp") || sub == "ETSI.RFC3161" {
 		e.docTS = true
 		sig.Kind = KindDocumentTimestamp
 	}
-	contents, _ := d["Contents"].(pdfString)
-	if isZero(contents.b) {
+	contents, _ := d.Get("Contents").(pdf.String)
+	if isZero(contents.Bytes) {
 		return nil
 	}
-	if s, ok := d["Reason"].(pdfString); ok {
-		sig.Reason = textString(s.b)
+	if s, ok := d.Get("Reason").(pdf.String); ok {
+		sig.Reason = s.Text()
 	}
-	if s, ok := d["Location"].(pdfString); ok {
-		sig.Location = textString(s.b)
+	if s, ok := d.Get("Location").(pdf.String); ok {
+		sig.Location = s.Text()
 	}
-	if s, ok := d["M"].(pdfString); ok {
-		if t, ok := timeFromPDF(string(s.b)); ok {
+	if s, ok := d.Get("M").(pdf.String); ok {
+		if t, ok := timeFromPDF(string(s.Bytes)); ok {
 			sig.ClaimedSigningTime = &t
 		}
 	}
@@ -157,7 +160,7 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 	// Byte range: [0 b c d], the gap exactly the /Contents hex string,
 	// ending at a revision's %%EOF.
 	data := f.data
-	arr, _ := d["ByteRange"].(pdfArray)
+	arr, _ := d.Get("ByteRange").([]pdf.Object)
 	var nums []int
 	for _, x := range arr {
 		n, ok := x.(int64)
@@ -180,13 +183,12 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 	}
 	copy(e.br[:], nums)
 	e.end = nums[2] + nums[3]
-	gap := &lexer{data: data, pos: nums[1]}
 	if nums[1] >= len(data) || data[nums[1]] != '<' {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap does not start at the /Contents string")
 		return e
 	}
-	hs, err := gap.parseHex()
-	if err != nil || gap.pos != nums[2] || !bytesEqual(hs.(pdfString).b, contents.b) {
+	hs, gapEnd, err := pdf.HexStringAt(bytes.NewReader(data), int64(len(data)), int64(nums[1]))
+	if err != nil || gapEnd != int64(nums[2]) || !bytesEqual(hs, contents.Bytes) {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap is not exactly the /Contents string")
 		return e
 	}
@@ -204,24 +206,24 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 		res.fail("byte-range", Indeterminate, FormatFailure, "the signed revision cannot be read: "+err.Error())
 		return e
 	}
-	var signedDict pdfDict
+	var signedDict *pdf.Dict
 	if !sf.direct {
 		signedDict = sdoc.dict(sf.sigRef)
 	} else if sf.fieldNum != 0 {
-		signedDict = sdoc.dict(sdoc.dict(pdfRef{num: sf.fieldNum})["V"])
+		signedDict = sdoc.dict(sdoc.dict(pdf.Ref{Num: sf.fieldNum}).Get("V"))
 	}
-	if signedDict == nil || !equalObjects(signedDict["ByteRange"], d["ByteRange"]) {
+	if signedDict == nil || !pdf.Equal(signedDict.Get("ByteRange"), d.Get("ByteRange")) {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the signed revision does not hold this signature dictionary")
 		return e
 	}
-	if sc, _ := signedDict["Contents"].(pdfString); !bytesEqual(sc.b, contents.b) {
+	if sc, _ := signedDict.Get("Contents").(pdf.String); !bytesEqual(sc.Bytes, contents.Bytes) {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the signature's /Contents differs from the signed revision's")
 		return e
 	}
 	e.brOK = true
 	res.check("byte-range", true, fmt.Sprintf("covers revision %d except the /Contents string", rev+1))
 
-	der, ber, err := signatureBytes(contents.b)
+	der, ber, err := signatureBytes(contents.Bytes)
 	if err != nil {
 		res.fail("cms-structure", TotalFailed, FormatFailure, "the signature is not one DER element: "+err.Error())
 		return e
@@ -323,19 +325,19 @@ func (r *run) checkDocTimestamp(e *pdfEntry, pool []*x509.Certificate, rd *revoc
 func readDSS(d *document) (*revocationData, []*x509.Certificate) {
 	rd := &revocationData{}
 	var pool []*x509.Certificate
-	dss := d.dict(d.catalog()["DSS"])
+	dss := d.dict(d.catalog().Get("DSS"))
 	if dss == nil {
 		return rd, nil
 	}
-	streams := func(key pdfName) [][]byte {
-		arr, _ := d.get(dss[key]).(pdfArray)
+	streams := func(key pdf.Name) [][]byte {
+		arr, _ := d.get(dss.Get(key)).([]pdf.Object)
 		var out [][]byte
 		for i, x := range arr {
 			if i > 10000 {
 				break
 			}
-			if s, ok := d.get(x).(*pdfStream); ok {
-				if b, err := d.decode(s); err == nil {
+			if s, ok := d.get(x).(*pdf.Stream); ok {
+				if b, err := d.r.Decode(s); err == nil {
 					out = append(out, b)
 				}
 			}
@@ -356,27 +358,27 @@ func readDSS(d *document) (*revocationData, []*x509.Certificate) {
 // docMDP returns the DocMDP permission (1-3) and the certification
 // signature's object number, or zeros.
 func docMDP(d *document) (int, int) {
-	perms := d.dict(d.catalog()["Perms"])
+	perms := d.dict(d.catalog().Get("Perms"))
 	if perms == nil {
 		return 0, 0
 	}
-	ref, ok := perms["DocMDP"].(pdfRef)
+	ref, ok := perms.Get("DocMDP").(pdf.Ref)
 	if !ok {
 		return 0, 0
 	}
 	sig := d.dict(ref)
 	p := 2
-	refs, _ := d.get(sig["Reference"]).(pdfArray)
+	refs, _ := d.get(sig.Get("Reference")).([]pdf.Object)
 	for _, x := range refs {
 		rd := d.dict(x)
-		if rd["TransformMethod"] != pdfName("DocMDP") {
+		if rd.Get("TransformMethod") != pdf.Name("DocMDP") {
 			continue
 		}
-		if v, ok := d.get(d.dict(rd["TransformParams"])["P"]).(int64); ok && v >= 1 && v <= 3 {
+		if v, ok := d.get(d.dict(rd.Get("TransformParams")).Get("P")).(int64); ok && v >= 1 && v <= 3 {
 			p = int(v)
 		}
 	}
-	return p, ref.num
+	return p, ref.Num
 }
 
 // levels sets the PAdES baseline level of each signature.
@@ -405,7 +407,7 @@ func (r *run) levels(f *pdfFile, entries []*pdfEntry) {
 					if !d.docTS || !d.ts.valid || d.end <= e.end {
 						continue
 					}
-					if doc, err := f.doc(d.rev); err == nil && doc.dict(doc.catalog()["DSS"]) != nil {
+					if doc, err := f.doc(d.rev); err == nil && doc.dict(doc.catalog().Get("DSS")) != nil {
 						level = LevelLTA
 					}
 				}

@@ -2,18 +2,24 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+
+	"github.com/paraphe/paraphe/pdf"
 )
 
 // pdfFile is the input PDF with its revisions.
 type pdfFile struct {
+	ctx  context.Context
 	data []byte
 	// ends holds the end offset of each revision (just after %%EOF and its
 	// end-of-line), ascending.
 	ends []int
-	docs map[int]*document
-	errs map[int]error
-	b    *budget
+	// final reads the whole file; the revisions are opened from it and
+	// share its budget.
+	final *pdf.Reader
+	docs  map[int]*document
+	errs  map[int]error
 }
 
 // findRevisionEnds returns the offsets just after each %%EOF marker and its
@@ -71,13 +77,14 @@ func (f *pdfFile) doc(i int) (*document, error) {
 		return nil, err
 	}
 	if i < 0 || i >= len(f.ends) {
-		return nil, fmt.Errorf("%w: no revision %d", errSyntax, i)
+		return nil, fmt.Errorf("verify: no revision %d", i)
 	}
-	d, err := openDocument(f.data[:f.ends[i]], f.b)
+	r, err := f.final.Revision(int64(f.ends[i]))
 	if err != nil {
 		f.errs[i] = err
 		return nil, err
 	}
+	d := newDocument(r)
 	f.docs[i] = d
 	return d, nil
 }

@@ -20,7 +20,7 @@ import (
 // Sentinel errors callers branch on.
 var (
 	// ErrNotPDF reports input that is not a PDF at all (exit code 2).
-	ErrNotPDF = errNotPDF
+	ErrNotPDF = errors.New("verify: not a PDF")
 	// ErrInvalidInput reports a hash-mode input that cannot be validated
 	// (no signature, neither data nor digest, a digest of the wrong size).
 	ErrInvalidInput = errors.New("verify: invalid input")
