@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device/client"
 )
 
@@ -203,5 +206,38 @@ func TestHistoryPages(t *testing.T) {
 	u, _ := testEnv.Store.User(ctx, dev.State().UserID)
 	if u.Refusals != 4 {
 		t.Fatalf("refusals counted %d, want 4", u.Refusals)
+	}
+}
+
+// TestBatchOfHundred: one approval signs a request of 100 documents, each CMS over its
+// own digest.
+func TestBatchOfHundred(t *testing.T) {
+	key := newIntegrator(t, "batch")
+	dev := newSigner(t)
+	docs := make([]map[string]string, 100)
+	digests := make([][]byte, 100)
+	for i := range docs {
+		d := sha256.Sum256(fmt.Appendf(nil, "batch document %d", i))
+		digests[i] = d[:]
+		docs[i] = map[string]string{"name": fmt.Sprintf("contract-%03d.pdf", i), "digest": base64.StdEncoding.EncodeToString(d[:]), "digestAlgorithm": "SHA-256"}
+	}
+	body, _ := json.Marshal(map[string]any{"signer": dev.State().UserID, "format": "CAdES", "level": "B-B", "documents": docs})
+	id, icon := create(t, key, body)
+	it, err := dev.Request(context.Background(), id)
+	if err != nil || len(it.Documents) != 100 {
+		t.Fatalf("device sees %d documents: %v", len(it.Documents), err)
+	}
+	if st, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil || st != "signed" {
+		t.Fatalf("approve: %s %v", st, err)
+	}
+	for _, i := range []int{0, 57, 99} {
+		r := call(t, key, "GET", fmt.Sprintf("/v1/signature-requests/%s/documents/%d", id, i), "", nil)
+		sd, err := cades.Parse(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sd.Verify(digests[i]); err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
 	}
 }
