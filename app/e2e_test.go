@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/cades"
@@ -457,5 +458,42 @@ func TestEvidenceRecord(t *testing.T) {
 	k2 := newIntegrator(t, "nosy")
 	if r := call(t, k2, "GET", "/v1/signature-requests/"+id+"/evidence", "", nil); r.Status != 404 {
 		t.Fatalf("another integrator reads the evidence: %d", r.Status)
+	}
+}
+
+// TestTenancyEveryRoute walks every integrator route that names a request and checks
+// that another integrator gets 404 on a signed request of the first.
+func TestTenancyEveryRoute(t *testing.T) {
+	key := newIntegrator(t, "owner")
+	other := newIntegrator(t, "stranger")
+	dev := newSigner(t)
+	d := sha256.Sum256([]byte("tenancy"))
+	id, icon := create(t, key, hashRequest(dev.State().UserID, "SHA-256", d[:]))
+	if _, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	engine, ok := testSrv.Config.Handler.(*gin.Engine)
+	if !ok {
+		t.Fatal("the handler is not the Gin engine")
+	}
+	n := 0
+	for _, r := range engine.Routes() {
+		if !strings.HasPrefix(r.Path, "/v1/signature-requests/:id") {
+			continue
+		}
+		path := strings.NewReplacer(":id", id, ":index", "0").Replace(r.Path)
+		if got := call(t, other, r.Method, path, "", nil); got.Status != 404 {
+			t.Errorf("%s %s by another integrator: HTTP %d", r.Method, r.Path, got.Status)
+		}
+		if got := call(t, "", r.Method, path, "", nil); got.Status != 401 {
+			t.Errorf("%s %s without a key: HTTP %d", r.Method, r.Path, got.Status)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("only %d request routes found", n)
+	}
+	if st := status(t, key, id); st != "signed" {
+		t.Fatalf("the owner's request changed: %s", st)
 	}
 }
