@@ -94,6 +94,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 type Service struct {
 	*Domain
 	retention   *retention.Job
+	store       *store.Store
 	Handler     http.Handler
 	databaseURL string
 	log         *slog.Logger
@@ -131,7 +132,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h, retention: rj, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
+	return &Service{Domain: d, Handler: h, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
 }
 
 // kicker queues a webhook and wakes this process's sender at once.
@@ -171,8 +172,32 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 					log.Warn("recovery sweep", "err", err)
 				}
 			}
+			if n%10 == 0 {
+				if err := s.queueOwedWebhooks(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("webhook sweep", "err", err)
+				}
+			}
 		}
 	}
+}
+
+// queueOwedWebhooks queues the callbacks of requests that ended while the process was
+// stopping (state changed, webhook not yet queued). Ten seconds of grace leave the normal
+// path its time; the delivery then still comes within the contract's 30 seconds.
+func (s *Service) queueOwedWebhooks(ctx context.Context) error {
+	owed, err := s.store.OwedWebhooks(ctx, time.Now().Add(-10*time.Second), 100)
+	if err != nil {
+		return err
+	}
+	for _, o := range owed {
+		if err := s.Webhooks.Enqueue(ctx, o.IntegratorID, o.RequestID, o.URL, o.Status); err != nil {
+			return err
+		}
+	}
+	if len(owed) > 0 {
+		s.Webhooks.Kick()
+	}
+	return nil
 }
 
 // pki adapts the CA and the store's certificate records to the API.

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/paraphe/paraphe/notify"
+	"github.com/paraphe/paraphe/signer"
 )
 
 var _ notify.OutboxStore = (*Store)(nil)
@@ -169,4 +170,28 @@ func (s *Store) WebhookAttempts(ctx context.Context, requestID string) ([]notify
 			Delivered: r.Delivered, NextAttemptAt: outboxUTC(r.NextAttemptAt)}
 	}
 	return out, nil
+}
+
+// OwedWebhook is a final request with a callback URL and no queued delivery.
+type OwedWebhook struct {
+	RequestID, IntegratorID, URL, Status string
+}
+
+// OwedWebhooks finds requests that reached a final state before the given time with a
+// callback URL but no delivery in the outbox: the process stopped between the state
+// change and the queueing. The sweep that calls it queues them (once: deliveries are
+// unique per request).
+func (s *Store) OwedWebhooks(ctx context.Context, finishedBefore time.Time, limit int) ([]OwedWebhook, error) {
+	var rows []requestRow
+	err := s.db.WithContext(ctx).Model(&requestRow{}).Select("id", "integrator_id", "callback_url", "status").
+		Where("callback_url <> '' AND finished_at IS NOT NULL AND finished_at < ? AND status IN ?", finishedBefore.UTC(),
+			[]string{string(signer.StatusSigned), string(signer.StatusRefused), string(signer.StatusExpired),
+				string(signer.StatusCancelled), string(signer.StatusFailed)}).
+		Where("NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.request_id = signature_requests.id)").
+		Order("finished_at").Limit(limit).Find(&rows).Error
+	out := make([]OwedWebhook, len(rows))
+	for i, r := range rows {
+		out[i] = OwedWebhook{RequestID: r.ID, IntegratorID: r.IntegratorID, URL: r.CallbackURL, Status: r.Status}
+	}
+	return out, err
 }
