@@ -116,6 +116,16 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	}
 	m := d.Metrics
 	rl := e.Cfg.RateLimits
+	anchors := []*x509.Certificate{e.CA.Root()}
+	files, err := e.Cfg.TrustFiles()
+	if err != nil {
+		return nil, err
+	}
+	more, err := verify.LoadAnchors(files...)
+	if err != nil {
+		return nil, err
+	}
+	anchors = append(anchors, more...)
 	h, err := api.New(api.Deps{
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,

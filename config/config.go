@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type Config struct {
 	// TSA lists the time-stamping authorities used for B-T and up, tried in order; empty
 	// means this server's built-in TSA (development).
 	TSA TSA `yaml:"tsa"`
+	// TrustDir holds PEM files of further trust anchors for validation (qualified CAs of
+	// the EU trusted lists an operator accepts); the development root is always trusted.
+	TrustDir string `yaml:"trustDir"`
 	// Push forwards device notifications to a push gateway (APNs/FCM relay); off when
 	// URL is empty.
 	Push Push `yaml:"push"`
@@ -315,4 +319,24 @@ func ParseOID(s string) (asn1.ObjectIdentifier, error) {
 		oid[i] = n
 	}
 	return oid, nil
+}
+
+// TrustFiles lists the PEM files of TrustDir (*.pem, *.crt), sorted.
+func (c Config) TrustFiles() ([]string, error) {
+	if c.TrustDir == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, pat := range []string{"*.pem", "*.crt"} {
+		m, err := filepath.Glob(filepath.Join(c.TrustDir, pat))
+		if err != nil {
+			return nil, fmt.Errorf("config: trustDir: %w", err)
+		}
+		out = append(out, m...)
+	}
+	if _, err := os.Stat(c.TrustDir); err != nil {
+		return nil, fmt.Errorf("config: trustDir: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
 }

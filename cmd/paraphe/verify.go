@@ -59,6 +59,11 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if _, err := os.Stat(root); err == nil {
 		trust = append([]string{root}, trust...)
 	}
+	extra, err := cfg.TrustFiles()
+	if err != nil {
+		return exitError{code: 2, err: err}
+	}
+	trust = append(trust, extra...)
 	if len(trust) > 0 {
 		if opts.Anchors, err = verify.LoadAnchors(trust...); err != nil {
 			return exitError{code: 2, err: err}
