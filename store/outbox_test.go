@@ -361,6 +361,11 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 			runWebhooks(t, w2)
 			w2.Kick()
 			waitOutbox(t, "delivery after the restart", func() bool { return rcv.counts()[webhookBody("r1")] == 1 })
+			// The attempt is recorded after the receiver answered: wait for the record too.
+			waitOutbox(t, "the delivery's record", func() bool {
+				as, err := w2.Attempts(ctx, "r1")
+				return err == nil && len(as) == 2
+			})
 			as, err := w2.Attempts(ctx, "r1")
 			if err != nil {
 				t.Fatal(err)
