@@ -48,8 +48,8 @@ var (
 	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
 )
 
-// hashOID returns the digest algorithm OID of h.
-func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
+// HashOID returns the digest algorithm OID of h (SHA-256, SHA-384 or SHA-512).
+func HashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
 	switch h {
 	case crypto.SHA256:
 		return oidSHA256, true
@@ -61,9 +61,9 @@ func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
 	return nil, false
 }
 
-// hashFromOID maps a digest algorithm OID to its hash. SHA-1 is recognised so
+// HashFromOID maps a digest algorithm OID to its hash, 0 when unknown. SHA-1 is recognised so
 // that old signatures can be parsed and reported on; Sign never produces it.
-func hashFromOID(oid asn1.ObjectIdentifier) crypto.Hash {
+func HashFromOID(oid asn1.ObjectIdentifier) crypto.Hash {
 	switch {
 	case oid.Equal(oidSHA1):
 		return crypto.SHA1

@@ -300,7 +300,7 @@ func parseSignerInfo(raw cryptobyte.String) (*SignerInfo, error) {
 	if si.DigestAlgorithm, err = readAlgorithm(&body); err != nil {
 		return nil, err
 	}
-	si.Hash = hashFromOID(si.DigestAlgorithm.Algorithm)
+	si.Hash = HashFromOID(si.DigestAlgorithm.Algorithm)
 
 	if body.PeekASN1Tag(casn1.Tag(0).ContextSpecific().Constructed()) {
 		var elem cryptobyte.String
@@ -477,7 +477,7 @@ func parseSigningCertificateV2(v cryptobyte.String) ([]ESSCertIDv2, error) {
 			if err != nil {
 				return nil, err
 			}
-			e.Hash = hashFromOID(alg.Algorithm)
+			e.Hash = HashFromOID(alg.Algorithm)
 		}
 		var certHash []byte
 		if !id.ReadASN1Bytes(&certHash, casn1.OCTET_STRING) {

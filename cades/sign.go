@@ -214,7 +214,7 @@ func SignAttributes(ctx context.Context, req SignRequest, signedAttrs []byte) ([
 // its signature and TSA certificate are not validated here (that is the job
 // of the tsa client and of the validator). Errors wrap ErrTimestamp.
 func TimestampSignature(ctx context.Context, ts Timestamper, hash crypto.Hash, signature []byte) (Attribute, error) {
-	if _, ok := hashOID(hash); !ok {
+	if _, ok := HashOID(hash); !ok {
 		return Attribute{}, ErrUnsupportedHash
 	}
 	h := hash.New()
@@ -265,7 +265,7 @@ func Assemble(req SignRequest, signedAttrs, signature []byte, unsigned []Attribu
 		}
 		unsignedElems = append(unsignedElems, der)
 	}
-	hashOIDv, _ := hashOID(req.Hash)
+	hashOIDv, _ := HashOID(req.Hash)
 	ct := req.contentType()
 	version := int64(1)
 	if !ct.Equal(OIDData) {
@@ -363,7 +363,7 @@ func containsRaw(list [][]byte, raw []byte) bool {
 
 // validate checks req; needSigner also requires a Signer matching the certificate.
 func (req *SignRequest) validate(needSigner bool) error {
-	if _, ok := hashOID(req.Hash); !ok {
+	if _, ok := HashOID(req.Hash); !ok {
 		return fmt.Errorf("%w: %v", ErrUnsupportedHash, req.Hash)
 	}
 	if len(req.Digest) != req.Hash.Size() {
@@ -439,7 +439,7 @@ func signatureAlgorithm(pub crypto.PublicKey, hash crypto.Hash, pss bool) ([]byt
 		if k.N.BitLen() < minRSABits {
 			return nil, nil, fmt.Errorf("%w: RSA key of %d bits (minimum %d)", ErrUnsupportedKey, k.N.BitLen(), minRSABits)
 		}
-		hOID, ok := hashOID(hash)
+		hOID, ok := HashOID(hash)
 		if !ok {
 			return nil, nil, ErrUnsupportedHash
 		}

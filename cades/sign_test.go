@@ -113,7 +113,7 @@ func checkRoundTrip(t *testing.T, sd *SignedData, cert, ca *x509.Certificate, h 
 	if sd.Version != 1 || !sd.ContentType.Equal(OIDData) || sd.Content != nil {
 		t.Errorf("version %d, content type %v, content %x: want 1, id-data, detached", sd.Version, sd.ContentType, sd.Content)
 	}
-	if len(sd.DigestAlgorithms) != 1 || hashFromOID(sd.DigestAlgorithms[0].Algorithm) != h || sd.DigestAlgorithms[0].Parameters != nil {
+	if len(sd.DigestAlgorithms) != 1 || HashFromOID(sd.DigestAlgorithms[0].Algorithm) != h || sd.DigestAlgorithms[0].Parameters != nil {
 		t.Errorf("digest algorithms %+v, want only %v with absent parameters", sd.DigestAlgorithms, h)
 	}
 	if len(sd.Certificates) != 2 || !sd.Certificates[0].Equal(cert) || !sd.Certificates[1].Equal(ca) {

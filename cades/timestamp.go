@@ -59,7 +59,7 @@ func ParseTimestampToken(token []byte) (*TimestampToken, error) {
 	if !imprint.ReadASN1Bytes(&hashedMessage, casn1.OCTET_STRING) || !imprint.Empty() {
 		return nil, malformed("TSTInfo message imprint")
 	}
-	t.Hash, t.HashedMessage = hashFromOID(alg.Algorithm), hashedMessage
+	t.Hash, t.HashedMessage = HashFromOID(alg.Algorithm), hashedMessage
 	// DER GeneralizedTime: UTC ("Z"), optional fraction without trailing zeros.
 	// time.Parse accepts a fraction after the seconds even if the layout has none.
 	g := string(genTime)

@@ -197,7 +197,7 @@ func pssOptsFromParams(params []byte, digestHash crypto.Hash) (crypto.SignerOpts
 		if err != nil || !field.Empty() {
 			return nil, bad
 		}
-		hash = hashFromOID(alg.Algorithm)
+		hash = HashFromOID(alg.Algorithm)
 	}
 	if !seq.ReadOptionalASN1(&field, &present, casn1.Tag(1).ContextSpecific().Constructed()) {
 		return nil, bad
@@ -211,7 +211,7 @@ func pssOptsFromParams(params []byte, digestHash crypto.Hash) (crypto.SignerOpts
 		if err != nil {
 			return nil, bad
 		}
-		mgfHash = hashFromOID(inner.Algorithm)
+		mgfHash = HashFromOID(inner.Algorithm)
 	}
 	if !seq.ReadOptionalASN1(&field, &present, casn1.Tag(2).ContextSpecific().Constructed()) {
 		return nil, bad

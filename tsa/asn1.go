@@ -7,16 +7,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paraphe/paraphe/cades"
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 var (
-	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	oidSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
-
 	oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
 )
 
@@ -27,23 +23,13 @@ var (
 var DevPolicy = asn1.ObjectIdentifier{2, 999, 80, 65, 82, 65, 80, 72, 69, 1, 1}
 
 // hashOID returns the OID of the hashes this package accepts for imprints.
-func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
-	switch h {
-	case crypto.SHA256:
-		return oidSHA256, true
-	case crypto.SHA384:
-		return oidSHA384, true
-	case crypto.SHA512:
-		return oidSHA512, true
-	}
-	return nil, false
-}
+func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) { return cades.HashOID(h) }
 
+// hashFromOID maps an imprint's algorithm to its hash: only SHA-256, SHA-384 and SHA-512
+// (cades also reads SHA-1, for old signatures; a time-stamp over SHA-1 is refused).
 func hashFromOID(oid asn1.ObjectIdentifier) crypto.Hash {
-	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
-		if o, _ := hashOID(h); o.Equal(oid) {
-			return h
-		}
+	if h := cades.HashFromOID(oid); h != crypto.SHA1 {
+		return h
 	}
 	return 0
 }

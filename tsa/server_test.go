@@ -119,9 +119,9 @@ func TestRespondRejections(t *testing.T) {
 		{"sha1", marshalReq(t, &timestamp.Request{HashAlgorithm: crypto.SHA1, HashedMessage: sha1Digest}), FailBadAlg},
 		{"unknown hash", rawReq(t, 1, asn1.ObjectIdentifier{1, 2, 3, 4}, make([]byte, 32), nil), FailBadAlg},
 		{"wrong length", marshalReq(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: []byte{1, 2, 3}}), FailBadDataFormat},
-		{"version 2", rawReq(t, 2, oidSHA256, make([]byte, 32), nil), FailBadDataFormat},
+		{"version 2", rawReq(t, 2, sha256OID(t), make([]byte, 32), nil), FailBadDataFormat},
 		{"unknown policy", marshalReq(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digestOf("x"), TSAPolicyOID: asn1.ObjectIdentifier{1, 2, 3}}), FailUnacceptedPolicy},
-		{"extension", rawReq(t, 1, oidSHA256, make([]byte, 32), []byte{0xa0, 0x00}), FailUnacceptedExtension},
+		{"extension", rawReq(t, 1, sha256OID(t), make([]byte, 32), []byte{0xa0, 0x00}), FailUnacceptedExtension},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,4 +321,13 @@ func TestSerialsUnique(t *testing.T) {
 	if err != nil || next.Int64() != 101 {
 		t.Errorf("next serial after restart = %v, %v; want 101", next, err)
 	}
+}
+
+func sha256OID(t *testing.T) asn1.ObjectIdentifier {
+	t.Helper()
+	o, ok := cades.HashOID(crypto.SHA256)
+	if !ok {
+		t.Fatal("no OID for SHA-256")
+	}
+	return o
 }
