@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/tsa"
@@ -57,8 +56,8 @@ func (e *Env) WithTSA(ctx context.Context) (*tsa.Server, error) {
 	}
 	scfg := tsa.ServerConfig{Logger: e.Log, Accuracy: time.Duration(e.Cfg.TSA.ServerAccuracy)}
 	if e.Cfg.TSA.ServerPolicy != "" {
-		if scfg.Policy, err = config.ParseOID(e.Cfg.TSA.ServerPolicy); err != nil {
-			return nil, err
+		if scfg.Policy, err = tsa.ParseOID(e.Cfg.TSA.ServerPolicy); err != nil {
+			return nil, fmt.Errorf("config: tsa.serverPolicy: %w", err)
 		}
 	}
 	srv, err := tsa.NewServer(key, cert, e.CA.Chain(), e.Store, scfg)

@@ -6,7 +6,6 @@ package config
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
@@ -282,11 +281,6 @@ func (c Config) Validate() error {
 	} else if rt.EvidenceKeep < rt.ResultMaxAge || rt.EvidenceKeep < rt.PseudonymizeAfter {
 		errs = append(errs, errors.New("config: retention.evidenceKeep must not be shorter than resultMaxAge and pseudonymizeAfter"))
 	}
-	if c.TSA.ServerPolicy != "" {
-		if _, err := ParseOID(c.TSA.ServerPolicy); err != nil {
-			errs = append(errs, fmt.Errorf("config: tsa.serverPolicy: %w", err))
-		}
-	}
 	if c.Blobs != "" && c.Blobs != "dir" && c.Blobs != "database" {
 		errs = append(errs, errors.New(`config: blobs must be "dir" or "database"`))
 	}
@@ -302,23 +296,6 @@ func (c Config) BaseURL() string {
 		return c.PublicURL
 	}
 	return "http://" + c.Listen
-}
-
-// ParseOID parses a dotted object identifier such as "0.4.0.2023.1.1".
-func ParseOID(s string) (asn1.ObjectIdentifier, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 {
-		return nil, fmt.Errorf("%q is not a dotted OID", s)
-	}
-	oid := make(asn1.ObjectIdentifier, len(parts))
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || (i == 0 && n > 2) {
-			return nil, fmt.Errorf("%q is not a dotted OID", s)
-		}
-		oid[i] = n
-	}
-	return oid, nil
 }
 
 // TrustFiles lists the PEM files of TrustDir (*.pem, *.crt), sorted.

@@ -77,16 +77,3 @@ func TestStrictAndInvalid(t *testing.T) {
 		})
 	}
 }
-
-func TestParseOID(t *testing.T) {
-	for _, ok := range []string{"0.4.0.2023.1.1", "1.2.840.113549", "2.999.1"} {
-		if _, err := ParseOID(ok); err != nil {
-			t.Errorf("%s: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "1", "3.1", "1..2", "1.-2", "a.b", "1.2 "} {
-		if _, err := ParseOID(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

@@ -207,8 +207,9 @@ func (r *response) statusError() string {
 	return sb.String()
 }
 
-// parseOID parses a dotted OID such as "1.2.3".
-func parseOID(s string) (asn1.ObjectIdentifier, error) {
+// ParseOID parses a dotted OID such as "1.2.3" strictly (no leading zeros, first arcs
+// in range).
+func ParseOID(s string) (asn1.ObjectIdentifier, error) {
 	parts := strings.Split(s, ".")
 	if len(parts) < 2 {
 		return nil, fmt.Errorf("tsa: invalid OID %q", s)

@@ -93,7 +93,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tsa: negative timeout %v", c.Timeout)
 	}
 	if c.Policy != "" {
-		if _, err := parseOID(c.Policy); err != nil {
+		if _, err := ParseOID(c.Policy); err != nil {
 			return err
 		}
 	}
@@ -130,7 +130,7 @@ func NewClient(cfg Config, roots *x509.CertPool, httpClient *http.Client) (*Clie
 		c.timeout = defaultTimeout
 	}
 	if cfg.Policy != "" {
-		c.policy, _ = parseOID(cfg.Policy)
+		c.policy, _ = ParseOID(cfg.Policy)
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
