@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/paraphe/paraphe/verify"
@@ -152,5 +153,40 @@ func TestPDFModeVisibleAppearance(t *testing.T) {
 	mw.Close()
 	if r := call(t, key, "POST", "/v1/signature-requests", mw.FormDataContentType(), b.Bytes()); r.Status != 400 {
 		t.Fatalf("bad rectangle: %d", r.Status)
+	}
+}
+
+// TestOnlineRevocation: a B-B file carries no revocation data; with live checking the
+// validator asks the development CA's OCSP responder named in the certificate.
+func TestOnlineRevocation(t *testing.T) {
+	in, _ := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	key := newIntegrator(t, "online")
+	dev := newSigner(t)
+	r := pdfRequest(t, key, dev.State().UserID, "B-B", in)
+	m := r.json(t)
+	id, icon := m["id"].(string), m["icon"].(map[string]any)["id"].(string)
+	if _, err := dev.Approve(context.Background(), id, icon, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	out := call(t, key, "GET", "/v1/signature-requests/"+id+"/documents/0", "", nil)
+	anchors := []*x509.Certificate{testEnv.CA.Root()}
+	detail := func(online bool) string {
+		rep, err := verify.New(verify.Options{Anchors: anchors, Online: online}).ValidatePDF(context.Background(), out.Body)
+		if err != nil || rep.Indication != verify.TotalPassed {
+			t.Fatalf("validation (online %v): %v %+v", online, err, rep)
+		}
+		for _, c := range rep.Signatures[0].Checks {
+			if c.Name == "signer-revocation" {
+				return c.Detail
+			}
+		}
+		t.Fatal("no signer-revocation check")
+		return ""
+	}
+	if d := detail(false); !strings.Contains(d, "offline") {
+		t.Fatalf("offline: %q", d)
+	}
+	if d := detail(true); !strings.Contains(d, "fetched online") {
+		t.Fatalf("online: %q", d)
 	}
 }

@@ -200,6 +200,8 @@ type revocationData struct {
 	crls [][]byte // DER CertificateList
 	// fromDSS marks the entries that came from the document's /DSS.
 	dssOCSP, dssCRL int
+	// online fetches what is missing when live checking is allowed (nil: offline).
+	online *fetcher
 }
 
 // addCMS adds the revocation data of a SignedData's crls field and of the
@@ -265,8 +267,28 @@ type revStatus struct {
 	source    string
 }
 
-// status looks for an OCSP response or CRL about cert issued by issuer.
+// status looks for an OCSP response or CRL about cert issued by issuer; when nothing is
+// embedded and live checking is allowed, it asks the issuer's responder, then its CRL.
 func (r *revocationData) status(cert, issuer *x509.Certificate) revStatus {
+	st := r.embeddedStatus(cert, issuer)
+	if st.found || r.online == nil {
+		return st
+	}
+	if der := r.online.ocsp(cert, issuer); der != nil {
+		r.ocsp = append(r.ocsp, der)
+	} else if der := r.online.crl(cert); der != nil {
+		r.crls = append(r.crls, der)
+	} else {
+		return st
+	}
+	st = r.embeddedStatus(cert, issuer)
+	if st.found {
+		st.source += " (fetched online)"
+	}
+	return st
+}
+
+func (r *revocationData) embeddedStatus(cert, issuer *x509.Certificate) revStatus {
 	var st revStatus
 	for i, der := range r.ocsp {
 		resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
@@ -321,7 +343,11 @@ func checkRevocation(res result, what string, chain []*x509.Certificate, rd *rev
 		case hasNoCheck(chain[i]):
 			res.check(what+"-revocation", true, name+" carries id-pkix-ocsp-nocheck")
 		default:
-			res.check(what+"-revocation", true, "no revocation data embedded for "+name+" (validation is offline)")
+			msg := "no revocation data embedded for " + name + " (validation is offline)"
+			if rd.online != nil {
+				msg = "no revocation data for " + name + ", embedded or from its issuer"
+			}
+			res.check(what+"-revocation", true, msg)
 		}
 	}
 	return signer

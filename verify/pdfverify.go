@@ -55,6 +55,7 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 		rep.Notes = append(rep.Notes, "the document is encrypted; encrypted objects cannot be compared across revisions")
 	}
 	rd, pool := readDSS(final)
+	rd.online = r.fetcher(ctx)
 	certP, certNum := docMDP(final)
 
 	var entries []*pdfEntry

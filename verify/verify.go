@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"time"
@@ -41,6 +42,11 @@ type Options struct {
 	Now func() time.Time
 	// Timeout bounds one validation; DefaultTimeout when zero.
 	Timeout time.Duration
+	// Online allows asking issuers (OCSP, then CRL) about certificates the document
+	// carries no revocation data for. Off by default: validation is offline.
+	Online bool
+	// HTTPClient makes those requests; nil uses a client with a 3 s timeout.
+	HTTPClient *http.Client
 }
 
 // Validator validates signed PDFs and detached CMS signatures. It holds no
@@ -235,7 +241,7 @@ func (v *Validator) ValidateCMS(ctx context.Context, in CMSInput) (*Report, erro
 				fmt.Sprintf("the signature uses %s; the digest given is %s", hashName(sd.Signers[0].Hash, "?"), hashName(in.DigestAlgorithm, "?")))
 			break
 		}
-		rd := &revocationData{}
+		rd := &revocationData{online: r.fetcher(ctx)}
 		rd.addCMS(sd)
 		r.finishSigner(res, sd, digestOf, nil, rd, nil)
 		if len(sd.Signers) == 1 && len(sd.Signers[0].SigningCertificateV2) > 0 {

@@ -36,6 +36,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 	var trust stringList
 	fs.Var(&trust, "trust", "PEM file of trust anchors (repeatable); the data folder's root CA is always trusted")
 	at := fs.String("at", "", "validation time (RFC 3339, or YYYY-MM-DD); default: the best-proven time")
+	online := fs.Bool("online", false, "ask issuers (OCSP, then CRL) about certificates the file carries no revocation data for")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
@@ -43,7 +44,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if err := wantArgs(pos, 1, "verify [--json] [--trust FILE] [--at TIME] [--data DIR] FILE"); err != nil {
 		return err
 	}
-	opts := verify.Options{}
+	opts := verify.Options{Online: *online}
 	if *at != "" {
 		t, err := parseTime(*at)
 		if err != nil {
