@@ -3,10 +3,12 @@ package verify
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -96,10 +98,51 @@ func describe(c *x509.Certificate) Signer {
 	}
 	nb, na := c.NotBefore, c.NotAfter
 	return Signer{
-		Subject: c.Subject.String(), CommonName: c.Subject.CommonName,
-		SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()), Issuer: c.Issuer.String(),
+		Subject: nameString(c.Subject), CommonName: c.Subject.CommonName,
+		SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()), Issuer: nameString(c.Issuer),
 		Qualified: isQualified(c), NotBefore: &nb, NotAfter: &na,
 	}
+}
+
+// attrNames are the short names of the attributes certificates of the qualified
+// profiles use (RFC 4514 and X.520): Go's pkix.Name.String writes givenName and surname
+// as dotted OIDs with hex values, which a compliance report must not.
+var attrNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "SERIALNUMBER", "2.5.4.6": "C", "2.5.4.7": "L",
+	"2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.12": "title",
+	"2.5.4.17": "postalCode", "2.5.4.42": "GN", "2.5.4.65": "pseudonym", "2.5.4.97": "organizationIdentifier",
+	"1.2.840.113549.1.9.1": "emailAddress",
+}
+
+// nameString renders a distinguished name for people to read, most specific first as
+// RFC 4514 does, escaping its special characters.
+func nameString(n pkix.Name) string {
+	parts := make([]string, 0, len(n.Names))
+	for i := len(n.Names) - 1; i >= 0; i-- {
+		a := n.Names[i]
+		key, ok := attrNames[a.Type.String()]
+		if !ok {
+			key = a.Type.String()
+		}
+		parts = append(parts, key+"="+escapeDN(fmt.Sprint(a.Value)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func escapeDN(v string) string {
+	var b strings.Builder
+	for i, r := range v {
+		switch {
+		case strings.ContainsRune(`,+"\<>;=`, r), (i == 0 && (r == '#' || r == ' ')), (i == len(v)-1 && r == ' '):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(&b, "\\%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // findCert returns the certificate of pool that si names.

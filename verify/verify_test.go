@@ -6,6 +6,8 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"strings"
 	"testing"
@@ -300,5 +302,19 @@ func TestTimeout(t *testing.T) {
 	}
 	if rep.Indication == TotalPassed {
 		t.Errorf("a cancelled validation passed")
+	}
+}
+
+func TestNameString(t *testing.T) {
+	n := pkix.Name{Names: []pkix.AttributeTypeAndValue{
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 6}, Value: "BE"},
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 42}, Value: "Alice"},
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 4}, Value: "Martin, Jr"},
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: "Alice Martin"},
+		{Type: asn1.ObjectIdentifier{1, 2, 3}, Value: "x"},
+	}}
+	want := `1.2.3=x, CN=Alice Martin, SN=Martin\, Jr, GN=Alice, C=BE`
+	if got := nameString(n); got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
