@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -220,8 +219,3 @@ const Operator = "operator"
 
 // System is the actor of the service's own work (expiry, signing).
 const System = "system"
-
-// IsActor reports whether s has a known actor prefix.
-func IsActor(s string) bool {
-	return s == Operator || s == System || strings.HasPrefix(s, "integrator:") || strings.HasPrefix(s, "device:")
-}

@@ -58,9 +58,3 @@ func (n *Notifier) RequestChanged(ctx context.Context, userID, requestID, status
 		n.push.Push(Event{ID: id, UserID: userID, RequestID: requestID, Status: status, At: time.Now().UTC()})
 	}
 }
-
-// Hub returns the in-process hub.
-func (n *Notifier) Hub() *Hub { return n.hub }
-
-// Store returns the event store.
-func (n *Notifier) Store() EventStore { return n.store }
