@@ -63,8 +63,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error
 	}
 	e := &Env{Cfg: cfg, Log: log, Store: st}
 	e.closer = append(e.closer, st.Close)
-	e.Audit = audit.New(st, nil)
+	// The audit log is sealed by the HSM, so every process that writes it opens the token.
+	if err := e.WithHSM(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Audit = audit.New(st, nil).WithSealer(auditSealer{e.Keys})
 	return e, nil
+}
+
+// AuditSealLabel names the HSM secret key that seals audit entries.
+const AuditSealLabel = "paraphe-audit-seal"
+
+// auditSealer seals audit entries with an HMAC inside the HSM.
+type auditSealer struct{ k *HSMKeys }
+
+func (s auditSealer) Seal(ctx context.Context, data []byte) ([]byte, error) {
+	return s.k.HMAC(ctx, AuditSealLabel, data)
 }
 
 // PIN verifiers and webhook secrets come from these HSM secret keys.
@@ -90,7 +105,7 @@ func (e *Env) WithHSM(ctx context.Context) error {
 	}
 	e.Token = t
 	e.closer = append(e.closer, t.Close)
-	for _, l := range []string{PINKeyLabel, integrator.WebhookKeyLabel} {
+	for _, l := range []string{PINKeyLabel, integrator.WebhookKeyLabel, AuditSealLabel} {
 		if err := t.EnsureHMACKey(ctx, l); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -59,6 +60,9 @@ type Entry struct {
 	Event    Event
 	PrevHash []byte
 	Hash     []byte
+	// Seal is an HMAC, made inside the HSM, over the entry's seq and hash: someone who
+	// can write the database but not use the HSM cannot rewrite the chain consistently.
+	Seal []byte
 }
 
 // Canonical returns the bytes hashed for the entry: a length-prefixed encoding of every
@@ -102,7 +106,7 @@ func (e Entry) ComputeHash() []byte {
 // (found=false on an empty log) and insert what it returns, with no other append in
 // between: a transaction holding a lock on SQLite, an advisory lock on PostgreSQL.
 type Store interface {
-	AppendAudit(ctx context.Context, build func(last Entry, found bool) Entry) (Entry, error)
+	AppendAudit(ctx context.Context, build func(last Entry, found bool) (Entry, error)) (Entry, error)
 	AuditEntries(ctx context.Context, afterSeq int64, limit int) ([]Entry, error)
 }
 
@@ -112,6 +116,7 @@ type Store interface {
 type Anchor struct {
 	Seq      int64
 	Hash     []byte
+	Seal     []byte // the last deleted entry's seal
 	PrunedAt time.Time
 }
 
@@ -121,10 +126,32 @@ type AnchorStore interface {
 	AuditAnchor(ctx context.Context) (a Anchor, found bool, err error)
 }
 
+// Sealer computes seals; the production one is an HMAC-SHA256 inside the HSM.
+type Sealer interface {
+	Seal(ctx context.Context, data []byte) ([]byte, error)
+}
+
+// sealInput is what a seal covers: a domain label, the seq and the entry's hash (which
+// covers everything else, the previous hash included).
+func sealInput(seq int64, hash []byte) []byte {
+	b := make([]byte, 0, 32+8+len(hash))
+	b = append(b, "paraphe-audit-seal-v1\x00"...)
+	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	return append(b, hash...)
+}
+
 // Log records events into a Store.
 type Log struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	now    func() time.Time
+	sealer Sealer
+}
+
+// WithSealer makes the log seal every entry it appends and check every seal when it
+// verifies. It returns l.
+func (l *Log) WithSealer(s Sealer) *Log {
+	l.sealer = s
+	return l
 }
 
 // New returns a Log. now may be nil (time.Now).
@@ -140,14 +167,21 @@ func (l *Log) Record(ctx context.Context, ev Event) (Entry, error) {
 	if ev.Type == "" {
 		return Entry{}, errors.New("audit: event without type")
 	}
-	e, err := l.store.AppendAudit(ctx, func(last Entry, found bool) Entry {
+	e, err := l.store.AppendAudit(ctx, func(last Entry, found bool) (Entry, error) {
 		e := Entry{Seq: 1, Time: l.now().UTC().Truncate(time.Microsecond), Event: ev}
 		if found {
 			e.Seq = last.Seq + 1
 			e.PrevHash = last.Hash
 		}
 		e.Hash = e.ComputeHash()
-		return e
+		if l.sealer != nil {
+			seal, err := l.sealer.Seal(ctx, sealInput(e.Seq, e.Hash))
+			if err != nil {
+				return e, fmt.Errorf("seal: %w", err)
+			}
+			e.Seal = seal
+		}
+		return e, nil
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: append %s: %w", ev.Type, err)
@@ -181,6 +215,9 @@ func (l *Log) Verify(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("audit: read anchor: %w", err)
 		}
 		if found {
+			if err := l.checkSeal(ctx, a.Seq, a.Hash, a.Seal); err != nil {
+				return 0, sealFailure(a.Seq, "the anchor of the pruned entries ", err)
+			}
 			prev = Entry{Seq: a.Seq, Hash: a.Hash}
 		}
 	}
@@ -197,6 +234,9 @@ func (l *Log) Verify(ctx context.Context) (int64, error) {
 				return count, &BrokenError{Seq: e.Seq, Reason: "previous-hash does not match the entry before"}
 			case !bytes.Equal(e.Hash, e.ComputeHash()):
 				return count, &BrokenError{Seq: e.Seq, Reason: "content does not match its hash"}
+			}
+			if err := l.checkSeal(ctx, e.Seq, e.Hash, e.Seal); err != nil {
+				return count, sealFailure(e.Seq, "the entry ", err)
 			}
 			prev = e
 			count++
@@ -219,3 +259,36 @@ const Operator = "operator"
 
 // System is the actor of the service's own work (expiry, signing).
 const System = "system"
+
+// errSeal says why a seal does not hold.
+type errSeal string
+
+func (e errSeal) Error() string { return string(e) }
+
+// sealFailure is a *BrokenError for a bad seal, and the error itself when the seal could
+// not be checked (the HSM did not answer): that says nothing about the log.
+func sealFailure(seq int64, what string, err error) error {
+	var es errSeal
+	if errors.As(err, &es) {
+		return &BrokenError{Seq: seq, Reason: what + string(es)}
+	}
+	return fmt.Errorf("audit: entry %d: %w", seq, err)
+}
+
+// checkSeal checks a seal when the log has a sealer; without one, seals are not checked.
+func (l *Log) checkSeal(ctx context.Context, seq int64, hash, seal []byte) error {
+	if l.sealer == nil {
+		return nil
+	}
+	if len(seal) == 0 {
+		return errSeal("has no seal")
+	}
+	want, err := l.sealer.Seal(ctx, sealInput(seq, hash))
+	if err != nil {
+		return fmt.Errorf("seal cannot be checked: %w", err)
+	}
+	if !hmac.Equal(want, seal) {
+		return errSeal("has a seal the HSM did not make")
+	}
+	return nil
+}

@@ -14,7 +14,7 @@ var _ audit.Store = (*Store)(nil)
 // AppendAudit appends one entry built from the current last one, with no other append in
 // between: SQLite transactions take the write lock at BEGIN (immediate), PostgreSQL takes a
 // transaction-scoped advisory lock.
-func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, found bool) audit.Entry) (audit.Entry, error) {
+func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, found bool) (audit.Entry, error)) (audit.Entry, error) {
 	var out audit.Entry
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.postgres {
@@ -34,13 +34,15 @@ func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, fo
 		if err != nil {
 			return err
 		}
-		out = build(prev, found)
+		if out, err = build(prev, found); err != nil {
+			return err
+		}
 		detail, err := json.Marshal(out.Event.Detail)
 		if err != nil {
 			return err
 		}
 		return tx.Create(&auditRow{Seq: out.Seq, Time: out.Time.UTC(), Type: out.Event.Type, Actor: out.Event.Actor,
-			RequestID: out.Event.RequestID, Subject: out.Event.Subject, Detail: string(detail), PrevHash: out.PrevHash, Hash: out.Hash}).Error
+			RequestID: out.Event.RequestID, Subject: out.Event.Subject, Detail: string(detail), PrevHash: out.PrevHash, Hash: out.Hash, Seal: out.Seal}).Error
 	})
 	return out, err
 }
@@ -67,7 +69,7 @@ func toEntries(rows []auditRow) ([]audit.Entry, error) {
 }
 
 func toEntry(r auditRow) (audit.Entry, error) {
-	e := audit.Entry{Seq: r.Seq, Time: r.Time.UTC(), PrevHash: r.PrevHash, Hash: r.Hash,
+	e := audit.Entry{Seq: r.Seq, Time: r.Time.UTC(), PrevHash: r.PrevHash, Hash: r.Hash, Seal: r.Seal,
 		Event: audit.Event{Type: r.Type, Actor: r.Actor, RequestID: r.RequestID, Subject: r.Subject}}
 	if r.Detail != "" && r.Detail != "null" {
 		if err := json.Unmarshal([]byte(r.Detail), &e.Event.Detail); err != nil {

@@ -130,6 +130,7 @@ type auditRow struct {
 	Detail    string
 	PrevHash  []byte
 	Hash      []byte `gorm:"not null"`
+	Seal      []byte
 }
 
 func (auditRow) TableName() string { return "audit_log" }

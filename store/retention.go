@@ -20,6 +20,7 @@ type auditAnchorRow struct {
 	ID       int   `gorm:"primaryKey;autoIncrement:false"`
 	Seq      int64 `gorm:"not null"`
 	Hash     []byte
+	Seal     []byte // the last deleted entry's seal, so the anchor cannot be forged
 	PrunedAt time.Time
 }
 
@@ -50,7 +51,7 @@ func (s *Store) AuditAnchor(ctx context.Context) (audit.Anchor, bool, error) {
 		}
 		return audit.Anchor{}, false, err
 	}
-	return audit.Anchor{Seq: r.Seq, Hash: r.Hash, PrunedAt: r.PrunedAt.UTC()}, true, nil
+	return audit.Anchor{Seq: r.Seq, Hash: r.Hash, Seal: r.Seal, PrunedAt: r.PrunedAt.UTC()}, true, nil
 }
 
 // PruneAudit deletes the audit entries recorded before the given time, except the last
@@ -73,7 +74,7 @@ func (s *Store) PruneAudit(ctx context.Context, before, at time.Time) (audit.Anc
 			return err
 		}
 		var cut auditRow
-		err := tx.Select("seq", "hash").Where("time < ? AND seq < ?", before.UTC(), last).Order("seq DESC").Limit(1).Take(&cut).Error
+		err := tx.Select("seq", "hash", "seal").Where("time < ? AND seq < ?", before.UTC(), last).Order("seq DESC").Limit(1).Take(&cut).Error
 		if isNotFound(err) {
 			return nil
 		}
@@ -85,9 +86,9 @@ func (s *Store) PruneAudit(ctx context.Context, before, at time.Time) (audit.Anc
 			return res.Error
 		}
 		n = res.RowsAffected
-		out = audit.Anchor{Seq: cut.Seq, Hash: cut.Hash, PrunedAt: at.UTC()}
+		out = audit.Anchor{Seq: cut.Seq, Hash: cut.Hash, Seal: cut.Seal, PrunedAt: at.UTC()}
 		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, UpdateAll: true}).
-			Create(&auditAnchorRow{ID: 1, Seq: out.Seq, Hash: out.Hash, PrunedAt: out.PrunedAt}).Error
+			Create(&auditAnchorRow{ID: 1, Seq: out.Seq, Hash: out.Hash, Seal: out.Seal, PrunedAt: out.PrunedAt}).Error
 	})
 	if err != nil {
 		return audit.Anchor{}, 0, err
