@@ -1,15 +1,18 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -30,6 +33,40 @@ type EvidenceRecord struct {
 	ClientIPs   map[string]string  `json:"clientIps,omitempty"`
 	Certificate string             `json:"certificate,omitempty"` // PEM
 	Audit       []evidenceAudit    `json:"audit"`
+	// Checkpoint is a signed statement of the audit log's head when the record was made:
+	// kept by the integrator, it proves later that no entry was cut from the log.
+	Checkpoint *CheckpointOut `json:"auditCheckpoint,omitempty"`
+}
+
+// CheckpointOut is an audit checkpoint in JSON.
+type CheckpointOut struct {
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	Time      time.Time `json:"time"`
+	Signature string    `json:"signature"` // base64 ECDSA by the HSM's checkpoint key
+}
+
+// NewCheckpointOut renders a checkpoint.
+func NewCheckpointOut(cp audit.Checkpoint) *CheckpointOut {
+	return &CheckpointOut{Seq: cp.Seq, Hash: hex.EncodeToString(cp.Hash), Time: cp.Time, Signature: base64.StdEncoding.EncodeToString(cp.Signature)}
+}
+
+// Checkpoint reads a checkpoint back.
+func (c CheckpointOut) Checkpoint() (audit.Checkpoint, error) {
+	h, err := hex.DecodeString(c.Hash)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("checkpoint hash: %w", err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(c.Signature)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
+	}
+	return audit.Checkpoint{Seq: c.Seq, Hash: h, Time: c.Time, Signature: sig}, nil
+}
+
+// Checkpointer signs the audit log's head.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) (audit.Checkpoint, error)
 }
 
 type evidenceDocument struct {
@@ -112,5 +149,14 @@ func (s *server) evidence(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, NewEvidenceRecord(ev))
+	rec := NewEvidenceRecord(ev)
+	if s.Checkpoints != nil {
+		cp, err := s.Checkpoints.Checkpoint(c.Request.Context())
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		rec.Checkpoint = NewCheckpointOut(cp)
+	}
+	c.JSON(http.StatusOK, rec)
 }

@@ -89,6 +89,7 @@ type Deps struct {
 	Devices     Devices
 	Accounts    Accounts
 	Webhooks    WebhookLog
+	Checkpoints Checkpointer
 	Validator   Validator
 	PKI         PKI
 	Waiter      Waiter

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/blob"
@@ -28,16 +29,18 @@ import (
 // Env is the set of opened parts. It is not safe to open parts concurrently; once
 // opened, the parts themselves are safe for concurrent use.
 type Env struct {
-	Cfg     config.Config
-	Log     *slog.Logger
-	Store   *store.Store
-	Audit   *audit.Log
-	Token   *hsm.Token
-	Keys    *HSMKeys
-	CA      *ca.Authority
-	TSA     *tsa.Server
-	TSACert *x509.Certificate
-	closer  []func() error
+	Cfg   config.Config
+	Log   *slog.Logger
+	Store *store.Store
+	Audit *audit.Log
+	Token *hsm.Token
+	Keys  *HSMKeys
+	CA    *ca.Authority
+	// CheckpointKey signs audit checkpoints (in the HSM).
+	CheckpointKey crypto.Signer
+	TSA           *tsa.Server
+	TSACert       *x509.Certificate
+	closer        []func() error
 }
 
 // NewLogger returns a JSON logger on stderr at the given level.
@@ -70,6 +73,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error
 	}
 	e.Audit = audit.New(st, nil).WithSealer(auditSealer{e.Keys})
 	return e, nil
+}
+
+// CheckpointKeyLabel names the HSM key that signs audit checkpoints.
+const CheckpointKeyLabel = "paraphe-audit-checkpoint"
+
+// Checkpoint signs the audit log's current head.
+func (e *Env) Checkpoint(ctx context.Context) (audit.Checkpoint, error) {
+	return e.Audit.NewCheckpoint(ctx, e.CheckpointKey, time.Now())
 }
 
 // AuditSealLabel names the HSM secret key that seals audit entries.
@@ -111,6 +122,14 @@ func (e *Env) WithHSM(ctx context.Context) error {
 		}
 	}
 	e.Keys = &HSMKeys{t: t, userKeys: e.Cfg.KeyType}
+	key, err := e.Keys.FindKey(ctx, CheckpointKeyLabel)
+	if errors.Is(err, hsm.ErrKeyNotFound) {
+		key, err = e.Keys.GenerateKey(ctx, CheckpointKeyLabel)
+	}
+	if err != nil {
+		return fmt.Errorf("audit checkpoint key: %w", err)
+	}
+	e.CheckpointKey = key
 	return nil
 }
 

@@ -455,6 +455,16 @@ func TestEvidenceRecord(t *testing.T) {
 			t.Errorf("record lacks %s", want)
 		}
 	}
+	if ev.Checkpoint == nil {
+		t.Fatal("the record carries no audit checkpoint")
+	}
+	cp, err := ev.Checkpoint.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testEnv.Audit.VerifyCheckpoint(context.Background(), cp, testEnv.CheckpointKey.Public()); err != nil {
+		t.Fatalf("the record's checkpoint does not verify: %v", err)
+	}
 	k2 := newIntegrator(t, "nosy")
 	if r := call(t, k2, "GET", "/v1/signature-requests/"+id+"/evidence", "", nil); r.Status != 404 {
 		t.Fatalf("another integrator reads the evidence: %d", r.Status)

@@ -127,7 +127,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	}
 	anchors = append(anchors, more...)
 	h, err := api.New(api.Deps{
-		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks,
+		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
 		Metrics: m.Handler(), HTTPStats: m,
 		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),

@@ -87,3 +87,17 @@ func (s *Store) AuditForRequest(ctx context.Context, requestID string) ([]audit.
 	}
 	return toEntries(rows)
 }
+
+// LastAuditEntry returns the newest entry (audit checkpoints).
+func (s *Store) LastAuditEntry(ctx context.Context) (audit.Entry, bool, error) {
+	var r auditRow
+	err := s.db.WithContext(ctx).Order("seq DESC").Limit(1).Take(&r).Error
+	if isNotFound(err) {
+		return audit.Entry{}, false, nil
+	}
+	if err != nil {
+		return audit.Entry{}, false, err
+	}
+	e, err := toEntry(r)
+	return e, err == nil, err
+}

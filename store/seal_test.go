@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -111,6 +114,41 @@ func TestAuditAnchorSealed(t *testing.T) {
 		var be *audit.BrokenError
 		if _, err := log.Verify(ctx); !errors.As(err, &be) || be.Seq != 4 {
 			t.Fatalf("forged anchor: %v, want broken at 4", err)
+		}
+	})
+}
+
+func TestAuditCheckpoints(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		log := audit.New(s, stepClock())
+		for i := range 4 {
+			if _, err := log.Record(ctx, audit.Event{Type: audit.RequestCreated, Actor: "system", Subject: fmt.Sprint("s", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cp, err := log.NewCheckpoint(ctx, key, time.Now())
+		if err != nil || cp.Seq != 4 {
+			t.Fatalf("checkpoint: %+v %v", cp, err)
+		}
+		if err := log.VerifyCheckpoint(ctx, cp, key.Public()); err != nil {
+			t.Fatal(err)
+		}
+		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err := log.VerifyCheckpoint(ctx, cp, other.Public()); !errors.Is(err, audit.ErrBadCheckpoint) {
+			t.Fatalf("another key: %v", err)
+		}
+		// Cutting the tail leaves the chain intact, but not the checkpoint.
+		if err := s.db.Where("seq = ?", 4).Delete(&auditRow{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := log.Verify(ctx); err != nil {
+			t.Fatalf("the chain alone cannot see a cut tail: %v", err)
+		}
+		var be *audit.BrokenError
+		if err := log.VerifyCheckpoint(ctx, cp, key.Public()); !errors.As(err, &be) || be.Seq != 4 {
+			t.Fatalf("cut tail: %v", err)
 		}
 	})
 }

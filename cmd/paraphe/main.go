@@ -37,7 +37,8 @@ commands:
   verify FILE [--json|--html] [--trust FILE] [--at TIME]
                                         validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
   evidence REQUEST_ID                   the evidence record of a request (JSON)
-  audit verify                          check the audit log's hash chain
+  audit verify [--checkpoint FILE]...   check the audit log's chain and seals, and signed checkpoints
+  audit checkpoint                      a signed statement of the log's head, to keep elsewhere
   bench [--quick] [--json]              measure Paraphe against raw PKCS#11 and pdfsign (temporary data folder)
 
 common flags: --data DIR (default ./data), --config FILE, --database-url postgres://...
@@ -119,6 +120,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdEvidence(ctx, rest)
 	case cmd == "verify":
 		return cmdVerify(ctx, rest)
+	case cmd == "audit" && sub == "checkpoint":
+		return cmdAuditCheckpoint(ctx, rest[1:])
 	case cmd == "audit" && sub == "verify":
 		return cmdAuditVerify(ctx, rest[1:])
 	case cmd == "bench":

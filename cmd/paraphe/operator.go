@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -103,12 +104,22 @@ func cmdAuditVerify(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var checkpoints stringList
+	fs.Var(&checkpoints, "checkpoint", "a signed checkpoint to check against the log: a file from 'audit checkpoint' or an evidence record (repeatable)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := wantArgs(pos, 0, "audit verify [--data DIR]"); err != nil {
+	if err := wantArgs(pos, 0, "audit verify [--data DIR] [--checkpoint FILE]..."); err != nil {
 		return err
+	}
+	cps := make([]audit.Checkpoint, 0, len(checkpoints))
+	for _, f := range checkpoints {
+		cp, err := readCheckpoint(f)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		cps = append(cps, cp)
 	}
 	e, err := open(ctx, &c)
 	if err != nil {
@@ -116,15 +127,64 @@ func cmdAuditVerify(ctx context.Context, args []string) error {
 	}
 	defer e.Close()
 	n, err := e.Audit.Verify(ctx)
+	for i := 0; err == nil && i < len(cps); i++ {
+		err = e.Audit.VerifyCheckpoint(ctx, cps[i], e.CheckpointKey.Public())
+	}
 	if err != nil {
 		var be *audit.BrokenError
 		if errors.As(err, &be) {
 			_ = printJSON(map[string]any{"intact": false, "checked": n, "firstBadEntry": be.Seq, "reason": be.Reason})
 			return exitError{code: 1, err: err}
 		}
+		if errors.Is(err, audit.ErrBadCheckpoint) {
+			_ = printJSON(map[string]any{"intact": false, "checked": n, "reason": err.Error()})
+			return exitError{code: 1, err: err}
+		}
 		return err
 	}
-	return printJSON(map[string]any{"intact": true, "checked": n})
+	return printJSON(map[string]any{"intact": true, "checked": n, "checkpoints": len(cps)})
+}
+
+// readCheckpoint reads a checkpoint file: {"seq","hash","time","signature"}, or an
+// evidence record holding one under "auditCheckpoint".
+func readCheckpoint(path string) (audit.Checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	var wrapped struct {
+		Checkpoint *api.CheckpointOut `json:"auditCheckpoint"`
+	}
+	var cp api.CheckpointOut
+	if json.Unmarshal(b, &wrapped) == nil && wrapped.Checkpoint != nil {
+		cp = *wrapped.Checkpoint
+	} else if err := json.Unmarshal(b, &cp); err != nil || cp.Seq == 0 {
+		return audit.Checkpoint{}, fmt.Errorf("%s holds no audit checkpoint", path)
+	}
+	return cp.Checkpoint()
+}
+
+func cmdAuditCheckpoint(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("audit checkpoint", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 0, "audit checkpoint [--data DIR]"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	cp, err := e.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(api.NewCheckpointOut(cp))
 }
 
 // open loads the configuration and opens the store.
@@ -238,5 +298,11 @@ func cmdEvidence(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(api.NewEvidenceRecord(ev))
+	rec := api.NewEvidenceRecord(ev)
+	cp, err := e.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	rec.Checkpoint = api.NewCheckpointOut(cp)
+	return printJSON(rec)
 }
