@@ -77,11 +77,7 @@ func (a *Authority) issuingTemplate(pub crypto.PublicKey) (*x509.Certificate, er
 }
 
 func (a *Authority) ocspTemplate(pub crypto.PublicKey) (*x509.Certificate, error) {
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
+	serial, ski, err := identifiers(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +107,7 @@ func (a *Authority) caName(cn string) pkix.Name {
 }
 
 func caTemplate(pub crypto.PublicKey, name pkix.Name, now, notAfter time.Time, pathLen int) (*x509.Certificate, error) {
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
+	serial, ski, err := identifiers(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +127,7 @@ func caTemplate(pub crypto.PublicKey, name pkix.Name, now, notAfter time.Time, p
 
 // userTemplate builds the qualified-profile template for a validated request.
 func (a *Authority) userTemplate(s UserSubject, pub crypto.PublicKey, validity time.Duration) (*x509.Certificate, error) {
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
+	serial, ski, err := identifiers(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +164,7 @@ func (a *Authority) userTemplate(s UserSubject, pub crypto.PublicKey, validity t
 // tsaTemplate builds a timestamping-unit template (RFC 3161 §2.3: extended
 // key usage timeStamping only, critical).
 func (a *Authority) tsaTemplate(pub crypto.PublicKey, commonName string) (*x509.Certificate, error) {
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
+	serial, ski, err := identifiers(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -343,4 +327,18 @@ func clamp(t, max time.Time) time.Time {
 		return max
 	}
 	return t
+}
+
+// identifiers returns a fresh serial number and the subject key identifier of pub, which
+// every certificate the CA makes needs.
+func identifiers(pub crypto.PublicKey) (*big.Int, []byte, error) {
+	serial, err := newSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	return serial, ski, nil
 }
