@@ -158,59 +158,55 @@ func (s *Store) PurgeResults(ctx context.Context, downloadedBefore, finishedBefo
 // the given time: the client IPs and the document names (which often name the person).
 // Ids, digests, times and results stay. It returns how many requests changed.
 func (s *Store) PseudonymizeRequests(ctx context.Context, finishedBefore, at time.Time) (int64, error) {
-	db := s.db.WithContext(ctx)
-	var total int64
-	for {
-		var ids []string
-		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Model(&requestRow{}).Where("finished_at IS NOT NULL AND finished_at <= ? AND pseudonymized_at IS NULL", finishedBefore.UTC()).
-				Order("id").Limit(retentionBatch).Pluck("id", &ids).Error; err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				return nil
-			}
-			if err := tx.Model(&documentRow{}).Where("request_id IN ?", ids).Update("name", "").Error; err != nil {
-				return err
-			}
-			res := tx.Model(&requestRow{}).Where("id IN ? AND pseudonymized_at IS NULL", ids).
-				Updates(map[string]any{"created_ip": "", "decided_ip": "", "pseudonymized_at": at.UTC()})
-			total += res.RowsAffected
-			return res.Error
-		})
-		if err != nil {
-			return total, err
-		}
-		if len(ids) < retentionBatch {
-			return total, nil
-		}
+	pick := func(tx *gorm.DB) *gorm.DB {
+		return tx.Model(&requestRow{}).Where("finished_at IS NOT NULL AND finished_at <= ? AND pseudonymized_at IS NULL", finishedBefore.UTC())
 	}
+	return s.requestBatches(ctx, pick, func(tx *gorm.DB, ids []string) (int64, error) {
+		if err := tx.Model(&documentRow{}).Where("request_id IN ?", ids).Update("name", "").Error; err != nil {
+			return 0, err
+		}
+		res := tx.Model(&requestRow{}).Where("id IN ? AND pseudonymized_at IS NULL", ids).
+			Updates(map[string]any{"created_ip": "", "decided_ip": "", "pseudonymized_at": at.UTC()})
+		return res.RowsAffected, res.Error
+	})
 }
 
 // DeleteRequests deletes requests that finished before the given time, with their
 // documents, webhook deliveries and attempts, idempotency keys and device events: the
 // end of the evidence retention period. It returns how many requests went.
 func (s *Store) DeleteRequests(ctx context.Context, finishedBefore time.Time) (int64, error) {
+	pick := func(tx *gorm.DB) *gorm.DB {
+		return tx.Model(&requestRow{}).Where("finished_at IS NOT NULL AND finished_at <= ?", finishedBefore.UTC())
+	}
+	return s.requestBatches(ctx, pick, func(tx *gorm.DB, ids []string) (int64, error) {
+		for _, m := range []any{&documentRow{}, &webhookAttemptRow{}, &webhookDeliveryRow{}, &idempotencyRow{}, &eventRow{}} {
+			if err := tx.Where("request_id IN ?", ids).Delete(m).Error; err != nil {
+				return 0, err
+			}
+		}
+		res := tx.Where("id IN ?", ids).Delete(&requestRow{})
+		return res.RowsAffected, res.Error
+	})
+}
+
+// requestBatches applies fn to the requests pick selects, retentionBatch at a time, each
+// batch in its own transaction (so a long run never holds the write lock for long), and
+// returns the sum of what fn counted.
+func (s *Store) requestBatches(ctx context.Context, pick func(*gorm.DB) *gorm.DB, fn func(tx *gorm.DB, ids []string) (int64, error)) (int64, error) {
 	db := s.db.WithContext(ctx)
 	var total int64
 	for {
 		var ids []string
 		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Model(&requestRow{}).Where("finished_at IS NOT NULL AND finished_at <= ?", finishedBefore.UTC()).
-				Order("id").Limit(retentionBatch).Pluck("id", &ids).Error; err != nil {
+			if err := pick(tx).Order("id").Limit(retentionBatch).Pluck("id", &ids).Error; err != nil {
 				return err
 			}
 			if len(ids) == 0 {
 				return nil
 			}
-			for _, m := range []any{&documentRow{}, &webhookAttemptRow{}, &webhookDeliveryRow{}, &idempotencyRow{}, &eventRow{}} {
-				if err := tx.Where("request_id IN ?", ids).Delete(m).Error; err != nil {
-					return err
-				}
-			}
-			res := tx.Where("id IN ?", ids).Delete(&requestRow{})
-			total += res.RowsAffected
-			return res.Error
+			n, err := fn(tx, ids)
+			total += n
+			return err
 		})
 		if err != nil {
 			return total, err
