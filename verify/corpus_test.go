@@ -2,41 +2,28 @@ package verify
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/corpus"
 )
 
 const corpusDir = "../../shared/corpus/signed"
 
-type corpusFile struct{ name, expected string }
-
-func readManifest(t *testing.T) []corpusFile {
+func readManifest(t *testing.T) []corpus.File {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Skipf("corpus absent: %v", err)
+	files, err := corpus.Manifest(corpusDir)
+	if errors.Is(err, corpus.ErrAbsent) {
+		t.Skip(err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.Comma = '\t'
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []corpusFile
-	for _, row := range rows[1:] {
-		if len(row) < 6 {
-			t.Fatalf("manifest row %v", row)
-		}
-		out = append(out, corpusFile{row[0], row[5]})
-	}
-	return out
+	return files
 }
 
 // TestCorpusKnownOutcomes checks every corpus file against its expected outcome.
@@ -47,13 +34,13 @@ func TestCorpusKnownOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cf := range files {
-		t.Run(cf.name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(corpusDir, cf.name))
+		t.Run(cf.Name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(corpusDir, cf.Name))
 			if err != nil {
 				t.Fatal(err)
 			}
 			opts := Options{Anchors: anchors}
-			if strings.HasPrefix(cf.name, "pyhanko__") {
+			if strings.HasPrefix(cf.Name, "pyhanko__") {
 				opts.At = time.Date(2020, 11, 1, 0, 0, 0, 0, time.UTC)
 			}
 			start := time.Now()
@@ -69,8 +56,8 @@ func TestCorpusKnownOutcomes(t *testing.T) {
 			for _, s := range rep.Signatures {
 				sigs = append(sigs, string(s.Indication)+"/"+string(s.SubIndication)+" "+string(s.Level)+" mods="+itoa(len(s.ModificationsAfterSigning)))
 			}
-			t.Logf("RESULT %s\t%s/%s\t[%s]\texpected: %s", cf.name, rep.Indication, rep.SubIndication, strings.Join(sigs, "; "), cf.expected)
-			exp := cf.expected
+			t.Logf("RESULT %s\t%s/%s\t[%s]\texpected: %s", cf.Name, rep.Indication, rep.SubIndication, strings.Join(sigs, "; "), cf.Expected)
+			exp := cf.Expected
 			switch {
 			case strings.HasPrefix(exp, "VALID"):
 				if rep.Indication == TotalFailed {
