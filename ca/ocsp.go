@@ -43,8 +43,8 @@ type StatusSource interface {
 // CA and returns the DER response. The answer is good, revoked (with time and
 // reason) or unknown (serial not known to src); it is signed by the delegated
 // responder (OCSPResponder), includes that certificate, uses the CertID hash
-// of the request; thisUpdate is now rounded down to the minute (never after
-// producedAt, which x/crypto/ocsp rounds so; NSS refuses the opposite) and
+// of the request; producedAt and thisUpdate are the current second (a
+// response made after a signature timestamp is never dated before it) and
 // nextUpdate one hour later. The responder's own certificate
 // is always good. Requests the responder cannot answer get an OCSP error
 // response and a nil error: malformedRequest for bytes that do not parse,
@@ -66,16 +66,18 @@ func (a *Authority) OCSP(ctx context.Context, request []byte, src StatusSource) 
 		return ocsp.UnauthorizedErrorResponse, nil
 	}
 
-	// x/crypto/ocsp sets producedAt to the current minute; thisUpdate must
-	// not come after it (NSS rejects such a response as "in the future").
-	now := a.cfg.Now().Truncate(time.Minute)
-	tmpl := ocsp.Response{
-		SerialNumber: req.SerialNumber,
-		ThisUpdate:   now,
-		NextUpdate:   now.Add(ocspResponseValidity),
-		Certificate:  a.ocsp,
-		IssuerHash:   req.HashAlgorithm,
-		Status:       ocsp.Good,
+	// thisUpdate and producedAt are the same second: never earlier than
+	// the moment the response is made by more than its sub-second part,
+	// never after producedAt (NSS rejects a response "from the future").
+	now := a.cfg.Now().Truncate(time.Second)
+	tmpl := ocspSingle{
+		hash:       req.HashAlgorithm,
+		nameHash:   req.IssuerNameHash,
+		keyHash:    req.IssuerKeyHash,
+		serial:     req.SerialNumber,
+		thisUpdate: now,
+		nextUpdate: now.Add(ocspResponseValidity),
+		status:     ocsp.Good,
 	}
 	if req.SerialNumber.Cmp(a.ocsp.SerialNumber) != 0 {
 		if src == nil {
@@ -87,19 +89,19 @@ func (a *Authority) OCSP(ctx context.Context, request []byte, src StatusSource) 
 		}
 		switch {
 		case !st.Known:
-			tmpl.Status = ocsp.Unknown
+			tmpl.status = ocsp.Unknown
 		case !st.RevokedAt.IsZero():
-			tmpl.Status = ocsp.Revoked
-			tmpl.RevokedAt = st.RevokedAt
-			tmpl.RevocationReason = crlReason(st.Reason)
+			tmpl.status = ocsp.Revoked
+			tmpl.revokedAt = st.RevokedAt
+			tmpl.reason = crlReason(st.Reason)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return ocsp.TryLaterErrorResponse, fmt.Errorf("ca: ocsp: %w", err)
 	}
-	resp, err := ocsp.CreateResponse(a.issuing, a.ocsp, tmpl, a.ocspKey)
+	resp, err := buildOCSPResponse(tmpl, a.ocsp, a.ocspKey, now)
 	if err != nil {
-		return ocsp.InternalErrorErrorResponse, fmt.Errorf("ca: ocsp: sign response: %w", err)
+		return ocsp.InternalErrorErrorResponse, err
 	}
 	return resp, nil
 }

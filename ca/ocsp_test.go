@@ -67,7 +67,7 @@ func TestOCSPStatuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := time.Now().Truncate(time.Minute)
+			before := time.Now().Truncate(time.Second)
 			der, err := f.a.OCSP(context.Background(), req, f.src)
 			if err != nil {
 				t.Fatal(err)
@@ -90,6 +90,9 @@ func TestOCSPStatuses(t *testing.T) {
 			}
 			if resp.ThisUpdate.Before(before) || resp.ThisUpdate.After(time.Now()) {
 				t.Errorf("thisUpdate %v is not now", resp.ThisUpdate)
+			}
+			if !resp.ProducedAt.Equal(resp.ThisUpdate) {
+				t.Errorf("producedAt %v, want thisUpdate %v (to the second)", resp.ProducedAt, resp.ThisUpdate)
 			}
 			if resp.ThisUpdate.After(resp.ProducedAt) {
 				t.Errorf("thisUpdate %v after producedAt %v", resp.ThisUpdate, resp.ProducedAt)
