@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/paraphe/paraphe/config"
@@ -80,4 +81,44 @@ func (c *common) load() (config.Config, error) {
 		cfg.DatabaseURL = c.databaseURL
 	}
 	return cfg, nil
+}
+
+// globalFlags are the flags every command takes; they may also stand before
+// the command ("paraphe --data D integrators add NAME").
+var globalFlags = map[string]bool{"data": true, "config": true, "database-url": true}
+
+// hoistGlobalFlags moves the global flags given before the command to after
+// it (before a "--", if any), where the command's own flag set reads them.
+// A flag before the command that is not global is a usage error.
+func hoistGlobalFlags(args []string) ([]string, error) {
+	var lead []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
+		a := args[0]
+		if a == "-h" || a == "--help" || a == "-help" {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !globalFlags[name] {
+			return nil, usagef("flag %s must follow the command (only --data, --config and --database-url may stand before it)", a)
+		}
+		if hasValue {
+			lead, args = append(lead, a), args[1:]
+			continue
+		}
+		if len(args) < 2 {
+			return nil, usagef("flag %s needs a value", a)
+		}
+		lead, args = append(lead, a, args[1]), args[2:]
+	}
+	if len(lead) == 0 {
+		return args, nil
+	}
+	out := make([]string, 0, len(args)+len(lead))
+	i := slices.Index(args, "--")
+	if i < 0 {
+		i = len(args)
+	}
+	out = append(out, args[:i]...)
+	out = append(out, lead...)
+	return append(out, args[i:]...), nil
 }

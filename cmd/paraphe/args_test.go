@@ -62,3 +62,29 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestHoistGlobalFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{[]string{"--data", "D", "integrators", "add", "X"}, []string{"integrators", "add", "X", "--data", "D"}, false},
+		{[]string{"--data=D", "--config", "c.yaml", "users", "show", "ID"}, []string{"users", "show", "ID", "--data=D", "--config", "c.yaml"}, false},
+		{[]string{"-database-url", "postgres://x", "verify", "--", "-f.pdf"}, []string{"verify", "-database-url", "postgres://x", "--", "-f.pdf"}, false},
+		{[]string{"integrators", "add", "X", "--data", "D"}, []string{"integrators", "add", "X", "--data", "D"}, false},
+		{[]string{"--help"}, []string{"--help"}, false},
+		{[]string{"--json", "verify", "f.pdf"}, nil, true},
+		{[]string{"--data"}, nil, true},
+	}
+	for _, tc := range tests {
+		got, err := hoistGlobalFlags(tc.args)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%v: error %v, want error %v", tc.args, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && !slices.Equal(got, tc.want) {
+			t.Errorf("%v: got %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -6,7 +6,8 @@
 //	paraphe ca root                      the development root CA certificate (PEM)
 //	paraphe audit verify                 check the audit hash chain
 //
-// Every command takes --data DIR, --config FILE and --database-url URL.
+// Every command takes --data DIR, --config FILE and --database-url URL, before
+// or after the command's words.
 package main
 
 import (
@@ -41,7 +42,8 @@ commands:
   audit checkpoint                      a signed statement of the log's head, to keep elsewhere
   bench [--quick] [--json]              measure Paraphe against raw PKCS#11 and pdfsign (temporary data folder)
 
-common flags: --data DIR (default ./data), --config FILE, --database-url postgres://...
+common flags (before or after the command): --data DIR (default ./data), --config FILE,
+  --database-url postgres://...
 `
 
 // exitError carries an exit code other than 1.
@@ -86,6 +88,10 @@ func oneLine(s string) string {
 }
 
 func run(ctx context.Context, args []string) error {
+	args, err := hoistGlobalFlags(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return usageError{"no command given"}

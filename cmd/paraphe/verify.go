@@ -94,10 +94,18 @@ func cmdVerify(ctx context.Context, args []string) error {
 		if rep.SubIndication != "" {
 			msg += "/" + string(rep.SubIndication)
 		}
+		if len(trust) == 0 && code == 3 && rep.SubIndication != verify.NoSignatureFound {
+			msg += noTrustHint
+		}
 		return exitError{code: code, err: errors.New("verify: " + msg)}
 	}
 	return nil
 }
+
+// noTrustHint ends the message of a verification that had no trust anchor
+// at all: without one no chain can be validated, and a newcomer should learn
+// how to give one rather than read a bare INDETERMINATE.
+const noTrustHint = "; no trust anchor was given: pass --trust FILE (PEM of the signer's root CA) or --data DIR (a Paraphe data folder, whose root CA is trusted)"
 
 func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
