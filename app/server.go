@@ -76,7 +76,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		return nil, err
 	}
 	requests := signer.New(signer.Deps{
-		Store: e.Store, Ids: e.Store, Keys: timedKeys{e.Keys, m}, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
+		Store: e.Store, Auths: e.Store, Ids: e.Store, Keys: timedKeys{e.Keys, m}, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
 		Webhooks: kicker{hooks}, Chain: e.CA.Chain(), Log: e.Log,
 		Blobs: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store},
 	}, signer.Config{

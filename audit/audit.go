@@ -36,7 +36,9 @@ const (
 	RequestExpired     = "request.expired"
 	SignatureIntent    = "signature.intent"
 	RequestSigned      = "request.signed"
-	RequestFailed      = "request.failed"
+	// SignaturesMade records each consumption of an authorization (CSC signHash, signDoc).
+	SignaturesMade = "signatures.made"
+	RequestFailed  = "request.failed"
 	// AuditPruned records that entries older than the retention period were deleted;
 	// its detail names the anchor (the last deleted entry's seq and hash).
 	AuditPruned = "audit.pruned"

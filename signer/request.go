@@ -13,14 +13,17 @@ import (
 type Status string
 
 // The states of a request. Approved is transient: the HSM signature is under way.
+// Authorized is the state of a raw-format request (an authorization) that the signer
+// approved and whose signatures the integrator has not all asked for yet.
 const (
-	StatusPending   Status = "pending"
-	StatusApproved  Status = "approved"
-	StatusSigned    Status = "signed"
-	StatusRefused   Status = "refused"
-	StatusExpired   Status = "expired"
-	StatusCancelled Status = "cancelled"
-	StatusFailed    Status = "failed"
+	StatusPending    Status = "pending"
+	StatusApproved   Status = "approved"
+	StatusAuthorized Status = "authorized"
+	StatusSigned     Status = "signed"
+	StatusRefused    Status = "refused"
+	StatusExpired    Status = "expired"
+	StatusCancelled  Status = "cancelled"
+	StatusFailed     Status = "failed"
 )
 
 // Final reports whether no further transition can leave s.
@@ -42,6 +45,9 @@ const (
 	ReasonReactivated = "signer_reactivated"
 	ReasonInterrupted = "interrupted"
 	ReasonInternal    = "internal_error"
+	// ReasonAuthorizationExpired ends an authorization whose time ran out before the
+	// integrator asked for every signature it covers.
+	ReasonAuthorizationExpired = "authorization_expired"
 )
 
 // Format is the kind of signature produced.
@@ -51,6 +57,9 @@ type Format string
 const (
 	FormatCAdES Format = "CAdES"
 	FormatPAdES Format = "PAdES"
+	// FormatRaw is an authorization: approving it signs nothing; the integrator then
+	// consumes it, a few digests at a time, for raw signature values or PDFs (the CSC API).
+	FormatRaw Format = "raw"
 )
 
 // Level is an ETSI baseline level.
@@ -110,8 +119,13 @@ type Request struct {
 	ExpiresAt    time.Time
 	ApprovedAt   *time.Time
 	FinishedAt   *time.Time
-	Documents    []Document
-	Idempotency  *Idempotency // set on creation when the integrator sent a key
+	// Description is what the integrator says the signer approves (CSC's description),
+	// shown on the phone; empty for REST requests.
+	Description string
+	// AuthorizedUntil ends a raw-format request's authorization (set on approval).
+	AuthorizedUntil *time.Time
+	Documents       []Document
+	Idempotency     *Idempotency // set on creation when the integrator sent a key
 }
 
 // Idempotency ties an integrator's Idempotency-Key to the request it created.

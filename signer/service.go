@@ -33,6 +33,8 @@ type Change struct {
 	ChosenIcon string
 	ClientIP   string // the device's address, kept with the evidence
 	At         time.Time
+	// Until ends the authorization a move to StatusAuthorized records.
+	Until time.Time
 }
 
 // Store is what the signer needs from storage.
@@ -133,6 +135,10 @@ type Config struct {
 	MaxDocuments int           // documents per request
 	MaxPending   int           // pending requests per signer (push-bombing defence)
 	SignTimeout  time.Duration // bound on the HSM and CMS work after approval
+	// AuthorizationTTL is how long an approved authorization (raw format) can be consumed
+	// (1 h: long enough for a batch or a slow client, short enough that a forgotten
+	// authorization does not linger as a loaded weapon).
+	AuthorizationTTL time.Duration
 	// CheckCallback validates an integrator's callback URL (nil: any http(s) URL).
 	CheckCallback func(string) error
 }
@@ -159,11 +165,15 @@ func (c *Config) defaults() {
 	if c.SignTimeout == 0 {
 		c.SignTimeout = time.Minute
 	}
+	if c.AuthorizationTTL == 0 {
+		c.AuthorizationTTL = time.Hour
+	}
 }
 
 // Service runs the request life cycle.
 type Service struct {
 	store     Store
+	auths     AuthorizationStore
 	ids       Identities
 	keys      Keys
 	approvals Approvals
@@ -183,6 +193,7 @@ type Service struct {
 // Deps groups the Service's collaborators.
 type Deps struct {
 	Store      Store
+	Auths      AuthorizationStore // nil: the raw format (authorizations) is not offered
 	Ids        Identities
 	Keys       Keys
 	Approvals  Approvals
@@ -210,7 +221,7 @@ func New(d Deps, cfg Config) *Service {
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}
-	return &Service{metrics: d.Metrics, store: d.Store, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
+	return &Service{metrics: d.Metrics, store: d.Store, auths: d.Auths, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
 		notify: d.Notify, webhooks: d.Webhooks, blobs: d.Blobs, tsa: d.TSA, vdata: d.Validation, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
 }
 
@@ -238,9 +249,14 @@ type CreateInput struct {
 	// PDF mode (Format PAdES): the uploaded files, in order, and the signature options.
 	PDFs []PDFInput
 	PDF  PDFOptions
+	// Description is shown on the phone (authorizations: what the integrator says is signed).
+	Description string
 }
 
 func (s *Service) validate(in *CreateInput) error {
+	if in.Format == FormatRaw && in.Level == "" {
+		in.Level = LevelBB // raw signature values have no baseline level of their own
+	}
 	if _, err := ParseLevel(string(in.Level)); err != nil {
 		return err
 	}
@@ -254,8 +270,18 @@ func (s *Service) validate(in *CreateInput) error {
 		}
 	case FormatPAdES:
 		return s.validatePDF(in)
+	case FormatRaw:
+		if s.auths == nil {
+			return invalidf("authorizations are not configured on this server")
+		}
+		if in.Level != LevelBB {
+			return invalidf("an authorization is made of raw signatures: its level is B-B")
+		}
 	default:
 		return invalidf("format must be CAdES (hash mode) or PAdES (PDF mode)")
+	}
+	if err := checkDescription(in.Description); err != nil {
+		return err
 	}
 	if len(in.Documents) == 0 {
 		return invalidf("at least one document is needed")
@@ -374,7 +400,7 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 	r := &Request{
 		ID: uuid.NewString(), IntegratorID: in.IntegratorID, UserID: in.UserID, Format: in.Format,
 		Level: in.Level, Status: StatusPending, IconID: right.ID, Nonce: nonce, CallbackURL: in.CallbackURL,
-		CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedIP: in.ClientIP,
+		CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedIP: in.ClientIP, Description: in.Description,
 	}
 	if in.IdempotencyKey != "" {
 		r.Idempotency = &Idempotency{Key: in.IdempotencyKey, BodyHash: in.BodyHash, RequestID: r.ID}
@@ -564,15 +590,15 @@ func (s *Service) History(ctx context.Context, dev *device.Device, before *Curso
 	return rs, nil
 }
 
-// CancelPending cancels the given pending requests of a user whose account changed
-// (blocked, re-activated), with the reason and actor given.
+// CancelPending cancels the given pending requests, and live authorizations, of a user
+// whose account changed (blocked, re-activated), with the reason and actor given.
 func (s *Service) CancelPending(ctx context.Context, ids []string, reason, actor string) error {
 	for _, id := range ids {
 		r, err := s.store.Request(ctx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := s.settle(ctx, r, []Status{StatusPending}, Change{To: StatusCancelled, Reason: reason},
+		if _, err := s.settle(ctx, r, []Status{StatusPending, StatusAuthorized}, Change{To: StatusCancelled, Reason: reason},
 			audit.Event{Type: audit.RequestCancelled, Actor: actor, Detail: map[string]string{"reason": reason}}); err != nil {
 			return err
 		}
@@ -635,6 +661,9 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	}
 	if err := s.approvals.VerifyPIN(ctx, dev, in.PIN); err != nil {
 		return nil, err
+	}
+	if r.Format == FormatRaw {
+		return s.authorize(ctx, dev, r, in)
 	}
 	now := s.now().UTC()
 	ok, err = s.store.Transition(ctx, r.ID, []Status{StatusPending},
@@ -777,8 +806,12 @@ func (s *Service) RecoverInterrupted(ctx context.Context) error {
 	return nil
 }
 
-// ExpireDue expires every pending request past its expiry; the serve loop calls it.
+// ExpireDue expires every pending request past its expiry, and ends the authorizations
+// whose time ran out; the serve loop calls it.
 func (s *Service) ExpireDue(ctx context.Context) error {
+	if err := s.expireAuthorizations(ctx); err != nil {
+		return err
+	}
 	ids, err := s.store.ExpireDue(ctx, s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("signer: expire: %w", err)

@@ -19,7 +19,7 @@ type AccountChange struct {
 	OldKeyLabel     string
 	RevokedDevices  []string
 	RevokedSerials  []string
-	PendingRequests []string // still pending: the caller cancels them through the signer
+	PendingRequests []string // still pending, or live authorizations: the caller cancels them through the signer
 }
 
 // Reactivate revokes the user's devices and current certificate, clears the signing key
@@ -95,7 +95,8 @@ func revokeDevices(tx *gorm.DB, userID string, at time.Time, out *AccountChange)
 }
 
 func pendingOf(tx *gorm.DB, userID string, out *AccountChange) error {
-	return tx.Model(&requestRow{}).Where("user_id = ? AND status = ?", userID, string(signer.StatusPending)).Pluck("id", &out.PendingRequests).Error
+	return tx.Model(&requestRow{}).Where("user_id = ? AND status IN ?", userID,
+		[]string{string(signer.StatusPending), string(signer.StatusAuthorized)}).Pluck("id", &out.PendingRequests).Error
 }
 
 // UsersByPhone finds users by phone number (E.164).

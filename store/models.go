@@ -93,6 +93,10 @@ type requestRow struct {
 	ExpiresAt    time.Time `gorm:"index"`
 	ApprovedAt   *time.Time
 	FinishedAt   *time.Time
+	// Description is an authorization's description shown on the phone (CSC).
+	Description string `gorm:"size:2000"`
+	// AuthorizedUntil ends an approved authorization (raw format).
+	AuthorizedUntil *time.Time `gorm:"index"`
 	// PseudonymizedAt is when retention removed the request's personal details (client
 	// IPs, document names).
 	PseudonymizedAt *time.Time
@@ -108,6 +112,9 @@ type documentRow struct {
 	Digest    []byte `gorm:"not null"`
 	Result    []byte
 	PDFState  string // JSON of signer.PDFState (PDF mode)
+	// ReservedAt marks an authorization's occurrence taken by a consumption (signed, or
+	// being signed): it is never handed out twice.
+	ReservedAt *time.Time
 	// DownloadedAt is the integrator's first download of the result (MarkDownloaded).
 	DownloadedAt *time.Time
 	// ResultSHA256 binds the evidence to the result once retention deleted its bytes.

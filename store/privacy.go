@@ -216,7 +216,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 		}
 		var open int64
 		if err := tx.Model(&requestRow{}).Where("user_id = ? AND status IN ?", userID,
-			[]string{string(signer.StatusPending), string(signer.StatusApproved)}).Count(&open).Error; err != nil {
+			[]string{string(signer.StatusPending), string(signer.StatusApproved), string(signer.StatusAuthorized)}).Count(&open).Error; err != nil {
 			return err
 		}
 		if open > 0 {
@@ -240,8 +240,8 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 		if err := tx.Where("user_id = ?", userID).Delete(&eventRow{}).Error; err != nil {
 			return err
 		}
-		if err := tx.Model(&requestRow{}).Where("user_id = ? AND (created_ip <> '' OR decided_ip <> '')", userID).
-			Updates(map[string]any{"created_ip": "", "decided_ip": ""}).Error; err != nil {
+		if err := tx.Model(&requestRow{}).Where("user_id = ? AND (created_ip <> '' OR decided_ip <> '' OR description <> '')", userID).
+			Updates(map[string]any{"created_ip": "", "decided_ip": "", "description": ""}).Error; err != nil {
 			return err
 		}
 		if err := tx.Model(&certificateRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Order("serial").Pluck("serial", &out.RevokedSerials).Error; err != nil {

@@ -20,7 +20,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: string(r.Format), Level: string(r.Level),
 		Status: string(r.Status), Reason: r.Reason, IconID: r.IconID, IconChoices: strings.Join(r.IconChoices, ","),
 		Nonce: r.Nonce, CallbackURL: r.CallbackURL, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
-		CreatedIP: r.CreatedIP,
+		CreatedIP: r.CreatedIP, Description: r.Description,
 	}
 	docs := make([]documentRow, len(r.Documents))
 	for i, d := range r.Documents {
@@ -145,8 +145,11 @@ func (s *Store) Transition(ctx context.Context, id string, from []signer.Status,
 	if c.ClientIP != "" {
 		upd["decided_ip"] = c.ClientIP
 	}
-	if c.To == signer.StatusApproved {
+	if c.To == signer.StatusApproved || c.To == signer.StatusAuthorized {
 		upd["approved_at"] = c.At
+	}
+	if c.To == signer.StatusAuthorized {
+		upd["authorized_until"] = c.Until.UTC()
 	}
 	if c.To.Final() {
 		upd["finished_at"] = c.At
@@ -229,7 +232,7 @@ func toRequest(r requestRow, docs []documentRow) (*signer.Request, error) {
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: signer.Format(r.Format), Level: signer.Level(r.Level),
 		Status: signer.Status(r.Status), Reason: r.Reason, IconID: r.IconID, Nonce: r.Nonce, CallbackURL: r.CallbackURL,
 		DeviceID: r.DeviceID, ChosenIcon: r.ChosenIcon, CreatedIP: r.CreatedIP, DecidedIP: r.DecidedIP, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		ApprovedAt: r.ApprovedAt, FinishedAt: r.FinishedAt,
+		ApprovedAt: r.ApprovedAt, FinishedAt: r.FinishedAt, Description: r.Description, AuthorizedUntil: r.AuthorizedUntil,
 	}
 	if r.IconChoices != "" {
 		out.IconChoices = strings.Split(r.IconChoices, ",")

@@ -166,7 +166,7 @@ func (s *Store) PseudonymizeRequests(ctx context.Context, finishedBefore, at tim
 			return 0, err
 		}
 		res := tx.Model(&requestRow{}).Where("id IN ? AND pseudonymized_at IS NULL", ids).
-			Updates(map[string]any{"created_ip": "", "decided_ip": "", "pseudonymized_at": at.UTC()})
+			Updates(map[string]any{"created_ip": "", "decided_ip": "", "description": "", "pseudonymized_at": at.UTC()})
 		return res.RowsAffected, res.Error
 	})
 }
