@@ -11,6 +11,7 @@ import (
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/signer"
+	"github.com/paraphe/paraphe/webpush"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -87,6 +88,7 @@ var mappings = []mapping{
 	{signer.ErrUnsignable, http.StatusUnprocessableEntity, CodeUnsignable, "This PDF cannot be signed"},
 	{signer.ErrResultGone, http.StatusGone, CodeGone, "The signed document is no longer kept"},
 	{signer.ErrResultNotReady, http.StatusConflict, CodeNotReady, "The request is not signed"},
+	{webpush.ErrInvalid, http.StatusUnprocessableEntity, CodeInvalid, "The push subscription is not valid"},
 	{device.ErrWrongPIN, http.StatusForbidden, CodeWrongPIN, "Wrong PIN"},
 	{device.ErrLocked, http.StatusLocked, CodeLocked, "Signing is locked after too many wrong PINs"},
 	{device.ErrBlocked, http.StatusForbidden, CodeBlocked, "The account is blocked"},

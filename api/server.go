@@ -111,6 +111,8 @@ type Deps struct {
 	RateLimit *RateLimiter
 	IPLimit   *RateLimiter
 	TSALimit  *RateLimiter
+	// Push registers Web Push subscriptions; nil answers 404.
+	Push WebPush
 }
 
 type server struct{ Deps }
@@ -197,6 +199,8 @@ func New(d Deps) (http.Handler, error) {
 	dev.GET("/events", s.deviceEvents)
 	dev.GET("/history", s.deviceHistory)
 	dev.POST("/pin", s.changePIN)
+	dev.POST("/push-subscriptions", s.pushSubscribe)
+	r.GET("/v1/webpush/key", s.webPushKey)
 	r.POST("/v1/accounts/block", byIP, s.blockAccount)
 	return r, nil
 }

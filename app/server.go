@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
@@ -21,6 +23,7 @@ import (
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 	"github.com/paraphe/paraphe/verify"
+	"github.com/paraphe/paraphe/webpush"
 )
 
 // Domain is the set of domain services over the opened parts.
@@ -34,6 +37,7 @@ type Domain struct {
 	Webhooks    *notify.Webhooks
 	Metrics     *metrics.Metrics
 	Push        *notify.PushGateway // nil when not configured
+	WebPush     *webpush.Sender     // nil when disabled
 }
 
 // Domain opens the HSM and the CA if needed and builds the domain services. The CLI
@@ -49,6 +53,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	counted := countedStore{e.Store, m}
 	hub := notify.NewHub()
 	var push *notify.PushGateway
+	var err error
 	if cfg.Push.URL != "" {
 		secret, err := os.ReadFile(cfg.Push.SecretFile)
 		if err != nil {
@@ -58,11 +63,18 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 			return nil, err
 		}
 	}
-	var pusher notify.Pusher
+	var pushers multiPusher
 	if push != nil {
-		pusher = push
+		pushers = append(pushers, push)
 	}
-	notifier := notify.NewNotifier(e.Store, hub, pusher, e.Log)
+	var wp *webpush.Sender
+	if !cfg.WebPush.Disabled {
+		if wp, err = e.webPush(ctx); err != nil {
+			return nil, err
+		}
+		pushers = append(pushers, wp)
+	}
+	notifier := notify.NewNotifier(e.Store, hub, pushers, e.Log)
 	devices := e.devices(counted)
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
@@ -85,7 +97,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		CheckCallback: func(u string) error { return notify.ValidateCallbackURL(u, policy) },
 	})
 	return &Domain{
-		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push,
+		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push, WebPush: wp,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
 	}, nil
 }
@@ -126,7 +138,12 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	anchors = append(anchors, more...)
+	var wp api.WebPush
+	if d.WebPush != nil {
+		wp = d.WebPush
+	}
 	h, err := api.New(api.Deps{
+		Push:        wp,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
 		Metrics: m.Handler(), HTTPStats: m,
@@ -143,6 +160,34 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	return &Service{Domain: d, Handler: h, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
+}
+
+// VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).
+const VAPIDKeyLabel = "paraphe-webpush-vapid"
+
+// webPush opens (on first use, makes) the VAPID key and builds the Web Push sender.
+func (e *Env) webPush(ctx context.Context) (*webpush.Sender, error) {
+	key, err := e.Keys.FindKey(ctx, VAPIDKeyLabel)
+	if errors.Is(err, hsm.ErrKeyNotFound) {
+		key, err = e.Keys.GenerateKey(ctx, VAPIDKeyLabel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web push key: %w", err)
+	}
+	wc := e.Cfg.WebPush
+	return webpush.NewSender(e.Store, webpush.Config{
+		Key: key, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
+		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback, AllowPrivate: wc.AllowPrivate},
+	}, e.Log)
+}
+
+// multiPusher hands each event to every push channel.
+type multiPusher []notify.Pusher
+
+func (m multiPusher) Push(ev notify.Event) {
+	for _, p := range m {
+		p.Push(ev)
+	}
 }
 
 // kicker queues a webhook and wakes this process's sender at once.
@@ -163,6 +208,9 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 	go s.retention.Loop(ctx)
 	if s.Push != nil {
 		go s.Push.Run(ctx)
+	}
+	if s.WebPush != nil {
+		go s.WebPush.Run(ctx)
 	}
 	if s.databaseURL != "" {
 		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)

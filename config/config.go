@@ -59,6 +59,11 @@ type Config struct {
 	// Push forwards device notifications to a push gateway (APNs/FCM relay); off when
 	// URL is empty.
 	Push Push `yaml:"push"`
+	// WebPush sends each new request to the signer's browsers (the phone web app) through
+	// their push services, signed with a VAPID key kept in the HSM.
+	WebPush WebPush `yaml:"webPush"`
+	// Demo serves the integrator's demo page at /demo (paraphe serve --demo).
+	Demo bool `yaml:"demo"`
 	// RateLimits caps request rates (token buckets; 0 turns one off).
 	RateLimits RateLimits `yaml:"rateLimits"`
 	// Webhooks sets which callback URLs integrators may give.
@@ -83,6 +88,20 @@ type Requests struct {
 type Push struct {
 	URL        string `yaml:"url"`
 	SecretFile string `yaml:"secretFile"`
+}
+
+// WebPush configures Web Push (RFC 8030, 8291, 8292). Endpoints are URLs that browsers
+// (so, outsiders) choose: like webhooks, loopback and private hosts are refused unless
+// allowed; plain http only for loopback.
+type WebPush struct {
+	// Disabled turns Web Push off (no VAPID key is made).
+	Disabled bool `yaml:"disabled"`
+	// Subject is the VAPID contact (mailto: or https: URL) push services may use.
+	Subject string `yaml:"subject"`
+	// TTL is how long a push service keeps an undelivered message.
+	TTL           Duration `yaml:"ttl"`
+	AllowLoopback bool     `yaml:"allowLoopback"`
+	AllowPrivate  bool     `yaml:"allowPrivate"`
 }
 
 // RateLimits are requests per second with a burst, per integrator API key, and per
@@ -190,6 +209,8 @@ func Default(dataDir string) Config {
 		// The development default accepts loopback callbacks (the contract says so);
 		// production configurations turn it off.
 		Webhooks: Webhooks{AllowLoopback: true},
+		// Same for Web Push endpoints: tests and development use a loopback push service.
+		WebPush: WebPush{Subject: "mailto:operator@paraphe.invalid", TTL: Duration(5 * time.Minute), AllowLoopback: true},
 		// Integrators get room for batch jobs; the public endpoints, which an attacker can
 		// reach without credentials (enrollment guesses, blocking others' accounts), get
 		// a few calls per second per address; the TSA serves this server's own signing.

@@ -240,6 +240,9 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 		if err := tx.Where("user_id = ?", userID).Delete(&eventRow{}).Error; err != nil {
 			return err
 		}
+		if err := tx.Where("user_id = ?", userID).Delete(&pushSubscriptionRow{}).Error; err != nil {
+			return err
+		}
 		if err := tx.Model(&requestRow{}).Where("user_id = ? AND (created_ip <> '' OR decided_ip <> '' OR description <> '')", userID).
 			Updates(map[string]any{"created_ip": "", "decided_ip": "", "description": ""}).Error; err != nil {
 			return err

@@ -275,3 +275,20 @@ func (c *Client) History(ctx context.Context, limit int) ([]HistoryItem, error) 
 func (c *Client) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
 	return c.do(ctx, http.MethodPost, "/v1/device/pin", map[string]string{"pin": oldPIN, "newPin": newPIN}, nil)
 }
+
+// PushSubscription is what a browser's PushSubscription.toJSON() gives: where its push
+// service takes messages, and the keys (base64url) they are encrypted to.
+type PushSubscription struct {
+	Endpoint       string   `json:"endpoint"`
+	ExpirationTime *float64 `json:"expirationTime"`
+	Keys           struct {
+		P256DH string `json:"p256dh"`
+		Auth   string `json:"auth"`
+	} `json:"keys"`
+}
+
+// SubscribePush registers a Web Push subscription for this device: the service then
+// sends each new request's id there.
+func (c *Client) SubscribePush(ctx context.Context, sub PushSubscription) error {
+	return c.do(ctx, http.MethodPost, "/v1/device/push-subscriptions", sub, nil)
+}
