@@ -39,6 +39,7 @@ const (
 	CodeWrongIcon       = "wrong-icon"
 	CodeWrongPIN        = "wrong-pin"
 	CodeLocked          = "pin-locked"
+	CodePINBusy         = "pin-attempts-busy"
 	CodeBlocked         = "blocked"
 	CodeSignerInactive  = "signer-inactive"
 	CodeStaleChallenge  = "stale-challenge"
@@ -91,6 +92,7 @@ var mappings = []mapping{
 	{webpush.ErrInvalid, http.StatusUnprocessableEntity, CodeInvalid, "The push subscription is not valid"},
 	{device.ErrWrongPIN, http.StatusForbidden, CodeWrongPIN, "Wrong PIN"},
 	{device.ErrLocked, http.StatusLocked, CodeLocked, "Signing is locked after too many wrong PINs"},
+	{device.ErrPINBusy, http.StatusTooManyRequests, CodePINBusy, "Other PIN attempts are being checked"},
 	{device.ErrBlocked, http.StatusForbidden, CodeBlocked, "The account is blocked"},
 	{device.ErrNotEnrolled, http.StatusConflict, CodeSignerInactive, "The user has no active device"},
 	{device.ErrUserNotFound, http.StatusNotFound, CodeNotFound, "No such user"},
@@ -113,9 +115,13 @@ func fail(c *gin.Context, err error) {
 	for _, m := range mappings {
 		if errors.Is(err, m.err) {
 			p := Problem{Status: m.status, Code: m.code, Title: m.title, Detail: err.Error()}
-			if m.status == http.StatusTooManyRequests {
+			switch m.err {
+			case signer.ErrTooManyPending:
 				// Pending requests expire within minutes; a retry sooner only adds load.
 				c.Header("Retry-After", "30")
+			case device.ErrPINBusy:
+				// The attempts being checked are settled within an HSM round trip.
+				c.Header("Retry-After", "1")
 			}
 			var wp *device.WrongPINError
 			if errors.As(err, &wp) {

@@ -107,10 +107,12 @@ type Deps struct {
 	HTTPStats interface {
 		ObserveHTTP(route, method string, status int, d time.Duration)
 	}
-	// RateLimit limits each integrator; IPLimit each client address on public POSTs.
-	RateLimit *RateLimiter
-	IPLimit   *RateLimiter
-	TSALimit  *RateLimiter
+	// RateLimit limits each integrator; IPLimit each client address on public POSTs;
+	// DeviceLimit each enrolled device (after its call is authenticated).
+	RateLimit   *RateLimiter
+	IPLimit     *RateLimiter
+	TSALimit    *RateLimiter
+	DeviceLimit *RateLimiter
 	// Push registers Web Push subscriptions; nil answers 404.
 	Push WebPush
 }
@@ -149,6 +151,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.TSALimit == nil {
 		d.TSALimit = NewRateLimiter(0, 0)
+	}
+	if d.DeviceLimit == nil {
+		d.DeviceLimit = NewRateLimiter(0, 0)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -191,7 +196,7 @@ func New(d Deps) (http.Handler, error) {
 
 	r.POST("/v1/validations", s.integratorAuth, perKey, s.validate)
 	r.POST("/v1/devices/enroll", byIP, s.enroll)
-	dev := r.Group("/v1/device", s.deviceAuth)
+	dev := r.Group("/v1/device", s.deviceAuth, d.DeviceLimit.Middleware(func(c *gin.Context) string { return deviceOf(c).ID }))
 	dev.GET("/requests", s.devicePending)
 	dev.GET("/requests/:id", s.deviceRequest)
 	dev.POST("/requests/:id/approve", s.approve)

@@ -241,3 +241,75 @@ func TestBatchOfHundred(t *testing.T) {
 		}
 	}
 }
+
+// TestPINRace sends twenty wrong PINs at once, as approvals of four pending requests and
+// PIN changes: at most five are judged, the account ends locked, and the right PIN is then
+// refused as locked.
+func TestPINRace(t *testing.T) {
+	ctx := context.Background()
+	key := newIntegrator(t, "pin-race")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	type pair struct{ id, icon string }
+	var reqs []pair
+	for i := range 4 {
+		d := sha256.Sum256(fmt.Appendf(nil, "pin race %d", i))
+		id, icon := create(t, key, hashRequest(uid, "SHA-256", d[:]))
+		reqs = append(reqs, pair{id, icon})
+	}
+	const calls, wrong = 20, "13579"
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		codes = map[string]int{}
+		start = make(chan struct{})
+	)
+	for i := range calls {
+		wg.Go(func() {
+			<-start
+			var err error
+			if i < len(reqs) {
+				_, err = dev.Approve(ctx, reqs[i].id, reqs[i].icon, wrong)
+			} else {
+				err = dev.ChangePIN(ctx, wrong, "86420")
+			}
+			code := "accepted"
+			var p client.Problem
+			if errors.As(err, &p) {
+				code = p.Code
+			} else if err != nil {
+				code = err.Error()
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	u, err := testEnv.Store.User(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PINFailures > 5 || !u.Locked {
+		t.Fatalf("after %d concurrent wrong PINs: %d judged, locked=%v (answers %v)", calls, u.PINFailures, u.Locked, codes)
+	}
+	if codes["wrong-pin"] > 4 || codes["accepted"] > 0 {
+		t.Fatalf("answers %v: want at most 4 wrong-pin and none accepted", codes)
+	}
+	for k := range codes {
+		switch k {
+		case "wrong-pin", "pin-locked", "pin-attempts-busy", "stale-challenge":
+		default:
+			t.Fatalf("unexpected answer %q (answers %v)", k, codes)
+		}
+	}
+	_, err = dev.Approve(ctx, reqs[0].id, reqs[0].icon, testPIN)
+	var p client.Problem
+	if !errors.As(err, &p) || p.Code != "pin-locked" {
+		t.Fatalf("right PIN after the lock: %v, want pin-locked", err)
+	}
+	if err := dev.ChangePIN(ctx, testPIN, "86420"); !errors.As(err, &p) || p.Code != "pin-locked" {
+		t.Fatalf("PIN change with the right PIN after the lock: %v, want pin-locked", err)
+	}
+}

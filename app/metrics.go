@@ -57,9 +57,9 @@ type countedStore struct {
 	m *metrics.Metrics
 }
 
-func (s countedStore) AddPINFailure(ctx context.Context, userID string, max int) (int, error) {
+func (s countedStore) PINAttemptWrong(ctx context.Context, userID string, n, max int) (bool, error) {
 	s.m.PINFailure()
-	return s.Store.AddPINFailure(ctx, userID, max)
+	return s.Store.PINAttemptWrong(ctx, userID, n, max)
 }
 
 func (s countedStore) RecordWebhookAttempt(ctx context.Context, id int64, a notify.Attempt) error {

@@ -150,6 +150,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
 		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
+		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
 		Validator:      verify.New(verify.Options{Anchors: []*x509.Certificate{e.CA.Root()}}),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,

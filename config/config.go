@@ -104,15 +104,18 @@ type WebPush struct {
 	AllowPrivate  bool     `yaml:"allowPrivate"`
 }
 
-// RateLimits are requests per second with a burst, per integrator API key, and per
-// client address on the public POST endpoints (enrollment, account blocking, the TSA).
+// RateLimits are requests per second with a burst, per integrator API key, per client
+// address on the public POST endpoints (enrollment, account blocking, the TSA), and per
+// enrolled device on the device calls.
 type RateLimits struct {
-	PerKey      float64 `yaml:"perKey"`
-	PerKeyBurst int     `yaml:"perKeyBurst"`
-	PerIP       float64 `yaml:"perIP"`
-	PerIPBurst  int     `yaml:"perIPBurst"`
-	TSAPerIP    float64 `yaml:"tsaPerIP"`
-	TSABurst    int     `yaml:"tsaBurst"`
+	PerKey         float64 `yaml:"perKey"`
+	PerKeyBurst    int     `yaml:"perKeyBurst"`
+	PerIP          float64 `yaml:"perIP"`
+	PerIPBurst     int     `yaml:"perIPBurst"`
+	TSAPerIP       float64 `yaml:"tsaPerIP"`
+	TSABurst       int     `yaml:"tsaBurst"`
+	PerDevice      float64 `yaml:"perDevice"`
+	PerDeviceBurst int     `yaml:"perDeviceBurst"`
 }
 
 // TSA configures the RFC 3161 client, and the built-in TSA.
@@ -213,9 +216,12 @@ func Default(dataDir string) Config {
 		WebPush: WebPush{Subject: "mailto:operator@paraphe.invalid", TTL: Duration(5 * time.Minute), AllowLoopback: true},
 		// Integrators get room for batch jobs; the public endpoints, which an attacker can
 		// reach without credentials (enrollment guesses, blocking others' accounts), get
-		// a few calls per second per address; the TSA serves this server's own signing.
-		RateLimits: RateLimits{PerKey: 500, PerKeyBurst: 1000, PerIP: 5, PerIPBurst: 20, TSAPerIP: 200, TSABurst: 400},
-		LogLevel:   "info",
+		// a few calls per second per address; the TSA serves this server's own signing. A
+		// phone makes a call or two per screen: 10 per second with a burst of 40 never
+		// slows a person, and caps what a stolen device key can throw at the server.
+		RateLimits: RateLimits{PerKey: 500, PerKeyBurst: 1000, PerIP: 5, PerIPBurst: 20, TSAPerIP: 200, TSABurst: 400,
+			PerDevice: 10, PerDeviceBurst: 40},
+		LogLevel: "info",
 	}
 }
 

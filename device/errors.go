@@ -15,9 +15,12 @@ var (
 	ErrUserNotFound    = errors.New("device: user not found")
 	ErrDeviceNotFound  = errors.New("device: device not found")
 	ErrLocked          = errors.New("device: signing locked after too many wrong PINs; re-activation needed")
-	ErrNotEnrolled     = errors.New("device: user has no active device")
-	ErrBlocked         = errors.New("device: account blocked")
-	ErrWeakPIN         = errors.New("device: PIN must be exactly 5 digits, not all equal, not an ascending or descending sequence")
+	// ErrPINBusy: every attempt left before the lock is being judged by another call;
+	// retry once they are settled.
+	ErrPINBusy     = errors.New("device: the PIN attempts left are all being checked; retry in a moment")
+	ErrNotEnrolled = errors.New("device: user has no active device")
+	ErrBlocked     = errors.New("device: account blocked")
+	ErrWeakPIN     = errors.New("device: PIN must be exactly 5 digits, not all equal, not an ascending or descending sequence")
 )
 
 // WrongPINError reports a wrong PIN and how many attempts are left before the lock.

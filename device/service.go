@@ -112,10 +112,18 @@ type Store interface {
 	Device(ctx context.Context, id string) (*Device, error)
 	// UseNonce records a device call nonce, failing with ErrReplay if already seen.
 	UseNonce(ctx context.Context, deviceID, nonce string, keepUntil time.Time) error
-	// AddPINFailure increments the user's consecutive failures and sets the lock when they
-	// reach max, atomically; it returns the new count.
-	AddPINFailure(ctx context.Context, userID string, max int) (int, error)
-	ResetPINFailures(ctx context.Context, userID string) error
+	// ReservePINAttempt counts one PIN attempt before it is judged, atomically, refusing
+	// once max are counted: it returns the attempt's number (1..max), ErrLocked when the
+	// user is locked, ErrPINBusy when the attempts left are all being judged.
+	ReservePINAttempt(ctx context.Context, userID string, max int) (int, error)
+	// PINAttemptWrong keeps attempt n counted and locks the user at max; it reports
+	// whether the user is locked.
+	PINAttemptWrong(ctx context.Context, userID string, n, max int) (bool, error)
+	// PINAttemptRight clears the count, or fails with ErrLocked if the user was locked
+	// in the meantime.
+	PINAttemptRight(ctx context.Context, userID string) error
+	// PINAttemptUnjudged gives back an attempt that could not be judged.
+	PINAttemptUnjudged(ctx context.Context, userID string) error
 	// SetPINVerifier replaces the verifier of an unlocked user and clears failures.
 	SetPINVerifier(ctx context.Context, userID string, verifier []byte) error
 }
@@ -399,6 +407,10 @@ func (s *Service) Authenticate(ctx context.Context, header, method, path string,
 
 // VerifyPIN checks the user's PIN against the verifier; a wrong PIN counts towards the
 // lock and returns a *WrongPINError with the attempts left.
+//
+// The attempt is counted in the store before the PIN is judged (ReservePINAttempt, one
+// conditional update) and settled after: concurrent calls can never judge more than
+// MaxPINFailures wrong PINs, and once the lock is set even the right PIN is refused.
 func (s *Service) VerifyPIN(ctx context.Context, dev *Device, pin string) error {
 	u, err := s.store.User(ctx, dev.UserID)
 	if err != nil {
@@ -415,25 +427,41 @@ func (s *Service) VerifyPIN(ctx context.Context, dev *Device, pin string) error 
 	if len(pin) != PINLength {
 		return fmt.Errorf("%w: the PIN has %d digits", ErrInvalid, PINLength)
 	}
+	n, err := s.store.ReservePINAttempt(ctx, u.ID, MaxPINFailures)
+	if err != nil {
+		if errors.Is(err, ErrLocked) || errors.Is(err, ErrPINBusy) {
+			return err
+		}
+		return fmt.Errorf("device: count PIN attempt: %w", err)
+	}
 	v, err := s.verifier(ctx, u.ID, pin)
 	if err != nil {
+		// Not judged: give the attempt back (on a context of its own, the caller's may be
+		// the one that ended).
+		if uerr := s.store.PINAttemptUnjudged(context.WithoutCancel(ctx), u.ID); uerr != nil {
+			s.log.Error("device: could not give back an unjudged PIN attempt", "userId", u.ID, "err", uerr)
+		}
 		return err
 	}
+	// Settle on a context of its own: a client that hangs up now must not leave the
+	// attempt counted without its verdict.
+	sctx := context.WithoutCancel(ctx)
 	if subtle.ConstantTimeCompare(v, u.PINVerifier) == 1 {
-		if u.PINFailures > 0 {
-			if err := s.store.ResetPINFailures(ctx, u.ID); err != nil {
-				return fmt.Errorf("device: reset PIN failures: %w", err)
+		if err := s.store.PINAttemptRight(sctx, u.ID); err != nil {
+			if errors.Is(err, ErrLocked) {
+				return ErrLocked
 			}
+			return fmt.Errorf("device: settle PIN attempt: %w", err)
 		}
 		return nil
 	}
-	n, err := s.store.AddPINFailure(ctx, u.ID, MaxPINFailures)
+	locked, err := s.store.PINAttemptWrong(sctx, u.ID, n, MaxPINFailures)
 	if err != nil {
 		return fmt.Errorf("device: count PIN failure: %w", err)
 	}
-	s.record(ctx, audit.Event{Type: audit.PINFailed, Actor: audit.Device(dev.ID), Subject: u.ID, Detail: map[string]string{"failures": fmt.Sprint(n)}})
-	if n >= MaxPINFailures {
-		s.record(ctx, audit.Event{Type: audit.PINLocked, Actor: audit.System, Subject: u.ID})
+	s.record(sctx, audit.Event{Type: audit.PINFailed, Actor: audit.Device(dev.ID), Subject: u.ID, Detail: map[string]string{"failures": fmt.Sprint(n)}})
+	if locked {
+		s.record(sctx, audit.Event{Type: audit.PINLocked, Actor: audit.System, Subject: u.ID})
 		return ErrLocked
 	}
 	return &WrongPINError{AttemptsLeft: MaxPINFailures - n}

@@ -97,7 +97,7 @@ func TestTwoStores(t *testing.T) {
 				log := audit.New(s, nil)
 				for i := range perStore {
 					wg.Go(func() {
-						if _, err := s.AddPINFailure(ctx, "u1", 1000); err != nil {
+						if _, err := s.ReservePINAttempt(ctx, "u1", 1000); err != nil {
 							errs <- err
 						}
 					})

@@ -181,7 +181,7 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 	}
 	// Updates put more old page images of the row in the WAL.
 	for i := range 5 {
-		if _, err := s.AddPINFailure(ctx, "u1", 100+i); err != nil {
+		if _, err := s.ReservePINAttempt(ctx, "u1", 100+i); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -115,21 +115,67 @@ func (s *Store) UseNonce(ctx context.Context, deviceID, nonce string, keepUntil 
 	return err
 }
 
-// AddPINFailure counts a wrong PIN and locks at max, in one statement.
-func (s *Store) AddPINFailure(ctx context.Context, userID string, max int) (int, error) {
+// ReservePINAttempt takes one of the user's max PIN attempts before the PIN is judged,
+// in one conditional update: the failure count goes up by one unless the user is locked
+// or max attempts are already counted (judged wrong, or being judged). It returns the
+// attempt's number (1..max), device.ErrLocked when the user is locked, or
+// device.ErrPINBusy when the remaining attempts are all being judged. However many calls
+// race, at most max PINs are judged between two right ones.
+func (s *Store) ReservePINAttempt(ctx context.Context, userID string, max int) (int, error) {
 	var n int
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("UPDATE users SET pin_failures = pin_failures + 1, locked = (pin_failures + 1 >= ?) WHERE id = ?", max, userID).Error; err != nil {
+		res := tx.Exec("UPDATE users SET pin_failures = pin_failures + 1 WHERE id = ? AND locked = ? AND pin_failures < ?", userID, false, max)
+		if res.Error != nil {
+			return res.Error
+		}
+		var r userRow
+		if err := tx.Select("pin_failures", "locked").Where("id = ?", userID).Take(&r).Error; err != nil {
+			if isNotFound(err) {
+				return device.ErrUserNotFound
+			}
 			return err
 		}
-		return tx.Model(&userRow{}).Where("id = ?", userID).Select("pin_failures").Scan(&n).Error
+		switch {
+		case res.RowsAffected == 1:
+			n = r.PINFailures
+			return nil
+		case r.Locked:
+			return device.ErrLocked
+		default:
+			return device.ErrPINBusy
+		}
 	})
 	return n, err
 }
 
-// ResetPINFailures clears the failure count after a right PIN.
-func (s *Store) ResetPINFailures(ctx context.Context, userID string) error {
-	return s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND locked = ?", userID, false).Update("pin_failures", 0).Error
+// PINAttemptWrong settles attempt n (from ReservePINAttempt) as a wrong PIN: the attempt
+// stays counted, and the max-th locks the user, unless a right PIN cleared the count in
+// the meantime. It reports whether the user is locked.
+func (s *Store) PINAttemptWrong(ctx context.Context, userID string, n, max int) (bool, error) {
+	if n < max {
+		return false, nil
+	}
+	res := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND pin_failures >= ?", userID, max).Update("locked", true)
+	return res.RowsAffected == 1, res.Error
+}
+
+// PINAttemptRight settles an attempt as the right PIN: the failure count goes back to
+// zero. A user locked while the PIN was being judged stays locked (device.ErrLocked).
+func (s *Store) PINAttemptRight(ctx context.Context, userID string) error {
+	res := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND locked = ?", userID, false).Update("pin_failures", 0)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return device.ErrLocked
+	}
+	return nil
+}
+
+// PINAttemptUnjudged gives back an attempt whose PIN could not be judged (the HSM
+// failed), so that an outage does not lock anyone.
+func (s *Store) PINAttemptUnjudged(ctx context.Context, userID string) error {
+	return s.db.WithContext(ctx).Exec("UPDATE users SET pin_failures = pin_failures - 1 WHERE id = ? AND locked = ? AND pin_failures > 0", userID, false).Error
 }
 
 // Identity tells the signer whether a user can sign and with which key.

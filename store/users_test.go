@@ -181,11 +181,7 @@ func TestEnroll(t *testing.T) {
 		})
 
 		t.Run("new code revokes the older device and clears the lock", func(t *testing.T) {
-			for range device.MaxPINFailures {
-				if _, err := s.AddPINFailure(ctx, "u1", device.MaxPINFailures); err != nil {
-					t.Fatal(err)
-				}
-			}
+			lockUser(t, s, "u1")
 			addCode(t, s, "u1", "code-second", t0.Add(72*time.Hour))
 			second := enrollment("u1", "code-second", "second", t0.Add(2*time.Hour))
 			if err := s.Enroll(ctx, second); err != nil {
@@ -266,11 +262,7 @@ func TestIdentity(t *testing.T) {
 				}
 			}
 		}
-		for range device.MaxPINFailures {
-			if _, err := s.AddPINFailure(ctx, "locked", device.MaxPINFailures); err != nil {
-				t.Fatal(err)
-			}
-		}
+		lockUser(t, s, "locked")
 		if err := s.db.Model(&userRow{}).Where("id = ?", "blocked").Update("status", string(device.UserBlocked)).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -353,60 +345,125 @@ func TestUseNonce(t *testing.T) {
 	})
 }
 
-func TestPINFailures(t *testing.T) {
+// wrongPIN counts one wrong PIN for userID the way the device service does, returning
+// the attempt's number and whether it locked the user.
+func wrongPIN(t *testing.T, s *Store, userID string) (int, bool) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := s.ReservePINAttempt(ctx, userID, device.MaxPINFailures)
+	if err != nil {
+		t.Fatalf("ReservePINAttempt: %v", err)
+	}
+	locked, err := s.PINAttemptWrong(ctx, userID, n, device.MaxPINFailures)
+	if err != nil {
+		t.Fatalf("PINAttemptWrong: %v", err)
+	}
+	return n, locked
+}
+
+// lockUser counts MaxPINFailures wrong PINs for userID.
+func lockUser(t *testing.T, s *Store, userID string) {
+	t.Helper()
+	for range device.MaxPINFailures {
+		wrongPIN(t, s, userID)
+	}
+}
+
+func TestPINAttempts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		addUser(t, s, "u1")
 		const max = device.MaxPINFailures
 
-		if _, err := s.AddPINFailure(ctx, "u1", max); err != nil {
+		wrongPIN(t, s, "u1")
+		wrongPIN(t, s, "u1")
+		if _, err := s.ReservePINAttempt(ctx, "u1", max); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddPINFailure(ctx, "u1", max); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.ResetPINFailures(ctx, "u1"); err != nil {
+		if err := s.PINAttemptRight(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
 		if u, _ := s.User(ctx, "u1"); u.PINFailures != 0 || u.Locked {
-			t.Fatalf("after reset: %+v", u)
+			t.Fatalf("after a right PIN: %+v", u)
+		}
+
+		// An attempt the HSM could not judge is given back.
+		if _, err := s.ReservePINAttempt(ctx, "u1", max); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PINAttemptUnjudged(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := s.User(ctx, "u1"); u.PINFailures != 0 {
+			t.Fatalf("after an unjudged attempt: %d failures, want 0", u.PINFailures)
 		}
 
 		for want := 1; want <= max; want++ {
-			n, err := s.AddPINFailure(ctx, "u1", max)
-			if err != nil {
-				t.Fatal(err)
-			}
+			n, locked := wrongPIN(t, s, "u1")
 			u, err := s.User(ctx, "u1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != want || u.PINFailures != want || u.Locked != (want >= max) {
-				t.Fatalf("failure %d: returned %d, user %d locked=%v", want, n, u.PINFailures, u.Locked)
+			if n != want || u.PINFailures != want || u.Locked != (want >= max) || locked != u.Locked {
+				t.Fatalf("failure %d: returned %d locked=%v, user %d locked=%v", want, n, locked, u.PINFailures, u.Locked)
 			}
 		}
-		if err := s.ResetPINFailures(ctx, "u1"); err != nil {
+		// Locked: no attempt is counted, and a right PIN judged meanwhile is refused.
+		if _, err := s.ReservePINAttempt(ctx, "u1", max); !errors.Is(err, device.ErrLocked) {
+			t.Fatalf("ReservePINAttempt of a locked user: %v, want ErrLocked", err)
+		}
+		if err := s.PINAttemptRight(ctx, "u1"); !errors.Is(err, device.ErrLocked) {
+			t.Fatalf("PINAttemptRight of a locked user: %v, want ErrLocked", err)
+		}
+		if err := s.PINAttemptUnjudged(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
-		u, _ := s.User(ctx, "u1")
-		if !u.Locked || u.PINFailures != max {
-			t.Fatalf("reset changed a locked user: %+v", u)
+		if u, _ := s.User(ctx, "u1"); !u.Locked || u.PINFailures != max {
+			t.Fatalf("a locked user changed: %+v", u)
 		}
-		// Further failures keep the lock.
-		if n, err := s.AddPINFailure(ctx, "u1", max); err != nil || n != max+1 {
-			t.Fatalf("AddPINFailure after lock = %d, %v", n, err)
-		}
-		if u, _ := s.User(ctx, "u1"); !u.Locked {
-			t.Fatal("lock lost after another failure")
+		if _, err := s.ReservePINAttempt(ctx, "nobody", max); !errors.Is(err, device.ErrUserNotFound) {
+			t.Fatalf("ReservePINAttempt of an unknown user: %v", err)
 		}
 	})
 }
 
-func TestPINFailuresConcurrent(t *testing.T) {
+func TestPINAttemptsBusy(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		addUser(t, s, "u1")
-		const n = 20
+		const max = device.MaxPINFailures
+		var held []int
+		for range max {
+			n, err := s.ReservePINAttempt(ctx, "u1", max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, n)
+		}
+		// Every attempt left is being judged: the next one waits its turn.
+		if _, err := s.ReservePINAttempt(ctx, "u1", max); !errors.Is(err, device.ErrPINBusy) {
+			t.Fatalf("ReservePINAttempt with %d held: %v, want ErrPINBusy", max, err)
+		}
+		// Only the max-th attempt, judged wrong, locks.
+		for _, n := range held[:max-1] {
+			if locked, err := s.PINAttemptWrong(ctx, "u1", n, max); err != nil || locked {
+				t.Fatalf("PINAttemptWrong(%d) = %v, %v; want not locked", n, locked, err)
+			}
+		}
+		if locked, err := s.PINAttemptWrong(ctx, "u1", held[max-1], max); err != nil || !locked {
+			t.Fatalf("PINAttemptWrong(%d) = %v, %v; want locked", held[max-1], locked, err)
+		}
+	})
+}
+
+func TestPINAttemptsConcurrent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		addUser(t, s, "u1")
+		const (
+			n   = 30
+			max = device.MaxPINFailures
+		)
 		var (
 			wg    sync.WaitGroup
 			start = make(chan struct{})
@@ -416,29 +473,35 @@ func TestPINFailuresConcurrent(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				got[i], errs[i] = s.AddPINFailure(ctx, "u1", 1000)
+				got[i], errs[i] = s.ReservePINAttempt(ctx, "u1", max)
+				if errs[i] == nil {
+					_, errs[i] = s.PINAttemptWrong(ctx, "u1", got[i], max)
+				}
 			})
 		}
 		close(start)
 		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatalf("AddPINFailure: %v", err)
+		var slots []int
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				slots = append(slots, got[i])
+			case errors.Is(err, device.ErrLocked), errors.Is(err, device.ErrPINBusy):
+			default:
+				t.Fatalf("attempt %d: %v", i, err)
 			}
+		}
+		// Exactly max attempts were judged, each with its own number.
+		slices.Sort(slots)
+		if !slices.Equal(slots, []int{1, 2, 3, 4, 5}) {
+			t.Fatalf("judged attempts %v, want 1..%d", slots, max)
 		}
 		u, err := s.User(ctx, "u1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.PINFailures != n || u.Locked {
-			t.Fatalf("after %d concurrent failures: count %d locked %v", n, u.PINFailures, u.Locked)
-		}
-		// Every caller saw its own increment: the returned counts are 1..n.
-		slices.Sort(got)
-		for i, v := range got {
-			if v != i+1 {
-				t.Fatalf("returned counts %v, want 1..%d", got, n)
-			}
+		if u.PINFailures != max || !u.Locked {
+			t.Fatalf("after %d concurrent wrong PINs: count %d locked %v", n, u.PINFailures, u.Locked)
 		}
 	})
 }

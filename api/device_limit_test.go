@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/paraphe/paraphe/device"
+)
+
+// pinDevices authenticates any call whose Authorization header is a device id, and
+// answers every PIN change with err.
+type pinDevices struct {
+	Devices
+	err   error
+	calls atomic.Int64
+}
+
+func (d *pinDevices) Authenticate(_ context.Context, header, _, _ string, _ []byte) (*device.Device, error) {
+	if header == "" {
+		return nil, device.ErrUnauthenticated
+	}
+	return &device.Device{ID: header, UserID: "user-" + header, Status: device.DeviceActive}, nil
+}
+
+func (d *pinDevices) ChangePIN(context.Context, *device.Device, string, string) error {
+	d.calls.Add(1)
+	return d.err
+}
+
+func changePIN(t *testing.T, h http.Handler, dev string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/device/pin", strings.NewReader(`{"pin":"13579","newPin":"86420"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", dev)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// TestDeviceRoutesRateLimited: each device gets its burst of calls, then 429 without
+// reaching the PIN check; another device is not affected.
+func TestDeviceRoutesRateLimited(t *testing.T) {
+	const burst = 5
+	devs := &pinDevices{err: &device.WrongPINError{AttemptsLeft: 4}}
+	lim, _ := newTestLimiter(1, burst)
+	h, err := New(Deps{Devices: devs, DeviceLimit: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range burst + 3 {
+		w := changePIN(t, h, "phone-a")
+		want := http.StatusForbidden
+		if i >= burst {
+			want = http.StatusTooManyRequests
+		}
+		if w.Code != want {
+			t.Fatalf("call %d of phone-a: HTTP %d, want %d: %s", i+1, w.Code, want, w.Body)
+		}
+	}
+	if n := devs.calls.Load(); n != burst {
+		t.Fatalf("%d PIN checks reached the service, want %d", n, burst)
+	}
+	if w := changePIN(t, h, "phone-b"); w.Code != http.StatusForbidden {
+		t.Fatalf("phone-b after phone-a's limit: HTTP %d, want 403", w.Code)
+	}
+}
+
+// TestPINBusyAnswer: attempts all being checked is a 429 to retry within a second.
+func TestPINBusyAnswer(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter string
+	}{
+		{"busy", device.ErrPINBusy, http.StatusTooManyRequests, CodePINBusy, "1"},
+		{"locked", device.ErrLocked, http.StatusLocked, CodeLocked, ""},
+		{"wrong", &device.WrongPINError{AttemptsLeft: 2}, http.StatusForbidden, CodeWrongPIN, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(Deps{Devices: &pinDevices{err: tt.err}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := changePIN(t, h, "phone")
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), `"code":"`+tt.code+`"`) || w.Header().Get("Retry-After") != tt.retryAfter {
+				t.Fatalf("HTTP %d Retry-After %q %s; want %d %q code %s", w.Code, w.Header().Get("Retry-After"), w.Body, tt.status, tt.retryAfter, tt.code)
+			}
+		})
+	}
+}
