@@ -18,6 +18,7 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 )
@@ -33,7 +34,7 @@ type Store interface {
 // Devices makes activation codes and drops replaced keys.
 type Devices interface {
 	NewActivation(userID string) (device.ActivationCode, device.Activation, error)
-	DropKey(ctx context.Context, label string)
+	DropKey(ctx context.Context, ref hsm.KeyRef)
 }
 
 // Requests cancels a user's pending requests.
@@ -143,7 +144,7 @@ func (s *Service) Reactivate(ctx context.Context, userID string) (device.Activat
 	if err := s.requests.CancelPending(ctx, ch.PendingRequests, signer.ReasonReactivated, audit.Operator); err != nil {
 		return device.ActivationCode{}, err
 	}
-	s.devices.DropKey(ctx, ch.OldKeyLabel)
+	s.devices.DropKey(ctx, ch.OldKeyRef)
 	return code, nil
 }
 

@@ -102,8 +102,8 @@ func (s *Service) Erase(ctx context.Context, userID string) (Erasure, error) {
 		_ = s.record(ctx, audit.Event{Type: audit.CertificateRevoked, Actor: audit.Operator, Subject: userID,
 			Detail: map[string]string{"serial": serial, "reason": "cessationOfOperation"}})
 	}
-	if ch.OldKeyLabel != "" {
-		s.devices.DropKey(ctx, ch.OldKeyLabel)
+	if len(ch.OldKeyRef) > 0 {
+		s.devices.DropKey(ctx, ch.OldKeyRef)
 	}
 	s.log.Info("account erased", "user", userID, "devices", len(ch.DeletedDevices))
 	return out, nil

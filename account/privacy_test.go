@@ -12,6 +12,7 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/store"
 )
 
@@ -57,7 +58,7 @@ func (f *fakeStore) EraseUser(_ context.Context, id string, _ time.Time) (store.
 	if already {
 		return store.Erasure{AlreadyErased: true}, nil
 	}
-	return store.Erasure{OldKeyLabel: "key-1", DeletedDevices: []string{"d1"}, RevokedSerials: []string{"ab12"}}, nil
+	return store.Erasure{OldKeyRef: hsm.LabelRef("key-1"), DeletedDevices: []string{"d1"}, RevokedSerials: []string{"ab12"}}, nil
 }
 
 type fakeDevices struct{ dropped []string }
@@ -65,7 +66,9 @@ type fakeDevices struct{ dropped []string }
 func (f *fakeDevices) NewActivation(userID string) (device.ActivationCode, device.Activation, error) {
 	return device.ActivationCode{UserID: userID, Code: "code"}, device.Activation{UserID: userID}, nil
 }
-func (f *fakeDevices) DropKey(_ context.Context, label string) { f.dropped = append(f.dropped, label) }
+func (f *fakeDevices) DropKey(_ context.Context, ref hsm.KeyRef) {
+	f.dropped = append(f.dropped, ref.String())
+}
 
 type fakeRequests struct{}
 

@@ -212,9 +212,13 @@ func (k *HSMKeys) FindKey(ctx context.Context, label string) (crypto.Signer, err
 	return key, nil
 }
 
-// SigningKey opens a user's signing key by label.
-func (k *HSMKeys) SigningKey(ctx context.Context, label string) (crypto.Signer, error) {
-	return k.FindKey(ctx, label)
+// SigningKey opens a user's signing key by the reference the HSM handed back.
+func (k *HSMKeys) SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error) {
+	key, err := k.t.Signer(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // GenerateKey creates an EC P-256 key (CA, OCSP and TSA keys).
@@ -227,12 +231,17 @@ func (k *HSMKeys) GenerateKey(ctx context.Context, label string) (crypto.Signer,
 }
 
 // NewSigningKey creates a user's signing key of the configured type.
-func (k *HSMKeys) NewSigningKey(ctx context.Context, label string) (crypto.PublicKey, error) {
-	key, err := k.t.GenerateKey(ctx, hsm.GenerateKeyRequest{Label: label, Type: k.userKeys})
+func (k *HSMKeys) NewSigningKey(ctx context.Context, name string) (hsm.KeyRef, crypto.PublicKey, error) {
+	c, err := k.t.CreateSigningKey(ctx, hsm.CreateKeyRequest{Name: name, Type: k.userKeys})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return key.Public(), nil
+	return c.Ref, c.Public, nil
+}
+
+// DestroySigningKey destroys a user's signing key.
+func (k *HSMKeys) DestroySigningKey(ctx context.Context, ref hsm.KeyRef) error {
+	return k.t.DestroySigningKey(ctx, ref)
 }
 
 // DeleteKey destroys a key.

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -172,10 +173,10 @@ func TestLockoutAndReactivation(t *testing.T) {
 		t.Fatalf("new device: %s %v", s, err)
 	}
 	newUser, _ := testEnv.Store.User(ctx, uid)
-	if newUser.CertSerial == oldUser.CertSerial || newUser.KeyLabel == oldUser.KeyLabel {
+	if newUser.CertSerial == oldUser.CertSerial || bytes.Equal(newUser.KeyRef, oldUser.KeyRef) {
 		t.Fatal("re-activation kept the key or certificate")
 	}
-	if _, err := testEnv.Keys.FindKey(ctx, oldUser.KeyLabel); err == nil {
+	if _, err := testEnv.Keys.SigningKey(ctx, oldUser.KeyRef); err == nil {
 		t.Fatal("the old signing key still exists in the HSM")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/store"
@@ -17,8 +18,8 @@ type timedKeys struct {
 	m *metrics.Metrics
 }
 
-func (k timedKeys) SigningKey(ctx context.Context, label string) (crypto.Signer, error) {
-	s, err := k.HSMKeys.SigningKey(ctx, label)
+func (k timedKeys) SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error) {
+	s, err := k.HSMKeys.SigningKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/ca"
+	"github.com/paraphe/paraphe/hsm"
 )
 
 // UserStatus is the state of a user account.
@@ -50,8 +51,8 @@ type User struct {
 	Locked      bool
 	Refusals    int
 	BlockedAt   *time.Time
-	KeyLabel    string // label of the signing key in the HSM
-	CertSerial  string // hex serial of the current signing certificate
+	KeyRef      hsm.KeyRef // the signing key, as the HSM handed it back (opaque)
+	CertSerial  string     // hex serial of the current signing certificate
 	CreatedAt   time.Time
 }
 
@@ -95,7 +96,7 @@ type Enrollment struct {
 	CodeHash    []byte
 	Device      Device
 	PINVerifier []byte
-	KeyLabel    string
+	KeyRef      hsm.KeyRef
 	Certificate Certificate
 	At          time.Time
 }
@@ -106,7 +107,7 @@ type Store interface {
 	User(ctx context.Context, id string) (*User, error)
 	Activation(ctx context.Context, codeHash []byte) (*Activation, error)
 	// Enroll consumes the activation code (ErrActivation if already used), revokes the
-	// user's other devices, stores the device, verifier, key label and certificate, clears
+	// user's other devices, stores the device, verifier, key reference and certificate, clears
 	// PIN failures and the lock, and makes the user active; all or nothing.
 	Enroll(ctx context.Context, e Enrollment) error
 	Device(ctx context.Context, id string) (*Device, error)
@@ -131,8 +132,11 @@ type Store interface {
 // HSM is what the device service needs from the key store.
 type HSM interface {
 	HMAC(ctx context.Context, label string, data []byte) ([]byte, error)
-	NewSigningKey(ctx context.Context, label string) (crypto.PublicKey, error)
-	DeleteKey(ctx context.Context, label string) error
+	// NewSigningKey creates a user's signing key named name and returns the reference to
+	// store for it, which only the HSM interprets.
+	NewSigningKey(ctx context.Context, name string) (hsm.KeyRef, crypto.PublicKey, error)
+	// DestroySigningKey destroys a user's signing key.
+	DestroySigningKey(ctx context.Context, ref hsm.KeyRef) error
 }
 
 // Issuer issues signing certificates.
@@ -328,27 +332,27 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrolled, erro
 	if err != nil {
 		return Enrolled{}, err
 	}
-	label := "paraphe-user-" + u.ID + "-" + now.Format("20060102T150405.000000")
-	pub, err := s.hsm.NewSigningKey(ctx, label)
+	name := "paraphe-user-" + u.ID + "-" + now.Format("20060102T150405.000000")
+	ref, pub, err := s.hsm.NewSigningKey(ctx, name)
 	if err != nil {
 		return Enrolled{}, fmt.Errorf("device: signing key: %w", err)
 	}
-	s.record(ctx, audit.Event{Type: audit.KeyGenerated, Actor: audit.System, Subject: u.ID, Detail: map[string]string{"keyLabel": label}})
+	s.record(ctx, audit.Event{Type: audit.KeyGenerated, Actor: audit.System, Subject: u.ID, Detail: map[string]string{"keyLabel": ref.String()}})
 	cert, err := s.issuer.IssueUser(ctx, ca.IssueRequest{
 		Subject:   ca.UserSubject{GivenName: u.GivenName, Surname: u.Surname, SerialNumber: "PAR-" + u.ID, Country: u.Country},
 		PublicKey: pub,
 	})
 	if err != nil {
-		s.dropKey(ctx, label)
+		s.dropKey(ctx, ref)
 		return Enrolled{}, fmt.Errorf("device: certificate: %w", err)
 	}
 	dev := Device{ID: uuid.NewString(), UserID: u.ID, PublicKey: req.PublicKey, Status: DeviceActive, CreatedAt: now}
 	e := Enrollment{
-		CodeHash: codeHash, Device: dev, PINVerifier: verifier, KeyLabel: label, At: now,
+		CodeHash: codeHash, Device: dev, PINVerifier: verifier, KeyRef: ref, At: now,
 		Certificate: Certificate{Serial: cert.SerialNumber.Text(16), UserID: u.ID, DER: cert.Raw, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter},
 	}
 	if err := s.store.Enroll(ctx, e); err != nil {
-		s.dropKey(ctx, label)
+		s.dropKey(ctx, ref)
 		if errors.Is(err, ErrActivation) {
 			return Enrolled{}, ErrActivation
 		}
@@ -359,9 +363,9 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrolled, erro
 	return Enrolled{DeviceID: dev.ID, UserID: u.ID}, nil
 }
 
-func (s *Service) dropKey(ctx context.Context, label string) {
-	if err := s.hsm.DeleteKey(context.WithoutCancel(ctx), label); err != nil {
-		s.log.Error("device: could not delete unused signing key", "keyLabel", label, "err", err)
+func (s *Service) dropKey(ctx context.Context, ref hsm.KeyRef) {
+	if err := s.hsm.DestroySigningKey(context.WithoutCancel(ctx), ref); err != nil {
+		s.log.Error("device: could not delete unused signing key", "key", ref.String(), "err", err)
 	}
 }
 
@@ -499,9 +503,9 @@ func (s *Service) NewActivation(userID string) (ActivationCode, Activation, erro
 }
 
 // DropKey destroys a signing key that will not be used again (best effort, logged).
-func (s *Service) DropKey(ctx context.Context, label string) {
-	if label != "" {
-		s.dropKey(ctx, label)
+func (s *Service) DropKey(ctx context.Context, ref hsm.KeyRef) {
+	if len(ref) > 0 {
+		s.dropKey(ctx, ref)
 	}
 }
 

@@ -12,6 +12,10 @@
 //     their RFC 7512 URI (pkcs11:token=...;object=...). Callers store labels
 //     or URIs, never object handles. Finding a key fails unless exactly one
 //     private key carries the label.
+//   - Users' signing keys are referred to by the KeyRef that CreateSigningKey
+//     hands back: callers store it as is and give it back to Signer; only
+//     this package reads it (today a label; a wrapped key later), so a new
+//     kind of key storage changes nothing outside it.
 //   - A module is loaded and C_Initialize'd once per process and module path
 //     (a reference-counted registry); the user logs in once per token;
 //     CKR_USER_ALREADY_LOGGED_IN counts as success. When the last Token using

@@ -208,7 +208,7 @@ func (s *Service) consume(ctx context.Context, r *Request, id Identity, cert *x5
 	for i, j := range idx {
 		docs[i] = r.Documents[j]
 	}
-	key, err := s.keys.SigningKey(ctx, id.KeyLabel)
+	key, err := s.keys.SigningKey(ctx, id.KeyRef)
 	if err != nil {
 		return nil, fmt.Errorf("signer: key: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/icons"
 )
 
@@ -75,7 +76,7 @@ type Identity struct {
 	UserID         string
 	Enrolled       bool // has an active device, a key and a certificate
 	Blocked        bool
-	KeyLabel       string
+	KeyRef         hsm.KeyRef // the signing key, as the HSM handed it back at creation
 	CertificateDER []byte
 }
 
@@ -84,9 +85,9 @@ type Identities interface {
 	Identity(ctx context.Context, userID string) (Identity, error)
 }
 
-// Keys opens signing keys in the HSM by label.
+// Keys opens users' signing keys in the HSM by the reference it handed back.
 type Keys interface {
-	SigningKey(ctx context.Context, label string) (crypto.Signer, error)
+	SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error)
 }
 
 // Approvals checks what the device sent.
@@ -751,7 +752,7 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signer: certificate: %w", err)
 	}
-	key, err := s.keys.SigningKey(ctx, id.KeyLabel)
+	key, err := s.keys.SigningKey(ctx, id.KeyRef)
 	if err != nil {
 		return nil, fmt.Errorf("signer: key: %w", err)
 	}

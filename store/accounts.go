@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -16,7 +17,7 @@ const RevocationReasonSuperseded = 4
 
 // AccountChange is what Block and Reactivate did.
 type AccountChange struct {
-	OldKeyLabel     string
+	OldKeyRef       hsm.KeyRef // the user's former signing key, for the caller to destroy
 	RevokedDevices  []string
 	RevokedSerials  []string
 	PendingRequests []string // still pending, or live authorizations: the caller cancels them through the signer
@@ -36,7 +37,7 @@ func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activa
 			}
 			return err
 		}
-		out.OldKeyLabel = u.KeyLabel
+		out.OldKeyRef = u.KeyRef
 		if err := revokeDevices(tx, userID, at, &out); err != nil {
 			return err
 		}
@@ -58,7 +59,7 @@ func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activa
 		}
 		return tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
 			"status": string(device.UserPending), "pin_verifier": nil, "pin_failures": 0, "locked": false,
-			"key_label": "", "cert_serial": "", "blocked_at": nil,
+			"key_ref": nil, "cert_serial": "", "blocked_at": nil,
 		}).Error
 	})
 	return out, err

@@ -26,7 +26,7 @@ type userRow struct {
 	Locked      bool `gorm:"not null;default:false"`
 	Refusals    int  `gorm:"not null;default:0"`
 	BlockedAt   *time.Time
-	KeyLabel    string `gorm:"size:200"`
+	KeyRef      []byte // hsm.KeyRef as the HSM handed it back
 	CertSerial  string `gorm:"size:64"`
 	CreatedAt   time.Time
 }

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -176,8 +177,8 @@ func utcPtr(t *time.Time) *time.Time {
 type Erasure struct {
 	// AlreadyErased is true when the user had been erased before; nothing changed.
 	AlreadyErased bool
-	// OldKeyLabel is the user's signing key in the HSM, for the caller to destroy.
-	OldKeyLabel    string
+	// OldKeyRef is the user's signing key in the HSM, for the caller to destroy.
+	OldKeyRef      hsm.KeyRef
 	DeletedDevices []string
 	RevokedSerials []string
 }
@@ -198,7 +199,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 	var out Erasure
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u userRow
-		if err := tx.Select("id", "status", "key_label").Where("id = ?", userID).Take(&u).Error; err != nil {
+		if err := tx.Select("id", "status", "key_ref").Where("id = ?", userID).Take(&u).Error; err != nil {
 			if isNotFound(err) {
 				return device.ErrUserNotFound
 			}
@@ -210,7 +211,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 		if err := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
 			"given_name": "", "surname": "", "email": "", "phone": "", "country": "",
 			"status": string(device.UserErased), "pin_verifier": nil, "pin_failures": 0, "locked": false,
-			"key_label": "", "cert_serial": "",
+			"key_ref": nil, "cert_serial": "",
 		}).Error; err != nil {
 			return err
 		}
@@ -222,7 +223,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 		if open > 0 {
 			return ErrOpenRequests
 		}
-		out.OldKeyLabel = u.KeyLabel
+		out.OldKeyRef = u.KeyRef
 		if err := tx.Model(&deviceRow{}).Where("user_id = ?", userID).Order("id").Pluck("id", &out.DeletedDevices).Error; err != nil {
 			return err
 		}

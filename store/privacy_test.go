@@ -106,7 +106,7 @@ func TestEraseUser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("EraseUser: %v", err)
 		}
-		if got.AlreadyErased || got.OldKeyLabel != e.KeyLabel || len(got.DeletedDevices) != 1 || len(got.RevokedSerials) != 1 {
+		if got.AlreadyErased || !bytes.Equal(got.OldKeyRef, e.KeyRef) || len(got.DeletedDevices) != 1 || len(got.RevokedSerials) != 1 {
 			t.Errorf("erasure = %+v", got)
 		}
 		u, err := s.User(ctx, "u1")
@@ -114,7 +114,7 @@ func TestEraseUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		if u.GivenName != "" || u.Surname != "" || u.Email != "" || u.Phone != "" || u.Country != "" ||
-			u.Status != device.UserErased || u.PINVerifier != nil || u.KeyLabel != "" || u.CertSerial != "" {
+			u.Status != device.UserErased || u.PINVerifier != nil || len(u.KeyRef) != 0 || u.CertSerial != "" {
 			t.Errorf("erased user still holds data: %+v", u)
 		}
 		for _, c := range []struct {
@@ -148,7 +148,7 @@ func TestEraseUser(t *testing.T) {
 		}
 		// The erased user cannot sign.
 		id, err := s.Identity(ctx, "u1")
-		if err != nil || id.Enrolled || id.KeyLabel != "" {
+		if err != nil || id.Enrolled || len(id.KeyRef) != 0 {
 			t.Errorf("Identity after erasure = %+v, %v", id, err)
 		}
 		// The bystander is untouched.
@@ -156,7 +156,7 @@ func TestEraseUser(t *testing.T) {
 			t.Errorf("bystander changed: %+v", u2)
 		}
 		again, err := s.EraseUser(ctx, "u1", t0.Add(3*time.Minute))
-		if err != nil || !again.AlreadyErased || len(again.DeletedDevices) != 0 || again.OldKeyLabel != "" {
+		if err != nil || !again.AlreadyErased || len(again.DeletedDevices) != 0 || len(again.OldKeyRef) != 0 {
 			t.Errorf("second EraseUser = %+v, %v", again, err)
 		}
 		if _, err := s.EraseUser(ctx, "nobody", t0); !errors.Is(err, device.ErrUserNotFound) {

@@ -14,6 +14,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/paraphe/paraphe/hsm"
 )
 
 // Config selects the database.
@@ -124,11 +126,38 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := tx.AutoMigrate(allModels()...); err != nil {
 				return fmt.Errorf("store: migrate: %w", err)
 			}
-			return nil
+			return migrateKeyLabels(tx)
 		})
 	}
 	if err := db.AutoMigrate(allModels()...); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return db.Transaction(migrateKeyLabels)
+}
+
+// migrateKeyLabels moves the users' signing keys recorded by label (the key_label column
+// of the first release) to key_ref, as the HSM's reference for a key stored under that
+// label, then drops the old column. It does nothing once the column is gone.
+func migrateKeyLabels(tx *gorm.DB) error {
+	m := tx.Migrator()
+	if !m.HasColumn(&userRow{}, "key_label") {
+		return nil
+	}
+	var rows []struct {
+		ID       string
+		KeyLabel string
+	}
+	if err := tx.Table("users").Select("id", "key_label").Where("key_label <> '' AND key_ref IS NULL").Scan(&rows).Error; err != nil {
+		return fmt.Errorf("store: migrate key labels: %w", err)
+	}
+	for _, r := range rows {
+		if err := tx.Model(&userRow{}).Where("id = ?", r.ID).Update("key_ref", []byte(hsm.LabelRef(r.KeyLabel))).Error; err != nil {
+			return fmt.Errorf("store: migrate key labels: %w", err)
+		}
+	}
+	// Plain SQL: SQLite (3.35 and later) and PostgreSQL both drop a column in place.
+	if err := tx.Exec("ALTER TABLE users DROP COLUMN key_label").Error; err != nil {
+		return fmt.Errorf("store: migrate key labels: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -77,7 +78,7 @@ func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
 		}
 		res = tx.Model(&userRow{}).Where("id = ? AND status <> ?", d.UserID, string(device.UserBlocked)).Updates(map[string]any{
 			"status": string(device.UserActive), "pin_verifier": e.PINVerifier, "pin_failures": 0, "locked": false,
-			"key_label": e.KeyLabel, "cert_serial": c.Serial,
+			"key_ref": []byte(e.KeyRef), "cert_serial": c.Serial,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -187,7 +188,7 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 		}
 		return signer.Identity{}, err
 	}
-	id := signer.Identity{UserID: u.ID, Blocked: u.Status == string(device.UserBlocked), KeyLabel: u.KeyLabel}
+	id := signer.Identity{UserID: u.ID, Blocked: u.Status == string(device.UserBlocked), KeyRef: hsm.KeyRef(u.KeyRef)}
 	if u.Status != string(device.UserActive) || u.CertSerial == "" || u.Locked {
 		return id, nil
 	}
@@ -210,11 +211,11 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 func fromUser(u *device.User) *userRow {
 	return &userRow{ID: u.ID, GivenName: u.GivenName, Surname: u.Surname, Email: u.Email, Phone: u.Phone, Country: u.Country,
 		Status: string(u.Status), PINVerifier: u.PINVerifier, PINFailures: u.PINFailures, Locked: u.Locked,
-		KeyLabel: u.KeyLabel, CertSerial: u.CertSerial, CreatedAt: u.CreatedAt.UTC()}
+		KeyRef: u.KeyRef, CertSerial: u.CertSerial, CreatedAt: u.CreatedAt.UTC()}
 }
 
 func toUser(r userRow) *device.User {
 	return &device.User{ID: r.ID, GivenName: r.GivenName, Surname: r.Surname, Email: r.Email, Phone: r.Phone, Country: r.Country,
 		Status: device.UserStatus(r.Status), PINVerifier: r.PINVerifier, PINFailures: r.PINFailures, Locked: r.Locked,
-		Refusals: r.Refusals, BlockedAt: r.BlockedAt, KeyLabel: r.KeyLabel, CertSerial: r.CertSerial, CreatedAt: r.CreatedAt}
+		Refusals: r.Refusals, BlockedAt: r.BlockedAt, KeyRef: hsm.KeyRef(r.KeyRef), CertSerial: r.CertSerial, CreatedAt: r.CreatedAt}
 }

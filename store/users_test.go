@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -42,7 +43,7 @@ func enrollment(userID, code, tag string, at time.Time) device.Enrollment {
 		CodeHash:    sum(code),
 		Device:      device.Device{ID: "dev-" + tag, UserID: userID, PublicKey: []byte("spki-" + tag), Status: device.DeviceActive, CreatedAt: at},
 		PINVerifier: sum("pin-" + tag),
-		KeyLabel:    "key-" + tag,
+		KeyRef:      hsm.LabelRef("key-" + tag),
 		Certificate: device.Certificate{Serial: fmt.Sprintf("%x", sum(tag)[:8]), UserID: userID, DER: []byte("der-" + tag),
 			NotBefore: at, NotAfter: at.AddDate(3, 0, 0)},
 		At: at,
@@ -101,7 +102,7 @@ func TestEnroll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Status != device.UserActive || u.KeyLabel != "key-first" || u.CertSerial != first.Certificate.Serial || string(u.PINVerifier) != string(first.PINVerifier) {
+		if u.Status != device.UserActive || u.KeyRef.String() != "key-first" || u.CertSerial != first.Certificate.Serial || string(u.PINVerifier) != string(first.PINVerifier) {
 			t.Fatalf("user after enroll = %+v", u)
 		}
 		d, err := s.Device(ctx, "dev-first")
@@ -152,7 +153,7 @@ func TestEnroll(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if u.KeyLabel != "key-first" || u.CertSerial != first.Certificate.Serial {
+				if u.KeyRef.String() != "key-first" || u.CertSerial != first.Certificate.Serial {
 					t.Errorf("user changed by a refused enrollment: %+v", u)
 				}
 				if u2, err := s.User(ctx, "u2"); err != nil || u2.Status != device.UserPending {
@@ -202,7 +203,7 @@ func TestEnroll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u.Locked || u.PINFailures != 0 || u.KeyLabel != "key-second" || u.CertSerial != second.Certificate.Serial {
+			if u.Locked || u.PINFailures != 0 || u.KeyRef.String() != "key-second" || u.CertSerial != second.Certificate.Serial {
 				t.Fatalf("user after re-enroll = %+v", u)
 			}
 			if n := count(t, s, &deviceRow{}, "user_id = ? AND status = ?", "u1", "active"); n != 1 {
@@ -301,7 +302,7 @@ func TestIdentity(t *testing.T) {
 				if id.UserID != tc.user || id.Enrolled != tc.enrolled || id.Blocked != tc.blocked {
 					t.Fatalf("Identity = %+v, want enrolled=%v blocked=%v", id, tc.enrolled, tc.blocked)
 				}
-				if tc.wantCertSelf && (string(id.CertificateDER) != "der-"+tc.user || id.KeyLabel != "key-"+tc.user) {
+				if tc.wantCertSelf && (string(id.CertificateDER) != "der-"+tc.user || id.KeyRef.String() != "key-"+tc.user) {
 					t.Fatalf("Identity = %+v, want the user's certificate and key label", id)
 				}
 			})
