@@ -78,7 +78,7 @@ var mappings = []mapping{
 	{signer.ErrDocumentIndex, http.StatusNotFound, CodeNotFound, "No document at that index"},
 	{signer.ErrSignerNotFound, http.StatusUnprocessableEntity, CodeInvalid, "Unknown signer"},
 	{signer.ErrSignerInactive, http.StatusConflict, CodeSignerInactive, "The signer cannot sign now"},
-	{signer.ErrTooManyPending, http.StatusTooManyRequests, CodeTooMany, "Too many pending requests for this signer"},
+	{signer.ErrTooManyPending, http.StatusTooManyRequests, CodeTooMany, "Too many pending requests for this signer from this integrator"},
 	{signer.ErrExpired, http.StatusGone, CodeExpired, "The request has expired"},
 	{signer.ErrNotPending, http.StatusConflict, CodeNotPending, "The request is no longer pending"},
 	{signer.ErrWrongIcon, http.StatusConflict, CodeWrongIcon, "Wrong icon: the request was refused"},

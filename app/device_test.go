@@ -314,3 +314,29 @@ func TestPINRace(t *testing.T) {
 		t.Fatalf("PIN change with the right PIN after the lock: %v, want pin-locked", err)
 	}
 }
+
+// TestPendingLimitPerIntegrator: integrator B fills signer S's queue up to the limit and
+// gets 429; integrator A can still ask S, and has its own limit.
+func TestPendingLimitPerIntegrator(t *testing.T) {
+	keyA, keyB := newIntegrator(t, "fair-a"), newIntegrator(t, "fair-b")
+	uid := newSigner(t).State().UserID
+	const limit = 5 // config default requests.maxPending
+	body := func(tag string, i int) []byte {
+		d := sha256.Sum256(fmt.Appendf(nil, "fairness %s %d", tag, i))
+		return hashRequest(uid, "SHA-256", d[:])
+	}
+	for i := range limit {
+		create(t, keyB, body("b", i))
+	}
+	if r := call(t, keyB, "POST", "/v1/signature-requests", "application/json", body("b", limit)); r.Status != 429 {
+		t.Fatalf("integrator B's request %d: HTTP %d, want 429: %s", limit+1, r.Status, r.Body)
+	}
+	for i := range limit {
+		if r := call(t, keyA, "POST", "/v1/signature-requests", "application/json", body("a", i)); r.Status != 201 {
+			t.Fatalf("integrator A's request %d after B filled the signer: HTTP %d, want 201: %s", i+1, r.Status, r.Body)
+		}
+	}
+	if r := call(t, keyA, "POST", "/v1/signature-requests", "application/json", body("a", limit)); r.Status != 429 {
+		t.Fatalf("integrator A's request %d: HTTP %d, want 429", limit+1, r.Status)
+	}
+}

@@ -81,7 +81,10 @@ type Requests struct {
 	DefaultExpiry Duration `yaml:"defaultExpiry"`
 	MaxExpiry     Duration `yaml:"maxExpiry"`
 	IconChoices   int      `yaml:"iconChoices"`
-	MaxPending    int      `yaml:"maxPending"`
+	// MaxPending caps the pending requests one integrator may have for one signer at a
+	// time (push-bombing defence); each integrator has its own count, so one cannot
+	// lock a signer out of another's requests.
+	MaxPending int `yaml:"maxPending"`
 }
 
 // Push configures the push gateway hook. The secret signs each POST like webhooks.

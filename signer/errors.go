@@ -17,7 +17,7 @@ var (
 	ErrStaleChallenge = errors.New("signer: challenge nonce already used or unknown")
 	ErrBadApproval    = errors.New("signer: approval signature does not verify")
 	ErrResultNotReady = errors.New("signer: result not available")
-	ErrTooManyPending = errors.New("signer: too many pending requests for this signer")
+	ErrTooManyPending = errors.New("signer: too many pending requests of this integrator for this signer")
 	ErrDocumentIndex  = errors.New("signer: no document at that index")
 	ErrIdempotencyKey = errors.New("signer: idempotency key reused with another body")
 	ErrTooLarge       = errors.New("signer: upload too large")

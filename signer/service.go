@@ -45,7 +45,8 @@ type Store interface {
 	Request(ctx context.Context, id string) (*Request, error)
 	// PendingForUser lists the user's pending requests that expire after now, oldest first.
 	PendingForUser(ctx context.Context, userID string, now time.Time) ([]*Request, error)
-	CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error)
+	// CountPendingForUser counts the user's live pending requests of one integrator.
+	CountPendingForUser(ctx context.Context, integratorID, userID string, now time.Time) (int, error)
 	// Transition applies c if the request's status is one of from, in one conditional
 	// update; it reports whether it did.
 	Transition(ctx context.Context, id string, from []Status, c Change) (bool, error)
@@ -134,7 +135,7 @@ type Config struct {
 	MinTTL       time.Duration // shortest expiresIn accepted (1 s)
 	IconChoices  int           // icons shown on the phone, right one included (4)
 	MaxDocuments int           // documents per request
-	MaxPending   int           // pending requests per signer (push-bombing defence)
+	MaxPending   int           // pending requests per signer and integrator (push-bombing defence)
 	SignTimeout  time.Duration // bound on the HSM and CMS work after approval
 	// AuthorizationTTL is how long an approved authorization (raw format) can be consumed
 	// (1 h: long enough for a batch or a slow client, short enough that a forgotten
@@ -379,7 +380,9 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 		return nil, ErrSignerInactive
 	}
 	now := s.now().UTC()
-	n, err := s.store.CountPendingForUser(ctx, in.UserID, now)
+	// The cap is per integrator: one integrator filling a signer's queue must not lock
+	// the signer out of another's requests.
+	n, err := s.store.CountPendingForUser(ctx, in.IntegratorID, in.UserID, now)
 	if err != nil {
 		return nil, fmt.Errorf("signer: count pending: %w", err)
 	}

@@ -137,7 +137,7 @@ func TestTwoStores(t *testing.T) {
 			if n := count(t, server, &deviceNonceRow{}, "device_id = ?", "d1"); n != perStore {
 				t.Errorf("nonces %d, want %d (each used once)", n, perStore)
 			}
-			if n, err := server.CountPendingForUser(ctx, "u1", t0); err != nil || n != 0 {
+			if n, err := server.CountPendingForUser(ctx, "int-1", "u1", t0); err != nil || n != 0 {
 				t.Errorf("pending after approval from both = %d, %v", n, err)
 			}
 		})

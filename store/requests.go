@@ -113,11 +113,11 @@ func withDocuments(q *gorm.DB, rows []requestRow) ([]*signer.Request, error) {
 	return out, nil
 }
 
-// CountPendingForUser counts a user's live pending requests.
-func (s *Store) CountPendingForUser(ctx context.Context, userID string, now time.Time) (int, error) {
+// CountPendingForUser counts a user's live pending requests made by one integrator.
+func (s *Store) CountPendingForUser(ctx context.Context, integratorID, userID string, now time.Time) (int, error) {
 	var n int64
 	err := s.rdb.WithContext(ctx).Model(&requestRow{}).
-		Where("user_id = ? AND status = ? AND expires_at > ?", userID, string(signer.StatusPending), now.UTC()).Count(&n).Error
+		Where("user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?", userID, string(signer.StatusPending), integratorID, now.UTC()).Count(&n).Error
 	return int(n), err
 }
 

@@ -162,7 +162,7 @@ func TestPendingForUser(t *testing.T) {
 			{"u1", now.Add(-time.Second), 3},    // "due-now" is still live a second before
 		}
 		for _, tc := range tests {
-			n, err := s.CountPendingForUser(ctx, tc.user, tc.now)
+			n, err := s.CountPendingForUser(ctx, "int-1", tc.user, tc.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,6 +173,20 @@ func TestPendingForUser(t *testing.T) {
 			if n != tc.want || len(rs) != tc.want {
 				t.Errorf("%s at %v: count %d, list %d, want %d", tc.user, tc.now, n, len(rs), tc.want)
 			}
+		}
+
+		// The count is per integrator: another integrator's requests for u1 count for it
+		// alone (the device still lists them all).
+		other := newRequest("other-integrator", "u1", 1, now.Add(-time.Minute), now.Add(time.Minute))
+		other.IntegratorID = "int-2"
+		mustCreate(t, s, other)
+		for integ, want := range map[string]int{"int-1": 2, "int-2": 1, "int-3": 0} {
+			if n, err := s.CountPendingForUser(ctx, integ, "u1", now); err != nil || n != want {
+				t.Errorf("CountPendingForUser(%s, u1) = %d, %v; want %d", integ, n, err, want)
+			}
+		}
+		if rs, err := s.PendingForUser(ctx, "u1", now); err != nil || len(rs) != 3 {
+			t.Errorf("PendingForUser(u1) = %d requests, %v; want 3", len(rs), err)
 		}
 	})
 }
@@ -457,7 +471,7 @@ func TestTimesInOtherZones(t *testing.T) {
 		mustCreate(t, s, newRequest("live", "u1", 1, now.Add(-time.Minute).In(west), now.Add(time.Hour).In(west)))
 		mustCreate(t, s, newRequest("due", "u1", 1, now.Add(-2*time.Minute).In(east), now.Add(-time.Hour).In(east)))
 
-		if n, err := s.CountPendingForUser(ctx, "u1", now.In(east)); err != nil || n != 1 {
+		if n, err := s.CountPendingForUser(ctx, "int-1", "u1", now.In(east)); err != nil || n != 1 {
 			t.Fatalf("CountPendingForUser = %d, %v; want 1", n, err)
 		}
 		rs, err := s.PendingForUser(ctx, "u1", now.In(west))
