@@ -40,6 +40,16 @@
 //     (ErrCertifiedNoChanges), damaged beyond repair (ErrBroken).
 //   - Nothing is logged; document content never leaves the package except
 //     as the outputs asked for.
+//   - Appearances never add what a PDF/A file may not hold: the text is
+//     drawn in an embedded subset of Go Regular (Type0, CIDFontType2,
+//     Identity-H, with a ToUnicode map and a CIDSet), only DeviceGray is
+//     used, nothing is transparent; so the file's OutputIntent and PDF/A
+//     identification, which the update never touches, stay true. The subset
+//     keeps glyph indices (CID = glyph index) and empties the outlines not
+//     drawn. On a page with /Rotate the box is placed and its text turned
+//     (/Matrix on the form, /MK /R on the widget) so that it reads upright
+//     as the page is shown. Invisible signatures and document timestamps
+//     get a widget with a zero /Rect and no appearance stream.
 //
 // Validators read documents through Open: a Reader resolves objects and
 // decodes streams, and Reader.Revision reads each earlier revision through

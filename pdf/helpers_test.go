@@ -235,6 +235,12 @@ func sign(t testing.TB, in []byte, user int, req PrepareRequest) ([]byte, *Prepa
 // makePDF writes a small valid PDF (classic xref) with pages pages and an
 // optional pad stream of pad bytes, the way /work/shared/acceptance/mkpdf.py does.
 func makePDF(pages, pad int, title string) []byte {
+	return makePDFWith(pages, pad, title, "")
+}
+
+// makePDFWith is makePDF with extra entries (such as "/Rotate 90") in every
+// page dictionary.
+func makePDFWith(pages, pad int, title, pageExtra string) []byte {
 	var objs [][]byte
 	objs = append(objs, []byte("<< /Type /Catalog /Pages 2 0 R >>"), nil,
 		[]byte("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
@@ -244,7 +250,7 @@ func makePDF(pages, pad int, title string) []byte {
 		text := fmt.Sprintf("BT /F1 18 Tf 72 720 Td (%s - page %d of %d) Tj ET", title, i+1, pages)
 		objs = append(objs, []byte(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(text), text)))
 		c := len(objs)
-		objs = append(objs, []byte(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", c)))
+		objs = append(objs, []byte(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s>>", c, pageExtra)))
 		kids = append(kids, fmt.Sprintf("%d 0 R", len(objs)))
 	}
 	if pad > 0 {

@@ -48,10 +48,13 @@ type PrepareRequest struct {
 	DocTimestamp bool
 }
 
-// Appearance is a visible signature box: Lines of text in Helvetica on a
-// light background inside Rect ([llx lly urx ury], in default user space,
-// not corrected for /Rotate) of page Page (1-based). Characters outside
-// WinAnsiEncoding are shown as '?'.
+// Appearance is a visible signature box: Lines of text on a light
+// background inside Rect ([llx lly urx ury], in points as the page is shown:
+// default user space on an unrotated page, measured from the lower-left
+// corner of the page as shown on a page with /Rotate) of page Page
+// (1-based). The text is drawn upright as the page is shown, in an embedded
+// subset of Go Regular (Latin, Greek, Cyrillic); a character the font lacks
+// is shown as '?'.
 type Appearance struct {
 	Page  int
 	Rect  [4]float64
@@ -291,7 +294,6 @@ func (u *update) addField(req PrepareRequest, sigRef Ref) (string, error) {
 		}
 	}
 	fieldRef := u.alloc()
-	apRef := u.alloc()
 	w := newDict()
 	w.set("Type", Name("Annot"))
 	w.set("Subtype", Name("Widget"))
@@ -300,23 +302,39 @@ func (u *update) addField(req PrepareRequest, sigRef Ref) (string, error) {
 	w.set("V", sigRef)
 	w.set("F", int64(132)) // Print | Locked
 	rect := [4]float64{}
+	rotate := 0
 	if req.Appearance != nil {
-		rect = req.Appearance.Rect
+		var box [4]float64
+		rotate, box = d.pageGeometry(pg)
+		rect = placeRect(req.Appearance.Rect, rotate, box)
 	}
 	w.set("Rect", []Object{num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3])})
 	if pg.ref.Num != 0 {
 		w.set("P", pg.ref)
 	}
-	ap := newDict()
-	ap.set("N", apRef)
-	w.set("AP", ap)
-	u.writeObj(fieldRef, w)
-	var lines []string
-	if req.Appearance != nil {
-		lines = req.Appearance.Lines
+	// An invisible signature or document timestamp (zero /Rect) carries
+	// no appearance stream: a validator would otherwise read the
+	// revision that adds it as form filling (pyHanko grades a B-LTA's
+	// timestamp revision so), which DocMDP P=1 forbids.
+	var apRef Ref
+	if a := req.Appearance; a != nil {
+		apRef = u.alloc()
+		ap := newDict()
+		ap.set("N", apRef)
+		w.set("AP", ap)
+		if rotate != 0 {
+			mk := newDict()
+			mk.set("R", int64(rotate))
+			w.set("MK", mk)
+		}
 	}
-	apDict, apData := appearanceStream(rect[2]-rect[0], rect[3]-rect[1], lines)
-	u.writeStream(apRef, apDict, apData)
+	u.writeObj(fieldRef, w)
+	if a := req.Appearance; a != nil {
+		sw, sh := a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1]
+		if err := u.writeAppearance(apRef, sw, sh, a.Lines, rotate); err != nil {
+			return "", err
+		}
+	}
 	if pg.ref.Num != 0 {
 		if err := u.addAnnot(pg, fieldRef); err != nil {
 			return "", err

@@ -59,6 +59,13 @@ func (u *update) writeStream(r Ref, d *Dict, data []byte) {
 	d = d.clone()
 	d.del("Filter")
 	d.del("DecodeParms")
+	u.writeEncodedStream(r, d, data)
+}
+
+// writeEncodedStream writes a stream object whose data is already encoded
+// as d's /Filter says; /Length is set here.
+func (u *update) writeEncodedStream(r Ref, d *Dict, data []byte) {
+	d = d.clone()
 	d.set("Length", int64(len(data)))
 	u.begin(r)
 	writeObject(&u.buf, d)

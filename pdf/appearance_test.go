@@ -1,0 +1,255 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+const unicodeName = "Łucja Zoë Wąsik-Øster Δημήτρης Щербаков"
+
+// TestAppearanceUnicodeText signs with a name outside Latin-1 and checks,
+// with poppler, that the text extracts as written and that every font is
+// embedded.
+func TestAppearanceUnicodeText(t *testing.T) {
+	pdftotext := requireTool(t, "pdftotext")
+	pdffonts := requireTool(t, "pdffonts")
+	in := makePDF(1, 0, "Umowa")
+	out, _ := sign(t, in, 0, PrepareRequest{SigningTime: time.Now(), Appearance: &Appearance{
+		Page: 1, Rect: [4]float64{50, 50, 350, 130},
+		Lines: []string{"Signed by " + unicodeName, "2026-12-03 19:00 UTC", "Qualified electronic signature"},
+	}})
+	path := writeTemp(t, "uni.pdf", out)
+	if ok, msg := qpdfCheck(t, path); !ok {
+		t.Fatalf("qpdf --check: %s", msg)
+	}
+	txt, err := exec.Command(pdftotext, "-q", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := norm.NFC.String(strings.Join(strings.Fields(string(txt)), " "))
+	if !strings.Contains(got, unicodeName) {
+		t.Errorf("pdftotext does not give the name; got %q", got)
+	}
+	fonts, err := exec.Command(pdffonts, path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(fonts)), "\n")[2:]
+	embedded := regexp.MustCompile(` yes +yes +yes +\d+ +\d+$`)
+	found := false
+	for _, r := range rows {
+		if strings.Contains(r, "+"+appearanceFontName) {
+			found = true
+			if !strings.Contains(r, "CID TrueType") || !embedded.MatchString(r) {
+				t.Errorf("appearance font not an embedded CID TrueType subset with ToUnicode: %q", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("pdffonts lists no %s font:\n%s", appearanceFontName, fonts)
+	}
+}
+
+// TestAppearanceNoHelveticaNoColour checks that the appearance uses
+// neither a standard (unembedded) font nor a colour space other than
+// DeviceGray, nor transparency: what a PDF/A file may not gain.
+func TestAppearanceNoHelveticaNoColour(t *testing.T) {
+	in := makePDF(1, 0, "A")
+	out, _ := sign(t, in, 0, PrepareRequest{Appearance: &Appearance{Page: 1, Rect: [4]float64{10, 10, 210, 70}, Lines: []string{"Émilie"}}})
+	upd := out[len(in):]
+	for _, bad := range []string{"/Helvetica", "/Type1", "/SMask", "/Group", "/CA ", "/ca ", " rg", " RG", "/WinAnsiEncoding"} {
+		if bytes.Contains(upd, []byte(bad)) {
+			t.Errorf("the signature's update contains %q", bad)
+		}
+	}
+}
+
+// TestInvisibleFieldsHaveNoAppearance checks that an invisible signature
+// and a document timestamp get a widget without /AP.
+func TestInvisibleFieldsHaveNoAppearance(t *testing.T) {
+	in := makePDF(1, 0, "A")
+	for _, req := range []PrepareRequest{{}, {DocTimestamp: true}} {
+		out, _ := sign(t, in, 0, req)
+		upd := out[len(in):]
+		if bytes.Contains(upd, []byte("/AP")) || bytes.Contains(upd, []byte("/XObject")) {
+			t.Errorf("DocTimestamp=%v: invisible field has an appearance stream", req.DocTimestamp)
+		}
+	}
+}
+
+func TestPlaceRect(t *testing.T) {
+	box := [4]float64{0, 0, 612, 792}
+	r := [4]float64{50, 50, 250, 110}
+	tests := []struct {
+		rotate int
+		want   [4]float64
+	}{
+		{0, [4]float64{50, 50, 250, 110}},
+		{90, [4]float64{502, 50, 562, 250}},
+		{180, [4]float64{362, 682, 562, 742}},
+		{270, [4]float64{50, 542, 110, 742}},
+	}
+	for _, tt := range tests {
+		if got := placeRect(r, tt.rotate, box); got != tt.want {
+			t.Errorf("rotate %d: %v, want %v", tt.rotate, got, tt.want)
+		}
+	}
+}
+
+// TestAppearanceRotatedPages renders signed pages with /Rotate 90, 180 and
+// 270 with pdftoppm and checks that the box is 200×60 where it was asked
+// (as the page is shown) and that its text starts at the top left, as
+// upright text does.
+func TestAppearanceRotatedPages(t *testing.T) {
+	pdftoppm := requireTool(t, "pdftoppm")
+	for _, rot := range []int{0, 90, 180, 270} {
+		t.Run(strconv.Itoa(rot), func(t *testing.T) {
+			in := makePDFWith(1, 0, "Rotated", "/Rotate "+strconv.Itoa(rot)+" ")
+			out, _ := sign(t, in, 0, PrepareRequest{Appearance: &Appearance{
+				Page: 1, Rect: [4]float64{50, 50, 250, 110},
+				Lines: []string{"Signed by Alice Martin", "MMMMMMMMMMMM", "x"},
+			}})
+			dir := t.TempDir()
+			path := filepath.Join(dir, "rot.pdf")
+			if err := os.WriteFile(path, out, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := exec.Command(pdftoppm, "-r", "72", "-png", "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+				t.Fatalf("pdftoppm: %v %s", err, b)
+			}
+			f, err := os.Open(filepath.Join(dir, "page.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := img.Bounds()
+			wantW, wantH := 612, 792
+			if rot == 90 || rot == 270 {
+				wantW, wantH = 792, 612
+			}
+			if b.Dx() != wantW || b.Dy() != wantH {
+				t.Fatalf("page rendered %dx%d, want %dx%d", b.Dx(), b.Dy(), wantW, wantH)
+			}
+			// the box's light grey fill (0.96), as shown: x 50..250,
+			// y 50..110 from the bottom
+			want := image.Rect(50, wantH-110, 250, wantH-50)
+			box := bbox(subImage(img, want.Inset(-4)), func(v uint8) bool { return v >= 240 && v <= 250 })
+			if abs(box.Min.X-want.Min.X) > 2 || abs(box.Min.Y-want.Min.Y) > 2 || abs(box.Max.X-want.Max.X) > 2 || abs(box.Max.Y-want.Max.Y) > 2 {
+				t.Fatalf("appearance box rendered at %v, want %v", box, want)
+			}
+			// the first line is the longest and is at the top of the
+			// box, starting at its left edge; the last line ("x") is
+			// short. Upright text has dark pixels in the box's top-left
+			// corner and none at its bottom right.
+			inner := want.Inset(3)
+			dark := func(v uint8) bool { return v < 128 }
+			text := bbox(subImage(img, inner), dark)
+			if text.Empty() {
+				t.Fatal("no text rendered in the box")
+			}
+			if text.Dx() <= text.Dy() {
+				t.Errorf("text block %v is taller than wide: not upright", text)
+			}
+			topLeft := image.Rect(inner.Min.X, inner.Min.Y, inner.Min.X+30, inner.Min.Y+15)
+			bottomRight := image.Rect(inner.Max.X-60, inner.Max.Y-15, inner.Max.X, inner.Max.Y)
+			if bbox(subImage(img, topLeft), dark).Empty() {
+				t.Error("no text at the box's top left: not upright")
+			}
+			if !bbox(subImage(img, bottomRight), dark).Empty() {
+				t.Error("text at the box's bottom right: not upright")
+			}
+		})
+	}
+}
+
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	return img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(r)
+}
+
+// bbox is the bounding box of the pixels whose grey level satisfies ok.
+func bbox(img image.Image, ok func(uint8) bool) image.Rectangle {
+	var r image.Rectangle
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			g := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
+			if ok(g) {
+				r = r.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return r
+}
+
+// TestTrueTypeSubset checks that the subset keeps glyph indices, keeps the
+// outlines asked for (and composite parts) and empties the others.
+func TestTrueTypeSubset(t *testing.T) {
+	font, err := loadAppearanceFont()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := font.shape("Wą")
+	keep := font.tt.closure(l.glyphs)
+	sub, err := parseTrueType(font.tt.subset(keep))
+	if err != nil {
+		t.Fatalf("the subset does not parse: %v", err)
+	}
+	if sub.numGlyphs != font.tt.numGlyphs {
+		t.Fatalf("subset has %d glyphs, want %d", sub.numGlyphs, font.tt.numGlyphs)
+	}
+	for g := range sub.numGlyphs {
+		kept := false
+		for _, k := range keep {
+			kept = kept || k == g
+		}
+		switch {
+		case kept && !bytes.Equal(sub.glyphs[g][:len(font.tt.glyphs[g])], font.tt.glyphs[g]):
+			t.Errorf("glyph %d changed", g)
+		case !kept && len(sub.glyphs[g]) != 0:
+			t.Errorf("glyph %d kept, not asked for", g)
+		}
+	}
+	if len(font.tt.subset(keep)) > 40<<10 {
+		t.Errorf("a two-glyph subset is %d bytes", len(font.tt.subset(keep)))
+	}
+	if tableChecksum(font.tt.subset(keep)) != 0xB1B0AFBA {
+		t.Error("whole-font checksum is not 0xB1B0AFBA")
+	}
+}
+
+func TestPrepareRotatedMK(t *testing.T) {
+	in := makePDFWith(1, 0, "R", "/Rotate 90 ")
+	var out bytes.Buffer
+	_, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), &out, sha256.New(), PrepareRequest{
+		ContentsSize: 100, Appearance: &Appearance{Page: 1, Rect: [4]float64{50, 50, 250, 110}, Lines: []string{"a"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := out.Bytes()[len(in):]
+	for _, want := range []string{"/MK <</R 90>>", "/Matrix [0 1 -1 0 0 0]", "/Rect [502 50 562 250]", "/BBox [0 0 200 60]"} {
+		if !bytes.Contains(upd, []byte(want)) {
+			t.Errorf("update lacks %s", want)
+		}
+	}
+}
