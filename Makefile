@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
-DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml
+DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc
 export CGO_ENABLED := 1
 
 .PHONY: all build run test test-short race vet fmt bench deps clean acceptance

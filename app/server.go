@@ -216,6 +216,7 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 	if s.databaseURL != "" {
 		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)
 	}
+	go s.resumeLoop(ctx, log)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for n := 0; ; n++ {
@@ -226,16 +227,33 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 			if err := s.Requests.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("expiry sweep", "err", err)
 			}
-			if n%60 == 0 {
-				if err := s.Requests.RecoverInterrupted(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("recovery sweep", "err", err)
-				}
-			}
 			if n%10 == 0 {
 				if err := s.queueOwedWebhooks(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("webhook sweep", "err", err)
 				}
 			}
+		}
+	}
+}
+
+// resumeEvery is how often a replica looks for approved requests whose signer stopped.
+// With the 10 s signing lease, a request approved when a process died is signed again
+// within about 12 s of the crash (plus its signing time), inside the contract's 30 s.
+const resumeEvery = 2 * time.Second
+
+// resumeLoop signs the approved requests that a stopped process left (see
+// signer.Service.ResumeApproved), at start and then every resumeEvery.
+func (s *Service) resumeLoop(ctx context.Context, log interface{ Warn(string, ...any) }) {
+	t := time.NewTicker(resumeEvery)
+	defer t.Stop()
+	for {
+		if err := s.Requests.ResumeApproved(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("resume sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -95,14 +95,32 @@ func samePublicKey(cert *x509.Certificate, pub any) bool {
 }
 
 // timestamper is the RFC 3161 client signatures use: the configured TSAs, in order, or by
-// default this server's own TSA over HTTP, checked against the development root.
+// default this server's own TSA, checked against the development root. Wherever this
+// server's own /tsa is among them it is asked in-process (builtinTSA): the server's own
+// time-stamps must not queue behind, or be refused by, the per-address limit of /tsa.
 func (e *Env) timestamper() (*tsa.Client, error) {
 	urls := e.Cfg.TSA.URLs
+	own := strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"
 	var roots *x509.CertPool
 	if len(urls) == 0 {
-		urls = []string{strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"}
+		urls = []string{own}
 		roots = x509.NewCertPool()
 		roots.AddCert(e.CA.Root())
 	}
-	return tsa.NewClient(tsa.Config{URLs: urls, Timeout: time.Duration(e.Cfg.TSA.Timeout), Policy: e.Cfg.TSA.Policy}, roots, nil)
+	c, err := tsa.NewClient(tsa.Config{URLs: urls, Timeout: time.Duration(e.Cfg.TSA.Timeout), Policy: e.Cfg.TSA.Policy}, roots, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithLocal(own, builtinTSA{e}), nil
+}
+
+// builtinTSA answers time-stamp requests with this process's own TSA, once NewService has
+// opened it (before any request is served).
+type builtinTSA struct{ e *Env }
+
+func (b builtinTSA) Respond(ctx context.Context, req []byte) ([]byte, error) {
+	if b.e.TSA == nil {
+		return nil, errors.New("app: the built-in TSA is not open")
+	}
+	return b.e.TSA.Respond(ctx, req)
 }

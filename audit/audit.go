@@ -38,6 +38,9 @@ const (
 	RequestSigned      = "request.signed"
 	// SignaturesMade records each consumption of an authorization (CSC signHash, signDoc).
 	SignaturesMade = "signatures.made"
+	// SigningResumed records that a replica took over the signing of an approved request
+	// whose signer stopped (a crash); its detail gives the attempt number.
+	SigningResumed = "signing.resumed"
 	RequestFailed  = "request.failed"
 	// AuditPruned records that entries older than the retention period were deleted;
 	// its detail names the anchor (the last deleted entry's seq and hash).

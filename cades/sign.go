@@ -33,6 +33,11 @@ var (
 	// ErrTimestamp reports a failure to obtain a usable signature timestamp.
 	// The Timestamper's own error is wrapped too.
 	ErrTimestamp = errors.New("cades: signature timestamp failed")
+	// ErrTimestampUnavailable is wrapped by a Timestamper's error when no
+	// time-stamping authority gave a token (none answered, or each one refused
+	// or failed), so that callers can say "TSA unavailable" whatever the
+	// Timestamper is.
+	ErrTimestampUnavailable = errors.New("cades: no time-stamping authority gave a token")
 	// ErrBadSignature reports a signature value that does not verify with the
 	// signer certificate's public key (a faulty signer, or parts mixed up).
 	ErrBadSignature = errors.New("cades: signature does not verify")
@@ -78,7 +83,8 @@ type SignRequest struct {
 // Timestamper obtains an RFC 3161 timestamp token (the DER ContentInfo of the
 // TSA's SignedData) over the given message imprint, here the hash of a
 // signature value. Implementations must be safe for concurrent use if the
-// caller signs concurrently.
+// caller signs concurrently. When no authority gives a token, the error wraps
+// ErrTimestampUnavailable.
 type Timestamper interface {
 	Timestamp(ctx context.Context, digest []byte, hash crypto.Hash) ([]byte, error)
 }

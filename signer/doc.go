@@ -10,6 +10,12 @@
 //     two clicks can never sign twice.
 //   - A request that fails after approval ends "failed" with its reason; results are stored
 //     all together or not at all.
+//   - An approval is a decision that outlives the process: the process signing an approved
+//     request holds a lease on it in the store (SignLease, renewed while it works); when the
+//     process dies, any replica takes the request over once the lease runs out and signs
+//     it without a new approval (ResumeApproved). The approved → signed update is
+//     conditional, so a request is signed once even if two processes worked on it; after
+//     MaxSignAttempts starts it ends "failed" ("interrupted").
 //
 // Service is safe for concurrent use.
 package signer

@@ -36,6 +36,8 @@ type Change struct {
 	At         time.Time
 	// Until ends the authorization a move to StatusAuthorized records.
 	Until time.Time
+	// LeaseUntil, when set, is the signing lease of an approval (see ResumeApproved).
+	LeaseUntil time.Time
 }
 
 // Store is what the signer needs from storage.
@@ -66,8 +68,12 @@ type Store interface {
 	CertificateDER(ctx context.Context, serial string) ([]byte, error)
 	// MarkDownloaded records the integrator's first download of a result (retention).
 	MarkDownloaded(ctx context.Context, requestID string, index int, at time.Time) error
-	// StuckApproved lists requests approved before a time and never finished.
-	StuckApproved(ctx context.Context, before time.Time) ([]string, error)
+	// ClaimApproved takes over, up to limit, approved requests whose signing lease ran
+	// out before now: each gets the lease until the given time and its attempt counted.
+	ClaimApproved(ctx context.Context, now, until time.Time, limit int) ([]Claim, error)
+	// ExtendLease renews the lease of an approved request for the holder of attempt;
+	// false when the request left approved or another process took it over.
+	ExtendLease(ctx context.Context, id string, attempt int, until time.Time) (bool, error)
 	// AddRefusal counts a refusal for the operators (push-bombing shows as many refusals).
 	AddRefusal(ctx context.Context, userID string) error
 }
@@ -141,6 +147,13 @@ type Config struct {
 	// (1 h: long enough for a batch or a slow client, short enough that a forgotten
 	// authorization does not linger as a loaded weapon).
 	AuthorizationTTL time.Duration
+	// SignLease is how long a process holds an approved request it signs without renewing
+	// (10 s): after a crash another replica resumes the request once it runs out, well
+	// within the 30 s in which integrators expect a final state.
+	SignLease time.Duration
+	// MaxSignAttempts bounds how often signing of one request is started (3): a request
+	// whose signing kills its process every time must not take every replica down.
+	MaxSignAttempts int
 	// CheckCallback validates an integrator's callback URL (nil: any http(s) URL).
 	CheckCallback func(string) error
 }
@@ -169,6 +182,12 @@ func (c *Config) defaults() {
 	}
 	if c.AuthorizationTTL == 0 {
 		c.AuthorizationTTL = time.Hour
+	}
+	if c.SignLease == 0 {
+		c.SignLease = 10 * time.Second
+	}
+	if c.MaxSignAttempts == 0 {
+		c.MaxSignAttempts = 3
 	}
 }
 
@@ -671,7 +690,7 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	}
 	now := s.now().UTC()
 	ok, err = s.store.Transition(ctx, r.ID, []Status{StatusPending},
-		Change{To: StatusApproved, DeviceID: dev.ID, ChosenIcon: in.Icon, ClientIP: in.ClientIP, At: now})
+		Change{To: StatusApproved, DeviceID: dev.ID, ChosenIcon: in.Icon, ClientIP: in.ClientIP, At: now, LeaseUntil: now.Add(s.cfg.SignLease)})
 	if err != nil {
 		return nil, fmt.Errorf("signer: approve: %w", err)
 	}
@@ -680,10 +699,8 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	}
 	s.record(ctx, audit.Event{Type: audit.RequestApproved, Actor: audit.Device(dev.ID), RequestID: r.ID})
 	// The signature is owed to the signer's decision, not to the connection that carried it.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SignTimeout)
-	defer cancel()
-	s.finish(sctx, r)
-	return s.store.Request(sctx, r.ID)
+	s.signHeld(ctx, r, 1)
+	return s.store.Request(context.WithoutCancel(ctx), r.ID)
 }
 
 // finish signs an approved request and moves it to signed or failed.
@@ -693,6 +710,11 @@ func (s *Service) finish(ctx context.Context, r *Request) {
 		var ok bool
 		ok, err = s.store.CompleteSigned(ctx, r.ID, results, s.now().UTC())
 		if err == nil && !ok {
+			// Another replica that took the request over may have finished it first.
+			if cur, lerr := s.store.Request(ctx, r.ID); lerr == nil && cur.Status.Final() {
+				s.log.Info("request finished elsewhere while signing", "requestId", r.ID, "status", cur.Status)
+				return
+			}
 			err = errors.New("request left the approved state while signing")
 		}
 	}
@@ -702,8 +724,9 @@ func (s *Service) finish(ctx context.Context, r *Request) {
 		return
 	}
 	s.log.Error("signing failed", "requestId", r.ID, "err", err)
-	if _, terr := s.settle(ctx, r, []Status{StatusApproved}, Change{To: StatusFailed, Reason: ReasonInternal},
-		audit.Event{Type: audit.RequestFailed, Actor: audit.System}); terr != nil {
+	reason := failReason(err)
+	if _, terr := s.settle(ctx, r, []Status{StatusApproved}, Change{To: StatusFailed, Reason: reason},
+		audit.Event{Type: audit.RequestFailed, Actor: audit.System, Detail: map[string]string{"reason": reason}}); terr != nil {
 		s.log.Error("could not mark request failed", "requestId", r.ID, "err", terr)
 	}
 }
@@ -782,32 +805,6 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 		out[i] = sig
 	}
 	return out, nil
-}
-
-// RecoverInterrupted ends as failed (reason "interrupted") the requests whose signing
-// was interrupted: approved longer ago than twice the signing bound, so no replica is
-// still at work on them. Nothing was returned for them; the integrator asks again.
-func (s *Service) RecoverInterrupted(ctx context.Context) error {
-	ids, err := s.store.StuckApproved(ctx, s.now().Add(-2*s.cfg.SignTimeout))
-	if err != nil {
-		return fmt.Errorf("signer: recover: %w", err)
-	}
-	for _, id := range ids {
-		r, err := s.store.Request(ctx, id)
-		if err != nil {
-			return fmt.Errorf("signer: recover: %w", err)
-		}
-		if r.Format == FormatPAdES {
-			for i := range r.Documents {
-				_ = s.blobs.Delete(ctx, signedKey(r.ID, i))
-			}
-		}
-		if _, err := s.settle(ctx, r, []Status{StatusApproved}, Change{To: StatusFailed, Reason: ReasonInterrupted},
-			audit.Event{Type: audit.RequestFailed, Actor: audit.System, Detail: map[string]string{"reason": ReasonInterrupted}}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ExpireDue expires every pending request past its expiry, and ends the authorizations

@@ -3,8 +3,11 @@ package signer
 import (
 	"crypto"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/cades"
 )
 
 func TestParseLevelAndHash(t *testing.T) {
@@ -92,5 +95,25 @@ func TestStatusFinal(t *testing.T) {
 		if s.Final() {
 			t.Errorf("%s final", s)
 		}
+	}
+}
+
+func TestFailReason(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no TSA gave a token", fmt.Errorf("signer: document 3: %w", fmt.Errorf("%w: %w", cades.ErrTimestamp, cades.ErrTimestampUnavailable)), ReasonTSAUnavailable},
+		{"document time-stamp", fmt.Errorf("signer: document time-stamp: %w", cades.ErrTimestampUnavailable), ReasonTSAUnavailable},
+		{"unusable token", fmt.Errorf("%w: token imprint does not match the signature", cades.ErrTimestamp), ReasonTSAUnavailable},
+		{"HSM", errors.New("hsm: C_Sign: CKR_DEVICE_ERROR"), ReasonInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := failReason(tt.err); got != tt.want {
+				t.Errorf("failReason(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -97,6 +97,13 @@ type requestRow struct {
 	Description string `gorm:"size:2000"`
 	// AuthorizedUntil ends an approved authorization (raw format).
 	AuthorizedUntil *time.Time `gorm:"index"`
+	// SignLeaseUntil is how long the process signing an approved request holds it: it
+	// renews the lease while it works, and any replica may take the request over (resume
+	// after a crash) once the lease has run out.
+	SignLeaseUntil *time.Time `gorm:"index"`
+	// SignAttempts counts the times signing of the request was started (the approval, then
+	// each resumption); it bounds how often a request that kills its signer is retried.
+	SignAttempts int `gorm:"not null;default:0"`
 	// PseudonymizedAt is when retention removed the request's personal details (client
 	// IPs, document names).
 	PseudonymizedAt *time.Time

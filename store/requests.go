@@ -148,6 +148,12 @@ func (s *Store) Transition(ctx context.Context, id string, from []signer.Status,
 	if c.To == signer.StatusApproved || c.To == signer.StatusAuthorized {
 		upd["approved_at"] = c.At
 	}
+	if c.To == signer.StatusApproved {
+		upd["sign_attempts"] = 1
+	}
+	if !c.LeaseUntil.IsZero() {
+		upd["sign_lease_until"] = c.LeaseUntil.UTC()
+	}
 	if c.To == signer.StatusAuthorized {
 		upd["authorized_until"] = c.Until.UTC()
 	}
@@ -268,11 +274,40 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// StuckApproved lists requests approved before the given time and never finished: their
-// signing was interrupted (a crash, a lost replica).
-func (s *Store) StuckApproved(ctx context.Context, before time.Time) ([]string, error) {
-	var ids []string
-	err := s.db.WithContext(ctx).Model(&requestRow{}).Where("status = ? AND approved_at < ?", string(signer.StatusApproved), before.UTC()).
-		Limit(500).Pluck("id", &ids).Error
-	return ids, err
+// ClaimApproved takes over approved requests whose signing lease ran out before now (their
+// signer died: a crash, a lost replica): each one claimed gets the lease until the given
+// time and one more attempt counted. The claim is one conditional update per request, so
+// two replicas never claim the same request for the same lease. At most limit are claimed.
+func (s *Store) ClaimApproved(ctx context.Context, now, until time.Time, limit int) ([]signer.Claim, error) {
+	now, until = now.UTC(), until.UTC()
+	var rows []requestRow
+	if err := s.db.WithContext(ctx).Select("id", "sign_attempts").
+		Where("status = ? AND (sign_lease_until IS NULL OR sign_lease_until < ?)", string(signer.StatusApproved), now).
+		Order("approved_at").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	var out []signer.Claim
+	for _, r := range rows {
+		res := s.db.WithContext(ctx).Model(&requestRow{}).
+			Where("id = ? AND status = ? AND sign_attempts = ? AND (sign_lease_until IS NULL OR sign_lease_until < ?)",
+				r.ID, string(signer.StatusApproved), r.SignAttempts, now).
+			Updates(map[string]any{"sign_lease_until": until, "sign_attempts": r.SignAttempts + 1})
+		if res.Error != nil {
+			return out, res.Error
+		}
+		if res.RowsAffected == 1 {
+			out = append(out, signer.Claim{RequestID: r.ID, Attempt: r.SignAttempts + 1})
+		}
+	}
+	return out, nil
+}
+
+// ExtendLease moves the signing lease of an approved request to until, for the holder of
+// the given attempt; false when the request is no longer approved or another replica took
+// it over.
+func (s *Store) ExtendLease(ctx context.Context, id string, attempt int, until time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&requestRow{}).
+		Where("id = ? AND status = ? AND sign_attempts = ?", id, string(signer.StatusApproved), attempt).
+		Update("sign_lease_until", until.UTC())
+	return res.RowsAffected == 1, res.Error
 }

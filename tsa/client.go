@@ -14,6 +14,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/digitorus/timestamp"
@@ -37,6 +39,18 @@ const maxResponseBytes = 1 << 20
 // still catches a TSA whose clock is plainly wrong.
 const maxClockSkew = 5 * time.Minute
 
+// Retries of a TSA that answers 429 (too many requests) or 503 (unavailable):
+// it is alive but busy, so it is asked again after a pause that doubles from
+// retryBase (or what its Retry-After asks, up to retryMaxWait), at most
+// maxRetries times and never past the caller's deadline, before the next TSA
+// is tried. Three retries over about 1.5 s ride out a burst limit measured
+// per second without holding a signer for long.
+const (
+	maxRetries   = 3
+	retryBase    = 200 * time.Millisecond
+	retryMaxWait = 2 * time.Second
+)
+
 // nonceBytes is the size of the random nonce: 128 bits, so that a replayed
 // or mixed-up response is never accepted by chance.
 const nonceBytes = 16
@@ -45,7 +59,8 @@ const nonceBytes = 16
 // one of the last five; ErrAllFailed wraps them all.
 var (
 	// ErrAllFailed reports that no configured TSA produced an acceptable
-	// token. It wraps each URL's error (errors.Join).
+	// token. It wraps each URL's error (errors.Join), and
+	// cades.ErrTimestampUnavailable.
 	ErrAllFailed = errors.New("tsa: every time-stamping authority failed")
 	// ErrInvalidDigest reports a digest or hash the client does not send.
 	ErrInvalidDigest = errors.New("tsa: unsupported hash or digest length")
@@ -100,10 +115,17 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Responder answers a DER TimeStampReq with a DER TimeStampResp without
+// HTTP; *Server is one.
+type Responder interface {
+	Respond(ctx context.Context, req []byte) ([]byte, error)
+}
+
 // Client obtains RFC 3161 timestamp tokens, trying each configured TSA in
 // turn. It implements cades.Timestamper and is safe for concurrent use.
 type Client struct {
 	urls    []*url.URL
+	local   map[string]Responder // by sameURL key: TSAs of this process, asked in-process
 	timeout time.Duration
 	policy  asn1.ObjectIdentifier
 	roots   *x509.CertPool
@@ -138,6 +160,34 @@ func NewClient(cfg Config, roots *x509.CertPool, httpClient *http.Client) (*Clie
 	return c, nil
 }
 
+// WithLocal returns a copy of c that asks r directly, in-process, wherever
+// the TSA at rawURL is configured: the service's own TSA then costs no HTTP
+// exchange and no per-address rate limit. The token is checked exactly as
+// one received over HTTP.
+func (c *Client) WithLocal(rawURL string, r Responder) *Client {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return c
+	}
+	cp := *c
+	cp.local = map[string]Responder{}
+	for k, v := range c.local {
+		cp.local[k] = v
+	}
+	cp.local[sameURL(u)] = r
+	return &cp
+}
+
+// sameURL is the key under which two spellings of one TSA URL meet: scheme
+// and host in lower case, the default port dropped, the path without a
+// trailing slash.
+func sameURL(u *url.URL) string {
+	host := strings.ToLower(u.Host)
+	scheme := strings.ToLower(u.Scheme)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme])
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
 // Timestamp returns a timestamp token (the DER ContentInfo of the TSA's
 // SignedData) over digest, computed with hash (SHA-256, SHA-384 or
 // SHA-512). It asks each TSA in order and returns the first token that
@@ -155,13 +205,60 @@ func (c *Client) Timestamp(ctx context.Context, digest []byte, hash crypto.Hash)
 			errs = append(errs, fmt.Errorf("tsa: %w", err))
 			break
 		}
-		token, err := c.try(ctx, u, digest, hash)
+		token, err := c.tryRetrying(ctx, u, digest, hash)
 		if err == nil {
 			return token, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", u.Redacted(), err))
 	}
-	return nil, fmt.Errorf("%w: %w", ErrAllFailed, errors.Join(errs...))
+	return nil, fmt.Errorf("%w: %w: %w", ErrAllFailed, cades.ErrTimestampUnavailable, errors.Join(errs...))
+}
+
+// busyError is an answer 429 or 503: the TSA is alive and asks to be asked
+// again later.
+type busyError struct {
+	status     int
+	retryAfter time.Duration // 0 when the TSA gave none
+}
+
+func (e *busyError) Error() string { return fmt.Sprintf("HTTP status %d", e.status) }
+
+// tryRetrying asks one TSA, again after a pause when it says it is busy
+// (see maxRetries), as long as the caller's deadline leaves time for it.
+func (c *Client) tryRetrying(ctx context.Context, u *url.URL, digest []byte, hash crypto.Hash) ([]byte, error) {
+	wait := retryBase
+	for attempt := 0; ; attempt++ {
+		token, err := c.try(ctx, u, digest, hash)
+		var busy *busyError
+		if err == nil || attempt == maxRetries || !errors.As(err, &busy) {
+			return token, err
+		}
+		pause := wait
+		if busy.retryAfter > 0 {
+			pause = min(busy.retryAfter, retryMaxWait)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < pause {
+			return nil, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// retryAfter reads a Retry-After header given in seconds (RFC 9110,
+// section 10.2.3); the HTTP-date form and nonsense give 0.
+func retryAfter(h string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return time.Duration(min(n, 3600)) * time.Second
 }
 
 // expectation is what a response must match.
@@ -187,6 +284,15 @@ func (c *Client) try(ctx context.Context, u *url.URL, digest []byte, hash crypto
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if r, ok := c.local[sameURL(u)]; ok {
+		exp.sent = c.now()
+		body, err := r.Respond(ctx, tsq)
+		if err != nil {
+			return nil, fmt.Errorf("%w: in-process TSA: %w", ErrHTTP, err)
+		}
+		exp.recvd = c.now()
+		return c.checkResponse(body, exp)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(tsq))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHTTP, err)
@@ -199,6 +305,10 @@ func (c *Client) try(ctx context.Context, u *url.URL, digest []byte, hash crypto
 		return nil, fmt.Errorf("%w: %w", ErrHTTP, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // lets the connection be reused
+		return nil, fmt.Errorf("%w: %w", ErrHTTP, &busyError{status: resp.StatusCode, retryAfter: retryAfter(resp.Header.Get("Retry-After"))})
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: HTTP status %d", ErrHTTP, resp.StatusCode)
 	}

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,5 +250,110 @@ func TestClientP384Server(t *testing.T) {
 	c := newTestClient(t, Config{URLs: []string{serve(t, s).URL}}, p.roots())
 	if _, err := c.Timestamp(context.Background(), digestOf("x"), crypto.SHA256); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientBusyRetries: a TSA answering 429 or 503 is asked again after a pause (its
+// Retry-After, or a doubling backoff) within the caller's deadline; when it stays busy the
+// next TSA is tried; an error other than busy moves on at once.
+func TestClientBusyRetries(t *testing.T) {
+	p := newTestPKI(t)
+	good := newTestServer(t, p, nil, ServerConfig{})
+	goodURL := serve(t, good).URL
+	// busyFor answers status the first n times, then hands over to the good server.
+	busyFor := func(n int, status int, retryAfter string) (http.Handler, *atomic.Int64) {
+		var calls atomic.Int64
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) <= int64(n) {
+				if retryAfter != "" {
+					w.Header().Set("Retry-After", retryAfter)
+				}
+				http.Error(w, "busy", status)
+				return
+			}
+			good.ServeHTTP(w, r)
+		}), &calls
+	}
+	tests := []struct {
+		name       string
+		busy       int
+		status     int
+		retryAfter string
+		deadline   time.Duration // 0: none
+		wantCalls  int64         // calls the first TSA gets
+		wantSecond bool          // whether the token comes from the second TSA
+	}{
+		{"429 once", 1, http.StatusTooManyRequests, "", 0, 2, false},
+		{"503 twice with Retry-After", 2, http.StatusServiceUnavailable, "0", 0, 3, false},
+		{"busy beyond the retries", 10, http.StatusTooManyRequests, "", 0, maxRetries + 1, true},
+		{"deadline too short to wait", 10, http.StatusTooManyRequests, "30", time.Second, 1, true},
+		{"500 is not busy", 10, http.StatusInternalServerError, "", 0, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, calls := busyFor(tt.busy, tt.status, tt.retryAfter)
+			c := newTestClient(t, Config{URLs: []string{serve(t, h).URL, goodURL}}, p.roots())
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			if _, err := c.Timestamp(ctx, digestOf("busy"), crypto.SHA256); err != nil {
+				t.Fatal(err)
+			}
+			if got := calls.Load(); got != tt.wantCalls {
+				t.Errorf("first TSA asked %d times, want %d", got, tt.wantCalls)
+			}
+			if second := calls.Load() <= int64(tt.busy); second != tt.wantSecond {
+				t.Errorf("token from the second TSA: %v, want %v", second, tt.wantSecond)
+			}
+		})
+	}
+	t.Run("none answers", func(t *testing.T) {
+		h, _ := busyFor(100, http.StatusServiceUnavailable, "")
+		c := newTestClient(t, Config{URLs: []string{serve(t, h).URL}}, p.roots())
+		_, err := c.Timestamp(context.Background(), digestOf("busy"), crypto.SHA256)
+		if !errors.Is(err, ErrAllFailed) || !errors.Is(err, cades.ErrTimestampUnavailable) || !strings.Contains(err.Error(), "503") {
+			t.Errorf("err = %v; want ErrAllFailed, cades.ErrTimestampUnavailable and the status", err)
+		}
+	})
+}
+
+// countingResponder counts the requests an in-process TSA answers.
+type countingResponder struct {
+	s *Server
+	n atomic.Int64
+}
+
+func (c *countingResponder) Respond(ctx context.Context, req []byte) ([]byte, error) {
+	c.n.Add(1)
+	return c.s.Respond(ctx, req)
+}
+
+// TestClientLocal: a TSA of this process is asked in-process wherever its URL is
+// configured (however the URL is spelled), and its token is checked like any other.
+func TestClientLocal(t *testing.T) {
+	p := newTestPKI(t)
+	local := &countingResponder{s: newTestServer(t, p, nil, ServerConfig{})}
+	var overHTTP atomic.Int64
+	ts := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		overHTTP.Add(1)
+		http.Error(w, "rate limited", http.StatusTooManyRequests)
+	}))
+	c := newTestClient(t, Config{URLs: []string{ts.URL + "/tsa"}}, p.roots()).WithLocal(strings.ToUpper(ts.URL)+"/tsa/", local)
+	for range 3 {
+		if _, err := c.Timestamp(context.Background(), digestOf("local"), crypto.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if local.n.Load() != 3 || overHTTP.Load() != 0 {
+		t.Errorf("in-process %d, over HTTP %d; want 3 and 0", local.n.Load(), overHTTP.Load())
+	}
+	// A local TSA of another PKI is refused like a remote one.
+	other := &countingResponder{s: newTestServer(t, newTestPKI(t), nil, ServerConfig{})}
+	c = newTestClient(t, Config{URLs: []string{ts.URL + "/tsa"}}, p.roots()).WithLocal(ts.URL+"/tsa", other)
+	if _, err := c.Timestamp(context.Background(), digestOf("local"), crypto.SHA256); !errors.Is(err, ErrCertificate) {
+		t.Errorf("err = %v, want ErrCertificate", err)
 	}
 }

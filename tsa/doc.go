@@ -4,10 +4,16 @@
 //
 // Client rules:
 //   - Each request carries a fresh random 128-bit nonce and certReq=true, and
-//     each TSA is asked once, in configured order, with its own timeout; the
-//     next one is tried after a network error, an HTTP error, a non-granted
-//     status or a response that fails a check. The caller's context ends the
-//     whole attempt.
+//     each TSA is asked in configured order, with its own timeout; the next
+//     one is tried after a network error, an HTTP error, a non-granted status
+//     or a response that fails a check. A TSA that answers 429 or 503 is busy,
+//     not down: it is asked again up to maxRetries times after a doubling
+//     pause (or its Retry-After, capped), as long as the caller's deadline
+//     leaves time to wait. The caller's context ends the whole attempt; when
+//     no TSA gave a token the error wraps ErrAllFailed and
+//     cades.ErrTimestampUnavailable.
+//   - A TSA of this very process (WithLocal) is asked in-process, not over
+//     HTTP, and its token goes through the same checks.
 //   - A token is accepted only if the status is granted (or grantedWithMods,
 //     whose token is checked the same way); it parses as a
 //     SignedData over a TSTInfo (version 1) whose message imprint is the
