@@ -3,9 +3,15 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
+
+// maxDSSEntries caps the entries of each array of an existing /DSS
+// (/Certs, /OCSPs, /CRLs) that AddDSS reads: a document signed and extended
+// a hundred times holds a few hundred.
+const maxDSSEntries = 10000
 
 // DSS is validation data for PAdES B-LT: DER certificates, OCSP responses
 // and CRLs, written to the document security store.
@@ -55,15 +61,34 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 		if err != nil {
 			return 0, err
 		}
+		if len(existing) > maxDSSEntries {
+			return 0, limitErr("/DSS /%s holds %d entries (the limit is %d)", part.key, len(existing), maxDSSEntries)
+		}
+		// an entry listed again is decoded once; every decode counts
+		// against the budget, and the context is checked on the way
 		have := map[string]bool{}
+		seen := map[Ref]bool{}
 		for _, e := range existing {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			if r, ok := e.(Ref); ok {
+				if seen[r] {
+					continue
+				}
+				seen[r] = true
+			}
 			o, err := d.resolve(e)
 			if err != nil {
 				return 0, err
 			}
 			if s, ok := o.(*Stream); ok {
-				if b, err := d.decode(s); err == nil {
+				b, err := d.decode(s)
+				switch {
+				case err == nil:
 					have[string(b)] = true
+				case errors.Is(err, ErrLimit) || ctx.Err() != nil:
+					return 0, err
 				}
 			}
 		}

@@ -8,8 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/hostile"
 )
 
 // The seeds include whole corpus files of up to 20 kB: run the fuzzers with
@@ -20,6 +24,12 @@ func fuzzSeeds(f *testing.F) {
 	f.Add(makePDF(1, 0, "seed"))
 	f.Add(makePDF(2, 10, "seed"))
 	f.Add([]byte("%PDF-1.7\n1 0 obj<</Type/Catalog/Pages 1 0 R>>endobj\ntrailer<</Root 1 0 R>>\nstartxref\n0\n%%EOF"))
+	// the hardening review's files, at sizes that reach fuzzLimits
+	f.Add(hostile.XrefOverflow())
+	f.Add(hostile.XrefStreamOverflow())
+	f.Add(hostile.FlateBomb(8))
+	f.Add(hostile.XrefChain(40))
+	f.Add(hostile.PredictorRepeat(600))
 	for _, dir := range seedDirs() {
 		matches, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
 		for _, m := range matches {
@@ -32,11 +42,47 @@ func fuzzSeeds(f *testing.F) {
 	}
 }
 
-// fuzzCtx bounds one fuzz input: a hang is a failure.
+// fuzzLimits are small budgets, so that the fuzzers reach them: every
+// input must then stay within fuzzCost.
+var fuzzLimits = Limits{Objects: 100_000, Revisions: 64, StreamBytes: 1 << 20, DecodedBytes: 4 << 20, CacheBytes: 1 << 20, ObjectReads: 100_000}
+
+// fuzzCtx bounds one fuzz input: a hang is a failure, and the operation
+// runs under fuzzLimits.
 func fuzzCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
-	return ctx
+	return WithLimits(ctx, fuzzLimits)
+}
+
+// fuzzCost runs one operation on one fuzz input and fails when it costs
+// more than the budgets allow: memory allocated beyond a few times the
+// decoded-bytes budget and the input's size, or more than two CPU-seconds
+// (the budgets bound the work to a fraction of that on this machine; the
+// review's 4 KB file took eight).
+func fuzzCost(t *testing.T, input []byte, op func()) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cpu0 := cpuTime()
+	op()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&after)
+	maxHeap := 4*uint64(fuzzLimits.DecodedBytes) + 64*uint64(len(input)) + 16<<20
+	if heap := after.TotalAlloc - before.TotalAlloc; heap > maxHeap {
+		t.Fatalf("allocated %d bytes for a %d-byte input, want at most %d", heap, len(input), maxHeap)
+	}
+	if cpu > 2*time.Second {
+		t.Fatalf("used %v of CPU for a %d-byte input, want at most 2s", cpu, len(input))
+	}
+}
+
+// cpuTime is the process's CPU time so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // FuzzParseObject checks the object parser on arbitrary bytes: it returns
@@ -62,7 +108,9 @@ func FuzzParseObject(f *testing.F) {
 func FuzzInspect(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		info, err := Inspect(fuzzCtx(t), bytes.NewReader(b), int64(len(b)))
+		var info *Info
+		var err error
+		fuzzCost(t, b, func() { info, err = Inspect(fuzzCtx(t), bytes.NewReader(b), int64(len(b))) })
 		if err != nil {
 			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error is not a sentinel: %v", err)
@@ -81,7 +129,11 @@ func FuzzPrepare(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var out bytes.Buffer
-		p, err := Prepare(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), &out, sha256.New(), PrepareRequest{ContentsSize: 64, Reason: "fuzz"})
+		var p *Prepared
+		var err error
+		fuzzCost(t, b, func() {
+			p, err = Prepare(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), &out, sha256.New(), PrepareRequest{ContentsSize: 64, Reason: "fuzz"})
+		})
 		if err != nil {
 			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error is not a sentinel: %v", err)
@@ -106,7 +158,9 @@ func FuzzPrepare(f *testing.F) {
 func FuzzSignatures(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sigs, err := Signatures(fuzzCtx(t), bytes.NewReader(b), int64(len(b)))
+		var sigs []Signature
+		var err error
+		fuzzCost(t, b, func() { sigs, err = Signatures(fuzzCtx(t), bytes.NewReader(b), int64(len(b))) })
 		if err != nil {
 			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error is not a sentinel: %v", err)
@@ -124,7 +178,11 @@ func FuzzSignatures(f *testing.F) {
 func FuzzAddDSS(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		n, err := AddDSS(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), io.Discard, DSS{Certs: [][]byte{{0x30, 0}}})
+		var n int64
+		var err error
+		fuzzCost(t, b, func() {
+			n, err = AddDSS(fuzzCtx(t), bytes.NewReader(b), int64(len(b)), io.Discard, DSS{Certs: [][]byte{{0x30, 0}}})
+		})
 		if err != nil {
 			if !isSentinel(err) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error is not a sentinel: %v", err)

@@ -51,7 +51,7 @@ type XrefEntry struct {
 // Errors: ErrNotPDF, ErrBroken, ErrLimit (wrapped with ErrBroken), or ctx's
 // error. ctx is kept for the Reader's later reads.
 func Open(ctx context.Context, r io.ReaderAt, size int64) (*Reader, error) {
-	return openReader(ctx, r, size, &budget{})
+	return openReader(ctx, r, size, newBudget(ctx))
 }
 
 func openReader(ctx context.Context, r io.ReaderAt, size int64, b *budget) (*Reader, error) {

@@ -176,8 +176,8 @@ func TestReaderBudget(t *testing.T) {
 		name string
 		b    budget
 	}{
-		{"object reads", budget{fetches: maxFetches - 3}},
-		{"decoded bytes", budget{decoded: maxDecodedTotal}},
+		{"object reads", budget{lim: DefaultLimits(), fetches: DefaultLimits().ObjectReads - 3}},
+		{"decoded bytes", budget{lim: DefaultLimits(), decoded: DefaultLimits().DecodedBytes}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

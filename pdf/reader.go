@@ -6,26 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 )
 
-// Reader limits, chosen so hostile input is refused in bounded time and
-// memory while real documents (including 1200-page ones with object
-// streams) are far below them.
+// Fixed reader limits (the configurable ones are in Limits), chosen so
+// hostile input is refused in bounded time and memory while real documents
+// (including 1200-page ones with object streams) are far below them.
 const (
-	maxXrefSections = 4096     // revisions followed through /Prev
-	maxXrefEntries  = 10000000 // objects in one document
-	maxFetches      = 2000000  // object reads per operation (all revisions of one Open)
-	maxFetchDepth   = 16       // nested reads (an indirect /Length inside a stream dict)
-	maxDecoded      = 64 << 20 // decoded bytes of one stream (object, xref streams, DSS entries)
-	// maxDecodedTotal bounds the bytes decoded by one operation (all
-	// revisions of one Open): a document's object and xref streams and its
-	// DSS are far smaller, and decompression bombs are stopped.
-	maxDecodedTotal = 256 << 20
-	maxObjStmCache  = 16       // decoded object streams kept at once
-	maxPageNodes    = 1 << 20  // page tree nodes visited
-	tailWindow      = 64 << 10 // bytes searched for the last startxref
+	maxFetchDepth  = 16       // nested reads (an indirect /Length inside a stream dict)
+	maxObjStmCache = 16       // decoded object streams one reader keeps at once
+	maxPageNodes   = 1 << 20  // page tree nodes visited
+	tailWindow     = 64 << 10 // bytes searched for the last startxref
+	maxGen         = 65535    // the largest generation number (ISO 32000-1, 7.5.4)
+	// ctxEvery is how many object reads pass between two looks at the
+	// context: parsing 64 objects takes microseconds.
+	ctxEvery = 64
 )
 
 type xrefKind int
@@ -75,13 +72,6 @@ type reader struct {
 	keepXref bool
 }
 
-// budget counts the work of one operation, shared by the readers of every
-// revision of one document.
-type budget struct {
-	fetches int
-	decoded int
-}
-
 // load reads the header and the cross-reference, rebuilt by scanning when
 // it cannot be read.
 func load(ctx context.Context, r io.ReaderAt, size int64, b *budget) (*reader, error) {
@@ -104,7 +94,7 @@ func load(ctx context.Context, r io.ReaderAt, size int64, b *budget) (*reader, e
 }
 
 func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
-	d, err := load(ctx, r, size, &budget{})
+	d, err := load(ctx, r, size, newBudget(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +201,8 @@ func (d *reader) loadChain(off int64) error {
 			d.prevLoop = true
 			break
 		}
-		if i >= maxXrefSections {
-			return d.broken("too many revisions")
+		if i >= d.b.lim.Revisions {
+			return limitErr("more than %d cross-reference sections", d.b.lim.Revisions)
 		}
 		seen[off] = true
 		tr, kind, err := d.readSection(off, true)
@@ -227,14 +217,14 @@ func (d *reader) loadChain(off int64) error {
 				d.trailer.set(k, tr.vals[k])
 			}
 		}
-		if sz, ok := tr.Get("Size").(int64); ok && sz > 0 && sz <= maxXrefEntries {
+		if sz, ok := tr.Get("Size").(int64); ok && sz > 0 && sz <= int64(d.b.lim.Objects) {
 			d.maxNum = max(d.maxNum, int(sz)-1)
 		}
 		prev, ok := tr.Get("Prev").(int64)
 		if !ok {
 			break
 		}
-		if prev < 0 || d.base+prev >= d.size {
+		if prev < 0 || prev >= d.size-d.base {
 			return d.broken("bad /Prev %d", prev)
 		}
 		off = prev
@@ -248,10 +238,10 @@ func (d *reader) loadChain(off int64) error {
 // readSection reads the xref section (table or stream) at off (relative to
 // base), adds its entries where none newer exists, and returns its trailer.
 func (d *reader) readSection(off int64, allowHybrid bool) (*Dict, xrefKind, error) {
-	pos := d.base + off
-	if off < 0 || pos >= d.size {
+	if off < 0 || off >= d.size-d.base {
 		return nil, 0, d.broken("xref offset %d out of file", off)
 	}
+	pos := d.base + off
 	l := newLexer(d.r, d.size, pos)
 	t, err := l.next()
 	if err != nil {
@@ -319,8 +309,11 @@ func (d *reader) readTable(l *lexer) (*Dict, error) {
 			return nil, d.broken("bad xref subsection at %d", t.pos)
 		}
 		start, count := t.i, t2.i
+		if err := d.checkRange(start, count); err != nil {
+			return nil, err
+		}
 		// each entry takes at least 6 bytes ("0 0 n "): a larger count is a lie
-		if count > (d.size-l.offset())/6+1 || start+count > maxXrefEntries {
+		if count > (d.size-l.offset())/6+1 {
 			return nil, d.broken("xref subsection too large")
 		}
 		for i := int64(0); i < count; i++ {
@@ -333,8 +326,8 @@ func (d *reader) readTable(l *lexer) (*Dict, error) {
 			num := int(start + i)
 			switch c.s {
 			case "n":
-				if a.i <= 0 && num != 0 {
-					continue // an in-use entry at offset 0 is meaningless; leave it to older sections
+				if (a.i <= 0 || a.i >= d.size-d.base || b.i < 0 || b.i > maxGen) && num != 0 {
+					continue // an in-use entry out of the file is meaningless; leave it to older sections
 				}
 				if num != 0 {
 					d.addEntry(num, xrefEntry{kind: 1, off: d.base + a.i, gen: int(b.i)})
@@ -390,6 +383,9 @@ func (d *reader) readXrefStream(s *Stream) error {
 			start += w[j]
 		}
 		for _, c := range row[start : start+w[i]] {
+			if v > math.MaxInt64>>8 {
+				return -1 // does not fit: no offset, number or index is that large
+			}
 			v = v<<8 | int64(c)
 		}
 		return v
@@ -398,8 +394,11 @@ func (d *reader) readXrefStream(s *Stream) error {
 	for k := 0; k < len(index); k += 2 {
 		start, ok1 := index[k].(int64)
 		count, ok2 := index[k+1].(int64)
-		if !ok1 || !ok2 || start < 0 || count < 0 || start+count > maxXrefEntries {
+		if !ok1 || !ok2 {
 			return d.broken("xref stream /Index")
+		}
+		if err := d.checkRange(start, count); err != nil {
+			return err
 		}
 		for i := int64(0); i < count; i++ {
 			if p+rowLen > len(data) {
@@ -410,12 +409,15 @@ func (d *reader) readXrefStream(s *Stream) error {
 			num := int(start + i)
 			switch field(row, 0, 1) {
 			case 1:
-				off := field(row, 1, 0)
-				if num != 0 && off > 0 {
-					d.addEntry(num, xrefEntry{kind: 1, off: d.base + off, gen: int(field(row, 2, 0))})
+				off, gen := field(row, 1, 0), field(row, 2, 0)
+				if num != 0 && off > 0 && off < d.size-d.base && gen >= 0 && gen <= maxGen {
+					d.addEntry(num, xrefEntry{kind: 1, off: d.base + off, gen: int(gen)})
 				}
 			case 2:
-				d.addEntry(num, xrefEntry{kind: 2, off: field(row, 1, 0), gen: int(field(row, 2, 0))})
+				stm, idx := field(row, 1, 0), field(row, 2, 0)
+				if stm > 0 && stm < int64(d.b.lim.Objects) && idx >= 0 && idx < int64(d.b.lim.Objects) {
+					d.addEntry(num, xrefEntry{kind: 2, off: stm, gen: int(idx)})
+				}
 			default:
 				if num != 0 {
 					d.addEntry(num, xrefEntry{kind: 0})
@@ -430,10 +432,10 @@ func (d *reader) readXrefStream(s *Stream) error {
 // With wantNum >= 0 the object number must match.
 func (d *reader) parseIndirectAt(pos int64, wantNum int) (Object, Ref, error) {
 	d.b.fetches++
-	if d.b.fetches > maxFetches {
-		return nil, Ref{}, fmt.Errorf("%w: %w: too many object reads", ErrBroken, ErrLimit)
+	if d.b.fetches > d.b.lim.ObjectReads {
+		return nil, Ref{}, limitErr("more than %d object reads", d.b.lim.ObjectReads)
 	}
-	if d.b.fetches%1024 == 0 {
+	if d.b.fetches%ctxEvery == 0 {
 		if err := d.ctx.Err(); err != nil {
 			return nil, Ref{}, err
 		}
@@ -498,7 +500,7 @@ func (d *reader) streamLength(sd *Dict, p int64) (int64, error) {
 			}
 		}
 	}
-	if n >= 0 && p+n <= d.size {
+	if n >= 0 && n <= d.size-p {
 		l := newLexer(d.r, d.size, p+n)
 		if t, err := l.next(); err == nil && t.kind == tKeyword && t.s == "endstream" {
 			return n, nil
@@ -589,9 +591,11 @@ func (d *reader) fetchCompressed(num, stmNum int) (Object, error) {
 			return nil, err
 		}
 		if len(d.objstms) >= maxObjStmCache {
+			d.b.drop(d)
 			clear(d.objstms)
 		}
 		d.objstms[stmNum] = os
+		d.b.keep(d, stmNum, int64(len(os.data)))
 	}
 	off, ok := os.offs[num]
 	if !ok {
@@ -622,6 +626,9 @@ func (d *reader) loadObjStm(s *Stream) (*objStm, error) {
 		b, err2 := l.next()
 		if err1 != nil || err2 != nil || a.kind != tInt || b.kind != tInt {
 			break
+		}
+		if a.i <= 0 || a.i >= int64(d.b.lim.Objects) || b.i < 0 || b.i > int64(len(data))-first {
+			continue
 		}
 		if _, dup := os.offs[int(a.i)]; !dup {
 			os.offs[int(a.i)] = first + b.i
@@ -715,6 +722,7 @@ func (d *reader) repair() error {
 	d.xref = map[int]xrefEntry{}
 	d.trailer = newDict()
 	d.cache = map[int]Object{}
+	d.b.drop(d)
 	d.objstms = map[int]*objStm{}
 	d.maxNum = 0
 	d.base = 0 // offsets found by scanning are absolute
@@ -741,7 +749,7 @@ func (d *reader) repair() error {
 			}
 			num, _ := strconv.Atoi(string(buf[m[2]:m[3]]))
 			gen, _ := strconv.Atoi(string(buf[m[4]:m[5]]))
-			if num <= 0 || num >= maxXrefEntries {
+			if num <= 0 || num >= d.b.lim.Objects || gen > maxGen {
 				continue
 			}
 			d.xref[num] = xrefEntry{kind: 1, off: p + int64(m[0]), gen: gen}
@@ -768,6 +776,9 @@ func (d *reader) repair() error {
 		e := d.xref[num]
 		o, id, err := d.parseIndirectAt(e.off, num)
 		if err != nil {
+			if errors.Is(err, ErrLimit) || d.ctx.Err() != nil {
+				return err
+			}
 			delete(d.xref, num)
 			continue
 		}
@@ -779,9 +790,13 @@ func (d *reader) repair() error {
 			dd = v.dict
 			switch v.dict.nameOf("Type") {
 			case "ObjStm":
-				if os, err := d.loadObjStm(v); err == nil {
+				os, err := d.loadObjStm(v)
+				if errors.Is(err, ErrLimit) || d.ctx.Err() != nil {
+					return err
+				}
+				if err == nil {
 					for n := range os.offs {
-						if _, ok := d.xref[n]; !ok && n > 0 && n < maxXrefEntries {
+						if _, ok := d.xref[n]; !ok {
 							d.xref[n] = xrefEntry{kind: 2, off: int64(num), gen: os.idx[n]}
 							d.maxNum = max(d.maxNum, n)
 						}
@@ -819,4 +834,18 @@ func (d *reader) repair() error {
 func (d *reader) rootBad() bool {
 	_, err := d.catalog()
 	return err != nil
+}
+
+// checkRange refuses a cross-reference subsection (start, count) that names
+// objects beyond the limit, with arithmetic that cannot overflow: a
+// subsection starting at 2^63-1 is refused, not wrapped around.
+func (d *reader) checkRange(start, count int64) error {
+	lim := int64(d.b.lim.Objects)
+	if start < 0 || count < 0 {
+		return d.broken("negative xref subsection %d %d", start, count)
+	}
+	if start > lim || count > lim-start {
+		return limitErr("xref subsection %d %d names objects beyond the limit of %d", start, count, lim)
+	}
+	return nil
 }

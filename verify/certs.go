@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -239,12 +240,33 @@ func handled(cert *x509.Certificate) *x509.Certificate {
 
 // revocationData is the revocation information embedded in a document.
 type revocationData struct {
+	// ctx ends the search through the data (nil: never).
+	ctx  context.Context
 	ocsp [][]byte // DER OCSPResponse
 	crls [][]byte // DER CertificateList
 	// fromDSS marks the entries that came from the document's /DSS.
 	dssOCSP, dssCRL int
 	// online fetches what is missing when live checking is allowed (nil: offline).
 	online *fetcher
+	// parsed keeps the CRLs parsed so far (by index in crls; nil: unparsable),
+	// each read once however many certificates are checked against it.
+	parsed map[int]*x509.RevocationList
+}
+
+// crl returns the parsed CRL at index i, or nil.
+func (r *revocationData) crl(i int) *x509.RevocationList {
+	if c, ok := r.parsed[i]; ok {
+		return c
+	}
+	c, err := x509.ParseRevocationList(r.crls[i])
+	if err != nil {
+		c = nil
+	}
+	if r.parsed == nil {
+		r.parsed = map[int]*x509.RevocationList{}
+	}
+	r.parsed[i] = c
+	return c
 }
 
 // addCMS adds the revocation data of a SignedData's crls field and of the
@@ -301,6 +323,12 @@ func (r *revocationData) addCMS(sd *cades.SignedData) {
 	}
 }
 
+// done reports that the validation's context ended: the search stops (the
+// validation is answered INDETERMINATE anyway).
+func (r *revocationData) done() bool {
+	return r.ctx != nil && r.ctx.Err() != nil
+}
+
 // revStatus is the revocation status found for one certificate.
 type revStatus struct {
 	found     bool
@@ -334,6 +362,9 @@ func (r *revocationData) status(cert, issuer *x509.Certificate) revStatus {
 func (r *revocationData) embeddedStatus(cert, issuer *x509.Certificate) revStatus {
 	var st revStatus
 	for i, der := range r.ocsp {
+		if r.done() {
+			return st
+		}
 		resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
 		if err != nil || resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 			continue
@@ -346,9 +377,12 @@ func (r *revocationData) embeddedStatus(cert, issuer *x509.Certificate) revStatu
 			return revStatus{found: true, revoked: true, revokedAt: resp.RevokedAt, source: "OCSP", fromDSS: i < r.dssOCSP}
 		}
 	}
-	for i, der := range r.crls {
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil || !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+	for i := range r.crls {
+		if r.done() {
+			return st
+		}
+		crl := r.crl(i)
+		if crl == nil || !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
 			continue
 		}
 		st.found = true

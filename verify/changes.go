@@ -627,7 +627,7 @@ func dedupe(in []change) []change {
 // modifications fills each entry's modificationsAfterSigning and sets its
 // indication for changes that are not allowed.
 func (r *run) modifications(f *pdfFile, final *document, entries []*pdfEntry, p int) error {
-	data := f.data
+	src := f.src
 	last := len(f.ends) - 1
 	diffs := map[int][]change{}
 	diff := func(k int) ([]change, error) {
@@ -657,14 +657,14 @@ func (r *run) modifications(f *pdfFile, final *document, entries []*pdfEntry, p 
 		return c, nil
 	}
 	trailing := ""
-	if last >= 0 && strings.TrimSpace(string(data[f.ends[last]:])) != "" {
-		trailing = fmt.Sprintf("%d bytes after the last %%%%EOF that are not a complete revision", len(data)-f.ends[last])
+	if last >= 0 && !src.blankFrom(f.ctx, int64(f.ends[last])) {
+		trailing = fmt.Sprintf("%d bytes after the last %%%%EOF that are not a complete revision", src.size-int64(f.ends[last]))
 	}
 	for _, e := range entries {
 		if !e.brOK {
 			continue
 		}
-		e.sig.CoversWholeDocument = strings.TrimSpace(string(data[e.end:])) == ""
+		e.sig.CoversWholeDocument = src.blankFrom(f.ctx, int64(e.end))
 		var all []change
 		for k := e.rev; k < last; k++ {
 			c, err := diff(k)

@@ -6,9 +6,38 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/hostile"
+	"github.com/paraphe/paraphe/pdf"
 )
+
+// fuzzLimits are small PDF budgets, so that the fuzzer reaches them: every
+// input must then stay within the memory and CPU that follow from them.
+var fuzzLimits = pdf.Limits{Objects: 100_000, Revisions: 64, StreamBytes: 1 << 20, DecodedBytes: 4 << 20, CacheBytes: 1 << 20, ObjectReads: 100_000}
+
+// cost runs f and returns the bytes it allocated and the process CPU time
+// it took (user and system).
+func cost(f func()) (uint64, time.Duration) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cpu0 := cpuTime()
+	f()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, cpu
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // FuzzValidatePDF checks that any input gets an answer, without panic, in time.
 func FuzzValidatePDF(f *testing.F) {
@@ -23,15 +52,28 @@ func FuzzValidatePDF(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// the hardening review's files, at sizes that reach fuzzLimits
+	f.Add(hostile.XrefOverflow())
+	f.Add(hostile.FlateBomb(8))
+	f.Add(hostile.XrefChain(40))
+	f.Add(hostile.PredictorRepeat(600))
 	v := New(Options{Timeout: 5 * time.Second})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()
-		rep, err := v.ValidatePDF(context.Background(), data)
+		var rep *Report
+		var err error
+		heap, cpu := cost(func() { rep, err = v.ValidatePDF(pdf.WithLimits(context.Background(), fuzzLimits), data) })
 		if err == nil && rep == nil {
 			t.Fatal("no report and no error")
 		}
 		if d := time.Since(start); d > 6*time.Second {
 			t.Fatalf("took %v", d)
+		}
+		if maxHeap := 4*uint64(fuzzLimits.DecodedBytes) + 64*uint64(len(data)) + 32<<20; heap > maxHeap {
+			t.Fatalf("allocated %d bytes for a %d-byte input, want at most %d", heap, len(data), maxHeap)
+		}
+		if cpu > 3*time.Second {
+			t.Fatalf("used %v of CPU for a %d-byte input, want at most 3s", cpu, len(data))
 		}
 	})
 }

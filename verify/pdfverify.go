@@ -1,9 +1,9 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -34,11 +34,15 @@ func (e *pdfEntry) res() result { return result{e.sig} }
 
 // validatePDF fills rep. It returns an error only when the analysis was cut
 // short (budget, deadline) or the input is not a PDF.
-func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
-	r.data = data
-	f := &pdfFile{ctx: ctx, data: data, ends: findRevisionEnds(data), docs: map[int]*document{}, errs: map[int]error{}}
+func (r *run) validatePDF(ctx context.Context, src source, rep *Report) error {
+	r.src = src
+	ends, err := src.revisionEnds(ctx)
+	if err != nil {
+		return err
+	}
+	f := &pdfFile{ctx: ctx, src: src, ends: ends, docs: map[int]*document{}, errs: map[int]error{}}
 	rep.Document.Revisions = len(f.ends)
-	fr, err := pdf.Open(ctx, bytes.NewReader(data), int64(len(data)))
+	fr, err := pdf.Open(ctx, src.r, src.size)
 	if err != nil {
 		if isAbort(err) {
 			return err
@@ -54,7 +58,11 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 	if final.trailer.Get("Encrypt") != nil {
 		rep.Notes = append(rep.Notes, "the document is encrypted; encrypted objects cannot be compared across revisions")
 	}
-	rd, pool := readDSS(final)
+	rd, pool, err := readDSS(ctx, final)
+	if err != nil {
+		return err
+	}
+	rd.ctx = ctx
 	rd.online = r.fetcher(ctx)
 	certP, certNum := docMDP(final)
 
@@ -94,7 +102,7 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 			}
 		}
 		br := e.br
-		digestOf := func(h crypto.Hash) []byte { return rangeDigest(data, br, h) }
+		digestOf := func(h crypto.Hash) []byte { return src.rangeDigest(ctx, br, h) }
 		if e.subFilter == "adbe.pkcs7.sha1" {
 			digestOf = func(h crypto.Hash) []byte {
 				hh := h.New()
@@ -105,6 +113,9 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 		so := checkSigner(e.res(), e.sd, digestOf, pool)
 		so.finish(r, e.res(), e.sd, pool, rd, poe)
 		e.so = so
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
 	r.levels(f, entries)
 	if err := r.modifications(f, final, entries, certP); err != nil {
@@ -118,14 +129,6 @@ func (r *run) validatePDF(ctx context.Context, data []byte, rep *Report) error {
 
 func isAbort(err error) bool {
 	return errors.Is(err, pdf.ErrLimit) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-// rangeDigest hashes the two byte ranges.
-func rangeDigest(data []byte, br [4]int, h crypto.Hash) []byte {
-	hh := h.New()
-	hh.Write(data[br[0] : br[0]+br[1]])
-	hh.Write(data[br[2] : br[2]+br[3]])
-	return hh.Sum(nil)
 }
 
 // prepareEntry checks the signature dictionary and its byte range and
@@ -160,12 +163,12 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 
 	// Byte range: [0 b c d], the gap exactly the /Contents hex string,
 	// ending at a revision's %%EOF.
-	data := f.data
+	src := f.src
 	arr, _ := d.Get("ByteRange").([]pdf.Object)
 	var nums []int
 	for _, x := range arr {
 		n, ok := x.(int64)
-		if !ok || n < 0 || n > int64(len(data))+1 {
+		if !ok || n < 0 || n > src.size+1 {
 			nums = nil
 			break
 		}
@@ -178,17 +181,17 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 	case nums[0] != 0:
 		res.fail("byte-range", TotalFailed, FormatFailure, "/ByteRange does not start at the beginning of the file")
 		return e
-	case nums[1] <= 0 || nums[2] < nums[1] || nums[2]+nums[3] > len(data):
+	case nums[1] <= 0 || nums[2] < nums[1] || int64(nums[2])+int64(nums[3]) > src.size:
 		res.fail("byte-range", TotalFailed, FormatFailure, "/ByteRange overlaps itself or goes past the end of the file")
 		return e
 	}
 	copy(e.br[:], nums)
 	e.end = nums[2] + nums[3]
-	if nums[1] >= len(data) || data[nums[1]] != '<' {
+	if int64(nums[1]) >= src.size || src.byteAt(int64(nums[1])) != '<' {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap does not start at the /Contents string")
 		return e
 	}
-	hs, gapEnd, err := pdf.HexStringAt(bytes.NewReader(data), int64(len(data)), int64(nums[1]))
+	hs, gapEnd, err := pdf.HexStringAt(src.r, src.size, int64(nums[1]))
 	if err != nil || gapEnd != int64(nums[2]) || !bytesEqual(hs, contents.Bytes) {
 		res.fail("byte-range", TotalFailed, FormatFailure, "the byte range gap is not exactly the /Contents string")
 		return e
@@ -254,7 +257,7 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 			res.fail("detached", TotalFailed, FormatFailure, "adbe.pkcs7.sha1 needs the SHA-1 digest as encapsulated content")
 			return e
 		}
-		want := rangeDigest(data, e.br, crypto.SHA1)
+		want := src.rangeDigest(f.ctx, e.br, crypto.SHA1)
 		if !bytesEqual(encapsulatedOctets(sd.Content), want) {
 			res.fail("message-digest", TotalFailed, HashFailure, "the encapsulated SHA-1 digest does not match the signed bytes")
 			return e
@@ -294,7 +297,7 @@ func encapsulatedOctets(c []byte) []byte {
 // checkDocTimestamp validates a document timestamp entry.
 func (r *run) checkDocTimestamp(e *pdfEntry, pool []*x509.Certificate, rd *revocationData) {
 	res := e.res()
-	o := r.checkTimestamp(e.contents, func(h crypto.Hash) []byte { return rangeDigest(r.data, e.br, h) }, pool)
+	o := r.checkTimestamp(e.contents, func(h crypto.Hash) []byte { return r.src.rangeDigest(r.ctx, e.br, h) }, pool)
 	e.ts = o
 	if o.cert != nil {
 		e.sig.Signer = describe(o.cert)
@@ -322,38 +325,78 @@ func (r *run) checkDocTimestamp(e *pdfEntry, pool []*x509.Certificate, rd *revoc
 	checkRevocation(res, "tsa", o.chain, rd, at)
 }
 
-// readDSS returns the revocation data and certificates of the /DSS.
-func readDSS(d *document) (*revocationData, []*x509.Certificate) {
+// maxDSSEntries caps the entries read from each array of the /DSS (/Certs,
+// /OCSPs, /CRLs): a document extended a hundred times holds a few hundred,
+// and every entry costs a decode and, for each certificate checked, a
+// parse and a signature check.
+const maxDSSEntries = 2000
+
+// readDSS returns the revocation data and certificates of the /DSS. An
+// entry listed again (the same object, or the same bytes) is read once;
+// entries past maxDSSEntries are ignored (and reported by the checks that
+// miss them). It returns an error only when the budget or ctx ends it.
+func readDSS(ctx context.Context, d *document) (*revocationData, []*x509.Certificate, error) {
 	rd := &revocationData{}
 	var pool []*x509.Certificate
 	dss := d.dict(d.catalog().Get("DSS"))
 	if dss == nil {
-		return rd, nil
+		return rd, nil, nil
 	}
-	streams := func(key pdf.Name) [][]byte {
+	seen := map[pdf.Ref]bool{}
+	have := map[[32]byte]bool{}
+	streams := func(key pdf.Name) ([][]byte, error) {
 		arr, _ := d.get(dss.Get(key)).([]pdf.Object)
 		var out [][]byte
 		for i, x := range arr {
-			if i > 10000 {
+			if i >= maxDSSEntries {
 				break
 			}
-			if s, ok := d.get(x).(*pdf.Stream); ok {
-				if b, err := d.r.Decode(s); err == nil {
-					out = append(out, b)
-				}
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
+			if r, ok := x.(pdf.Ref); ok {
+				if seen[r] {
+					continue
+				}
+				seen[r] = true
+			}
+			o, err := d.r.Resolve(x)
+			if isAbort(err) {
+				return nil, err
+			}
+			s, ok := o.(*pdf.Stream)
+			if !ok {
+				continue
+			}
+			b, err := d.r.Decode(s)
+			if isAbort(err) {
+				return nil, err
+			}
+			if err != nil || have[sha256.Sum256(b)] {
+				continue
+			}
+			have[sha256.Sum256(b)] = true
+			out = append(out, b)
 		}
-		return out
+		return out, nil
 	}
-	for _, b := range streams("Certs") {
+	certs, err := streams("Certs")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, b := range certs {
 		if c, err := x509.ParseCertificate(b); err == nil {
 			pool = append(pool, c)
 		}
 	}
-	rd.ocsp = streams("OCSPs")
-	rd.crls = streams("CRLs")
+	if rd.ocsp, err = streams("OCSPs"); err != nil {
+		return nil, nil, err
+	}
+	if rd.crls, err = streams("CRLs"); err != nil {
+		return nil, nil, err
+	}
 	rd.dssOCSP, rd.dssCRL = len(rd.ocsp), len(rd.crls)
-	return rd, pool
+	return rd, pool, nil
 }
 
 // docMDP returns the DocMDP permission (1-3) and the certification

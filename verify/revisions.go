@@ -10,8 +10,8 @@ import (
 
 // pdfFile is the input PDF with its revisions.
 type pdfFile struct {
-	ctx  context.Context
-	data []byte
+	ctx context.Context
+	src source
 	// ends holds the end offset of each revision (just after %%EOF and its
 	// end-of-line), ascending.
 	ends []int
@@ -22,28 +22,6 @@ type pdfFile struct {
 	errs  map[int]error
 }
 
-// findRevisionEnds returns the offsets just after each %%EOF marker and its
-// optional end-of-line.
-func findRevisionEnds(data []byte) []int {
-	var ends []int
-	marker := []byte("%%EOF")
-	for i := 0; ; {
-		j := bytes.Index(data[i:], marker)
-		if j < 0 {
-			return ends
-		}
-		e := i + j + len(marker)
-		if e < len(data) && data[e] == '\r' {
-			e++
-		}
-		if e < len(data) && data[e] == '\n' {
-			e++
-		}
-		ends = append(ends, e)
-		i = e
-	}
-}
-
 // revisionOf returns the index of the revision ending at end. A byte range
 // may stop right after %%EOF or after its end-of-line.
 func (f *pdfFile) revisionOf(end int) (int, bool) {
@@ -52,7 +30,7 @@ func (f *pdfFile) revisionOf(end int) (int, bool) {
 			return i, true
 		}
 		// end is just after "%%EOF", before its end-of-line.
-		if end < e && end >= e-2 && bytes.HasSuffix(f.data[:end], []byte("%%EOF")) && isEOLOnly(f.data[end:e]) {
+		if end < e && end >= e-2 && end >= 5 && bytes.Equal(f.src.at(int64(end-5), 5), []byte("%%EOF")) && isEOLOnly(f.src.at(int64(end), int64(e-end))) {
 			return i, true
 		}
 	}

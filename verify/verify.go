@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sort"
@@ -111,7 +112,8 @@ func ParsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
 type run struct {
 	opts Options
 	now  time.Time
-	data []byte
+	ctx  context.Context
+	src  source
 }
 
 func (v *Validator) newRun() *run {
@@ -128,19 +130,42 @@ func IsPDF(data []byte) bool {
 	return bytes.Contains(head, []byte("%PDF-"))
 }
 
-// ValidatePDF validates every signature and document timestamp of a PDF.
-// It returns ErrNotPDF for input that is not a PDF. A document too complex
-// or too slow to analyse gets an INDETERMINATE report, not an error.
+// workerGrace is how long an answer given at the deadline waits for the
+// validation's worker to stop: it looks at the context between every few
+// object reads and every MiB decoded, so it stops in milliseconds; the
+// wait makes sure no work goes on once the answer is out.
+const workerGrace = 2 * time.Second
+
+// ValidatePDF validates every signature and document timestamp of a PDF
+// held in memory; see ValidatePDFAt.
 func (v *Validator) ValidatePDF(ctx context.Context, data []byte) (*Report, error) {
-	if !IsPDF(data) {
+	return v.ValidatePDFAt(ctx, bytes.NewReader(data), int64(len(data)))
+}
+
+// ValidatePDFAt validates every signature and document timestamp of the
+// PDF of size bytes that r reads (a file: it is never loaded whole). It
+// returns ErrNotPDF for input that is not a PDF. A document too complex or
+// too slow to analyse gets an INDETERMINATE report, not an error. The work
+// stops when ctx ends or the timeout passes, and ValidatePDFAt returns only
+// once it has stopped (or workerGrace later).
+func (v *Validator) ValidatePDFAt(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
+	src := source{r: r, size: size}
+	if !IsPDF(src.at(0, 1024)) {
 		return nil, ErrNotPDF
 	}
 	ctx, cancel := context.WithTimeout(ctx, v.opts.Timeout)
 	defer cancel()
-	r := v.newRun()
-	rep := &Report{ValidationTime: r.now.UTC(), Signatures: []Signature{}}
-	sum := sha256.Sum256(data)
-	rep.Document = DocumentInfo{Size: len(data), SHA256: hex.EncodeToString(sum[:])}
+	run := v.newRun()
+	run.ctx = ctx
+	rep := &Report{ValidationTime: run.now.UTC(), Signatures: []Signature{}}
+	h := sha256.New()
+	if err := src.scan(ctx, 0, size, func(b []byte) bool { h.Write(b); return true }); err != nil {
+		if ctx.Err() != nil {
+			return incomplete(rep, err), nil
+		}
+		return nil, fmt.Errorf("verify: reading the document: %w", err)
+	}
+	rep.Document = DocumentInfo{Size: int(size), SHA256: hex.EncodeToString(h.Sum(nil))}
 
 	vt, docInfo := rep.ValidationTime, rep.Document // the worker owns rep
 	type outcome struct {
@@ -154,7 +179,7 @@ func (v *Validator) ValidatePDF(ctx context.Context, data []byte) (*Report, erro
 				done <- outcome{err: fmt.Errorf("verify: internal error: %v", p)}
 			}
 		}()
-		err := r.validatePDF(ctx, data, rep)
+		err := run.validatePDF(ctx, src, rep)
 		done <- outcome{rep: rep, err: err}
 	}()
 	select {
@@ -168,7 +193,12 @@ func (v *Validator) ValidatePDF(ctx context.Context, data []byte) (*Report, erro
 		o.rep.summarize()
 		return o.rep, nil
 	case <-ctx.Done():
-		// The worker stops at its next budget check; its report is not used.
+		// The worker stops at its next look at the context; its report is
+		// not used.
+		select {
+		case <-done:
+		case <-time.After(workerGrace):
+		}
 		return incomplete(&Report{ValidationTime: vt, Document: docInfo, Signatures: []Signature{}}, ctx.Err()), nil
 	}
 }
