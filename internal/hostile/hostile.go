@@ -170,7 +170,9 @@ func XrefStreamOverflow() []byte {
 	}
 	xref := b.Len()
 	var rows []byte
-	row := func(typ, off int) { rows = append(rows, byte(typ), byte(off>>24), byte(off>>16), byte(off>>8), byte(off), 0, 0) }
+	row := func(typ, off int) {
+		rows = append(rows, byte(typ), byte(off>>24), byte(off>>16), byte(off>>8), byte(off), 0, 0)
+	}
 	row(0, 0)
 	for _, o := range offs {
 		row(1, o)
