@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -118,7 +119,19 @@ func (s *server) devicePending(c *gin.Context) {
 	deadline := time.Now().Add(wait)
 	ch, leave := s.Waiter.Subscribe(dev.UserID)
 	defer leave()
-	for {
+	for woken := false; ; woken = true {
+		if woken {
+			// Revoked while waiting (re-activation, block): the new device's requests
+			// are not this one's to see.
+			if ok, err := s.Devices.StillActive(ctx, dev.ID); err != nil || !ok {
+				if err == nil {
+					err = fmt.Errorf("%w: device revoked", device.ErrUnauthenticated)
+					c.Header("WWW-Authenticate", device.AuthScheme)
+				}
+				fail(c, err)
+				return
+			}
+		}
 		rs, err := s.Requests.Pending(ctx, dev)
 		if err != nil {
 			fail(c, err)

@@ -20,7 +20,8 @@ type Events interface {
 }
 
 // Stream timing. Heartbeats keep proxies from closing an idle stream (most cut at 60 s);
-// the poll catches events written by another process when no NOTIFY reaches this one.
+// the poll catches events written by another process when no NOTIFY reaches this one,
+// and a revocation of the device (the stream closes within one poll of it).
 const (
 	sseHeartbeat = 15 * time.Second
 	ssePoll      = 2 * time.Second
@@ -96,6 +97,15 @@ func (s *server) deviceEvents(c *gin.Context) {
 	poll := time.NewTicker(ssePoll)
 	defer poll.Stop()
 	for {
+		// A device revoked meanwhile (re-activation, block) gets nothing more: its stream
+		// ends, and the reconnect is refused with 401. The poll bounds how late this is
+		// noticed when the revocation came from another process.
+		if ok, err := s.Devices.StillActive(ctx, dev.ID); err != nil || !ok {
+			if err != nil && ctx.Err() == nil {
+				logger(c).Warn("event stream: device status", "err", err)
+			}
+			return
+		}
 		evs, err := s.Events.EventsAfter(ctx, dev.UserID, last, 100)
 		if err != nil {
 			logger(c).Warn("event stream", "err", err)

@@ -49,6 +49,9 @@ type Devices interface {
 	Enroll(ctx context.Context, req device.EnrollRequest) (device.Enrolled, error)
 	Authenticate(ctx context.Context, header, method, path string, body []byte) (*device.Device, error)
 	ChangePIN(ctx context.Context, dev *device.Device, oldPIN, newPIN string) error
+	// StillActive reports whether a device authenticated earlier may still be served
+	// (long-lived streams ask it as they go).
+	StillActive(ctx context.Context, deviceID string) (bool, error)
 }
 
 // PKI serves the development CA's public material.

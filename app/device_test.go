@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -338,5 +339,104 @@ func TestPendingLimitPerIntegrator(t *testing.T) {
 	}
 	if r := call(t, keyA, "POST", "/v1/signature-requests", "application/json", body("a", limit)); r.Status != 429 {
 		t.Fatalf("integrator A's request %d: HTTP %d, want 429", limit+1, r.Status)
+	}
+}
+
+// TestRevokedDeviceHearsNothing: a device watching its stream, and one long-polling, are
+// cut off when the user is re-activated: the stream ends within 5 s, the reconnect is
+// refused, and neither sees a request made for the new device.
+func TestRevokedDeviceHearsNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key := newIntegrator(t, "revoked-stream")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	d := sha256.Sum256([]byte("before revocation"))
+	id1, _ := create(t, key, hashRequest(uid, "SHA-256", d[:]))
+
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	opened := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- dev.Watch(ctx, func(e client.Event) error {
+			mu.Lock()
+			seen = append(seen, e.ID)
+			mu.Unlock()
+			if e.ID == id1 {
+				select {
+				case opened <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream never delivered the pending request")
+	}
+	// The old device also long-polls for new requests, from before the re-activation.
+	if r := call(t, key, "DELETE", "/v1/signature-requests/"+id1, "", nil); r.Status != 200 {
+		t.Fatalf("cancel: HTTP %d", r.Status)
+	}
+	polled := make(chan error, 1)
+	go func() {
+		rs, err := dev.Pending(ctx, 20*time.Second)
+		if err == nil {
+			err = fmt.Errorf("long poll answered %d requests", len(rs))
+		}
+		polled <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the poll is waiting
+
+	dom, err := testEnv.Domain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := dom.Accounts.Reactivate(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	select {
+	case err := <-done:
+		var p client.Problem
+		if !errors.As(err, &p) || p.Status != 401 {
+			t.Fatalf("watch of the revoked device ended with %v, want a 401 on reconnect", err)
+		}
+		// The stream closes within a poll; the client reconnects 2 s later and stops.
+		if d := time.Since(revoked); d > 5*time.Second+2*time.Second+time.Second {
+			t.Fatalf("watch of the revoked device stopped after %v", d)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the revoked device's stream is still open 15 s after re-activation")
+	}
+	st, err := client.Enroll(ctx, testSrv.URL, code.Code, testPIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDev, _ := client.New(st, "", 30*time.Second)
+	d2 := sha256.Sum256([]byte("after revocation"))
+	id2, _ := create(t, key, hashRequest(uid, "SHA-256", d2[:]))
+	if rs, err := newDev.Pending(ctx, 5*time.Second); err != nil || len(rs) != 1 || rs[0].ID != id2 {
+		t.Fatalf("new device's pending = %+v, %v; want [%s]", rs, err, id2)
+	}
+	select {
+	case err := <-polled:
+		var p client.Problem
+		if !errors.As(err, &p) || p.Status != 401 {
+			t.Fatalf("long poll of the revoked device: %v, want 401", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked device's long poll did not end")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if slices.Contains(seen, id2) {
+		t.Fatalf("the revoked device's stream delivered %s, made after re-activation", id2)
 	}
 }

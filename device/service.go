@@ -409,6 +409,20 @@ func (s *Service) Authenticate(ctx context.Context, header, method, path string,
 	return dev, nil
 }
 
+// StillActive reports whether the device is still active (not revoked by a
+// re-activation or a block). Streams opened before a revocation ask it as they go, so
+// that a revoked device hears nothing more.
+func (s *Service) StillActive(ctx context.Context, deviceID string) (bool, error) {
+	dev, err := s.store.Device(ctx, deviceID)
+	if err != nil {
+		if errors.Is(err, ErrDeviceNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("device: load device: %w", err)
+	}
+	return dev.Status == DeviceActive, nil
+}
+
 // VerifyPIN checks the user's PIN against the verifier; a wrong PIN counts towards the
 // lock and returns a *WrongPINError with the attempts left.
 //
