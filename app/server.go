@@ -15,6 +15,7 @@ import (
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/metrics"
@@ -87,10 +88,12 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	if err != nil {
 		return nil, err
 	}
+	eng := engine.New(engine.Deps{
+		Keys: timedKeys{e.Keys, m}, Files: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store}, Chain: e.CA.Chain(),
+	})
 	requests := signer.New(signer.Deps{
-		Store: e.Store, Auths: e.Store, Ids: e.Store, Keys: timedKeys{e.Keys, m}, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
-		Webhooks: kicker{hooks}, Chain: e.CA.Chain(), Log: e.Log,
-		Blobs: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store},
+		Store: e.Store, Auths: e.Store, Ids: e.Store, Engine: eng, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
+		Webhooks: kicker{hooks}, Log: e.Log, Blobs: blobs,
 	}, signer.Config{
 		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,

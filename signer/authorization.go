@@ -3,7 +3,6 @@ package signer
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/engine"
 )
 
 // An authorization is a request of the raw format: the signer approves its digests on the
@@ -110,25 +110,7 @@ type SignFunc func(ctx context.Context, key crypto.Signer, cert *x509.Certificat
 // RawSignatures is a SignFunc that returns raw signature values over the documents'
 // digests: ASN.1 DER Ecdsa-Sig-Value for ECDSA keys, PKCS #1 v1.5 for RSA keys.
 func RawSignatures(ctx context.Context, key crypto.Signer, _ *x509.Certificate, docs []Document) ([][]byte, error) {
-	out := make([][]byte, len(docs))
-	for i, d := range docs {
-		var (
-			sig []byte
-			err error
-		)
-		if cs, ok := key.(interface {
-			SignContext(context.Context, []byte, crypto.SignerOpts) ([]byte, error)
-		}); ok {
-			sig, err = cs.SignContext(ctx, d.Digest, d.Hash)
-		} else {
-			sig, err = key.Sign(rand.Reader, d.Digest, d.Hash)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("signer: signature %d: %w", i, err)
-		}
-		out[i] = sig
-	}
-	return out, nil
+	return engine.Raw(ctx, key, digestsOf(docs))
 }
 
 // Authorization returns one of the integrator's authorizations, its expiry settled.
@@ -208,9 +190,9 @@ func (s *Service) consume(ctx context.Context, r *Request, id Identity, cert *x5
 	for i, j := range idx {
 		docs[i] = r.Documents[j]
 	}
-	key, err := s.keys.SigningKey(ctx, id.KeyRef)
+	key, err := s.engine.Open(ctx, id.KeyRef, cert)
 	if err != nil {
-		return nil, fmt.Errorf("signer: key: %w", err)
+		return nil, fmt.Errorf("signer: %w", err)
 	}
 	// Intent before the HSM is used: if the log cannot say what is about to be signed,
 	// nothing is signed.
@@ -219,7 +201,7 @@ func (s *Service) consume(ctx context.Context, r *Request, id Identity, cert *x5
 			"indexes": joinInts(idx)}}); err != nil {
 		return nil, err
 	}
-	out, err := sign(ctx, key, cert, docs)
+	out, err := sign(ctx, key.Key, cert, docs)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/paraphe/paraphe/blob"
-	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/pdf"
 )
 
@@ -23,12 +23,6 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (blob.File, error)
 	Delete(ctx context.Context, key string) error
 	DeletePrefix(ctx context.Context, prefix string) error
-}
-
-// ValidationData gathers what B-LT embeds in /DSS for a set of certificates: the
-// certificates themselves, OCSP responses and CRLs.
-type ValidationData interface {
-	ForCertificates(ctx context.Context, certs []*x509.Certificate) (pdf.DSS, error)
 }
 
 // PDFInput is one uploaded PDF of a request, staged by StageUpload.
@@ -53,11 +47,11 @@ type PDFState struct {
 // Reserved space in /Contents. The CMS holds the certificates, the signed attributes and
 // the signature value; a signature time-stamp adds a token with the TSA's certificates.
 // These margins are several times what the built-in PKI produces, so the size is
-// computed once and never retried.
+// computed once and never retried. (The document time-stamp of B-LTA reserves
+// pdf.DefaultDocTimestampSize in its own revision.)
 const (
 	cmsOverhead    = 4096
 	timestampSpace = 16384
-	docTSSpace     = 24576
 )
 
 func contentsSize(cert *x509.Certificate, chain []*x509.Certificate, level Level) int {
@@ -75,11 +69,8 @@ func (s *Service) validatePDF(in *CreateInput) error {
 	if s.blobs == nil {
 		return invalidf("PDF mode is not configured on this server")
 	}
-	if in.Level != LevelBB && s.tsa == nil {
-		return invalidf("level %s needs a time-stamping authority, and none is configured", in.Level)
-	}
-	if (in.Level == LevelBLT || in.Level == LevelBLTA) && s.vdata == nil {
-		return invalidf("level %s needs revocation data, and no source is configured", in.Level)
+	if err := s.engine.Check(in.Level, true); err != nil {
+		return invalidf("%v", err)
 	}
 	if len(in.PDFs) == 0 {
 		return invalidf("at least one file part is needed")
@@ -145,9 +136,6 @@ func preparedKey(requestID string, i int) string {
 func signedKey(requestID string, i int) string {
 	return fmt.Sprintf("requests/%s/%d.pdf", requestID, i)
 }
-func stepKey(requestID string, i int, step string) string {
-	return fmt.Sprintf("requests/%s/%d.%s.pdf", requestID, i, step)
-}
 
 func (s *Service) dropBlobs(requestID string) {
 	if err := s.blobs.DeletePrefix(context.Background(), "requests/"+requestID); err != nil {
@@ -187,7 +175,7 @@ func (s *Service) preparePDFs(ctx context.Context, r *Request, in CreateInput, i
 			s.dropBlobs(r.ID)
 		}
 	}()
-	size := contentsSize(cert, s.chain, r.Level)
+	size := contentsSize(cert, s.engine.Chain(), r.Level)
 	for i, d := range in.PDFs {
 		doc, err := s.prepareOne(ctx, r, i, d, in.PDF, cert.Subject.CommonName, size)
 		if err != nil {
@@ -231,144 +219,22 @@ func (s *Service) prepareOne(ctx context.Context, r *Request, i int, d PDFInput,
 	return Document{Index: i, Name: d.Name, Hash: crypto.SHA256, Digest: p.Digest, PDF: &PDFState{Prepared: *p}}, nil
 }
 
-// signPDFs signs every prepared document; the result of each is its CMS (kept as
-// evidence), the signed PDF goes to the blob store. All are signed or none.
-func (s *Service) signPDFs(ctx context.Context, r *Request, key crypto.Signer, cert *x509.Certificate) (out [][]byte, err error) {
-	defer func() {
-		if err != nil {
-			for i := range r.Documents {
-				_ = s.blobs.Delete(context.WithoutCancel(ctx), signedKey(r.ID, i))
-			}
-		}
-	}()
-	out = make([][]byte, len(r.Documents))
+// signPDFs signs every prepared document through the engine; the result of each is its
+// CMS (kept as evidence), the signed PDF goes to the blob store. All are signed or none.
+func (s *Service) signPDFs(ctx context.Context, r *Request, key engine.Signer) ([][]byte, error) {
+	docs := make([]engine.PDF, len(r.Documents))
 	for i, d := range r.Documents {
 		if d.PDF == nil {
 			return nil, fmt.Errorf("signer: document %d has no prepared state", i)
 		}
-		cms, err := s.signPDF(ctx, r, i, d, key, cert)
-		if err != nil {
-			return nil, fmt.Errorf("signer: document %d: %w", i, err)
-		}
-		out[i] = cms
+		docs[i] = engine.PDF{Prepared: d.PDF.Prepared, Source: preparedKey(r.ID, i), Dest: signedKey(r.ID, i)}
+	}
+	out, err := s.engine.PAdES(ctx, key, r.Level, docs)
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
 	}
 	for i := range r.Documents {
 		_ = s.blobs.Delete(ctx, preparedKey(r.ID, i))
-	}
-	return out, nil
-}
-
-func (s *Service) signPDF(ctx context.Context, r *Request, i int, d Document, key crypto.Signer, cert *x509.Certificate) ([]byte, error) {
-	req := cades.SignRequest{Digest: d.Digest, Hash: crypto.SHA256, Signer: key, Certificate: cert, Chain: s.chain}
-	if r.Level != LevelBB {
-		req.Timestamper = s.tsa
-	}
-	cms, err := cades.Sign(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	// The signed revision: a copy of the prepared file with the CMS in its placeholder.
-	signed := stepKey(r.ID, i, "signed")
-	if err := s.copyBlob(ctx, preparedKey(r.ID, i), signed, func(w blob.Writer) error {
-		p := d.PDF.Prepared
-		return pdf.Embed(w, &p, cms)
-	}); err != nil {
-		return nil, err
-	}
-	last := signed
-	if r.Level == LevelBLT || r.Level == LevelBLTA {
-		certs := append([]*x509.Certificate{cert}, s.chain...)
-		tsaCerts, err := timestampCertificates(cms)
-		if err != nil {
-			return nil, err
-		}
-		dss, err := s.vdata.ForCertificates(ctx, append(certs, tsaCerts...))
-		if err != nil {
-			return nil, fmt.Errorf("validation data: %w", err)
-		}
-		lt := stepKey(r.ID, i, "lt")
-		if err := s.derive(ctx, last, lt, func(src blob.File, w blob.Writer) error {
-			_, err := pdf.AddDSS(ctx, src, src.Size(), w, dss)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		last = lt
-	}
-	if r.Level == LevelBLTA {
-		lta := stepKey(r.ID, i, "lta")
-		if err := s.derive(ctx, last, lta, func(src blob.File, w blob.Writer) error {
-			p, err := pdf.Prepare(ctx, src, src.Size(), w, sha256.New(), pdf.PrepareRequest{DocTimestamp: true, ContentsSize: docTSSpace})
-			if err != nil {
-				return err
-			}
-			tok, err := s.tsa.Timestamp(ctx, p.Digest, crypto.SHA256)
-			if err != nil {
-				return fmt.Errorf("document time-stamp: %w", err)
-			}
-			return pdf.Embed(w, p, tok)
-		}); err != nil {
-			return nil, err
-		}
-		last = lta
-	}
-	// The final file under its stable key; the steps are dropped.
-	if err := s.copyBlob(ctx, last, signedKey(r.ID, i), nil); err != nil {
-		return nil, err
-	}
-	for _, k := range []string{signed, stepKey(r.ID, i, "lt"), stepKey(r.ID, i, "lta")} {
-		_ = s.blobs.Delete(ctx, k)
-	}
-	return cms, nil
-}
-
-// copyBlob copies src to a new blob dst, lets edit change it (in place, WriteAt), commits.
-func (s *Service) copyBlob(ctx context.Context, src, dst string, edit func(blob.Writer) error) error {
-	return s.derive(ctx, src, dst, func(f blob.File, w blob.Writer) error {
-		if _, err := io.Copy(w, io.NewSectionReader(f, 0, f.Size())); err != nil {
-			return err
-		}
-		if edit != nil {
-			return edit(w)
-		}
-		return nil
-	})
-}
-
-// derive writes a new blob dst from src with fn, committing only if fn succeeds.
-func (s *Service) derive(ctx context.Context, src, dst string, fn func(blob.File, blob.Writer) error) error {
-	f, err := s.blobs.Open(ctx, src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w, err := s.blobs.Create(ctx, dst)
-	if err != nil {
-		return err
-	}
-	if err := fn(f, w); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Commit()
-}
-
-// timestampCertificates returns the certificates carried by the CMS's signature
-// time-stamp token (the TSA's), for the DSS.
-func timestampCertificates(cms []byte) ([]*x509.Certificate, error) {
-	sd, err := cades.Parse(cms)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for _, si := range sd.Signers {
-		for _, tok := range si.SignatureTimestamps {
-			tt, err := cades.ParseTimestampToken(tok)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, tt.SignedData.Certificates...)
-		}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/engine"
 )
 
 // Status is the state of a signature request.
@@ -62,15 +63,15 @@ const (
 	FormatRaw Format = "raw"
 )
 
-// Level is an ETSI baseline level.
-type Level string
+// Level is an ETSI baseline level: what the engine produces.
+type Level = engine.Level
 
 // Baseline levels.
 const (
-	LevelBB   Level = "B-B"
-	LevelBT   Level = "B-T"
-	LevelBLT  Level = "B-LT"
-	LevelBLTA Level = "B-LTA"
+	LevelBB   = engine.LevelBB
+	LevelBT   = engine.LevelBT
+	LevelBLT  = engine.LevelBLT
+	LevelBLTA = engine.LevelBLTA
 )
 
 // ParseLevel checks a level name.

@@ -20,8 +20,8 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/blob"
-	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/icons"
 )
@@ -90,11 +90,6 @@ type Identity struct {
 // Identities looks users up; ErrSignerNotFound when absent.
 type Identities interface {
 	Identity(ctx context.Context, userID string) (Identity, error)
-}
-
-// Keys opens users' signing keys in the HSM by the reference it handed back.
-type Keys interface {
-	SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error)
 }
 
 // Approvals checks what the device sent.
@@ -196,16 +191,13 @@ type Service struct {
 	store     Store
 	auths     AuthorizationStore
 	ids       Identities
-	keys      Keys
+	engine    *engine.Engine
 	approvals Approvals
 	audit     Auditor
 	notify    Notifier
 	webhooks  Webhooks
 	blobs     Blobs
-	tsa       cades.Timestamper
-	vdata     ValidationData
 	metrics   Metrics
-	chain     []*x509.Certificate
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
@@ -213,21 +205,18 @@ type Service struct {
 
 // Deps groups the Service's collaborators.
 type Deps struct {
-	Store      Store
-	Auths      AuthorizationStore // nil: the raw format (authorizations) is not offered
-	Ids        Identities
-	Keys       Keys
-	Approvals  Approvals
-	Audit      Auditor
-	Notify     Notifier
-	Webhooks   Webhooks            // nil: no callbacks
-	Blobs      Blobs               // PDF mode's prepared and signed files
-	TSA        cades.Timestamper   // signature and document time-stamps (B-T and up)
-	Validation ValidationData      // revocation data for B-LT
-	Metrics    Metrics             // nil: none
-	Chain      []*x509.Certificate // CA certificates to include beside the signer's
-	Now        func() time.Time
-	Log        *slog.Logger
+	Store     Store
+	Auths     AuthorizationStore // nil: the raw format (authorizations) is not offered
+	Ids       Identities
+	Engine    *engine.Engine // makes the signatures an approval or authorization covers
+	Approvals Approvals
+	Audit     Auditor
+	Notify    Notifier
+	Webhooks  Webhooks // nil: no callbacks
+	Blobs     Blobs    // PDF mode's uploads, prepared and signed files (the engine's Files too)
+	Metrics   Metrics  // nil: none
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // New returns a Service.
@@ -242,8 +231,11 @@ func New(d Deps, cfg Config) *Service {
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}
-	return &Service{metrics: d.Metrics, store: d.Store, auths: d.Auths, ids: d.Ids, keys: d.Keys, approvals: d.Approvals, audit: d.Audit,
-		notify: d.Notify, webhooks: d.Webhooks, blobs: d.Blobs, tsa: d.TSA, vdata: d.Validation, chain: d.Chain, cfg: cfg, now: d.Now, log: d.Log}
+	if d.Engine == nil {
+		d.Engine = engine.New(engine.Deps{}) // signs nothing: every key is unavailable
+	}
+	return &Service{metrics: d.Metrics, store: d.Store, auths: d.Auths, ids: d.Ids, engine: d.Engine, approvals: d.Approvals, audit: d.Audit,
+		notify: d.Notify, webhooks: d.Webhooks, blobs: d.Blobs, cfg: cfg, now: d.Now, log: d.Log}
 }
 
 // DocumentInput is one document of a new request (hash mode).
@@ -286,8 +278,8 @@ func (s *Service) validate(in *CreateInput) error {
 		if in.Level != LevelBB && in.Level != LevelBT {
 			return invalidf("hash mode signs at B-B or B-T (a detached CMS has no place for PDF validation data)")
 		}
-		if in.Level == LevelBT && s.tsa == nil {
-			return invalidf("level B-T needs a time-stamping authority, and none is configured")
+		if err := s.engine.Check(in.Level, false); err != nil {
+			return invalidf("%v", err)
 		}
 	case FormatPAdES:
 		return s.validatePDF(in)
@@ -778,9 +770,9 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signer: certificate: %w", err)
 	}
-	key, err := s.keys.SigningKey(ctx, id.KeyRef)
+	key, err := s.engine.Open(ctx, id.KeyRef, cert)
 	if err != nil {
-		return nil, fmt.Errorf("signer: key: %w", err)
+		return nil, fmt.Errorf("signer: %w", err)
 	}
 	// Intent before the HSM is used: if the log cannot say what is about to be signed,
 	// nothing is signed.
@@ -789,22 +781,22 @@ func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
 		return nil, err
 	}
 	if r.Format == FormatPAdES {
-		return s.signPDFs(ctx, r, key, cert)
+		return s.signPDFs(ctx, r, key)
 	}
-	at := s.now().UTC()
-	out := make([][]byte, len(r.Documents))
-	for i, d := range r.Documents {
-		req := cades.SignRequest{Digest: d.Digest, Hash: d.Hash, Signer: key, Certificate: cert, Chain: s.chain, SigningTime: at}
-		if r.Level == LevelBT {
-			req.Timestamper = s.tsa
-		}
-		sig, err := cades.Sign(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("signer: document %d: %w", i, err)
-		}
-		out[i] = sig
+	out, err := s.engine.CMS(ctx, key, r.Level, s.now().UTC(), digestsOf(r.Documents))
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
 	}
 	return out, nil
+}
+
+// digestsOf returns the documents' digests, in order, as the engine takes them.
+func digestsOf(docs []Document) []engine.Digest {
+	out := make([]engine.Digest, len(docs))
+	for i, d := range docs {
+		out[i] = engine.Digest{Hash: d.Hash, Value: d.Digest}
+	}
+	return out
 }
 
 // ExpireDue expires every pending request past its expiry, and ends the authorizations
