@@ -22,7 +22,11 @@
 //     when asked; PAdES forbids it), messageDigest and signingCertificateV2
 //     (SHA-256 certificate hash and issuerSerial), plus caller extras.
 //   - Only SHA-256, SHA-384 and SHA-512 are produced; ECDSA P-256/P-384/P-521
-//     and RSA of at least 2048 bits, PKCS#1 v1.5 or PSS.
+//     and RSA of at least 2048 bits, PKCS#1 v1.5 or PSS. Verification also
+//     reads what other providers produce: brainpool keys (package
+//     internal/brainpool) with DER or plain (BSI TR-03111 ecdsa-plain-SHA*)
+//     values, plain values on the NIST curves, and Ed25519 (RFC 8419, over
+//     the signed attributes themselves, with SHA-512 as digest).
 //   - The signer's public key must match the certificate, and every signature
 //     is verified with the certificate before it is put into a CMS, so a
 //     faulty HSM or mixed-up two-phase parts never leave this package.

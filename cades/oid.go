@@ -46,6 +46,8 @@ var (
 	oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 	oidECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
 	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+
+	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
 )
 
 // HashOID returns the digest algorithm OID of h (SHA-256, SHA-384 or SHA-512).

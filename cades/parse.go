@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
+	"github.com/paraphe/paraphe/internal/brainpool"
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -196,8 +198,11 @@ func Parse(der []byte) (*SignedData, error) {
 			if tag != casn1.SEQUENCE {
 				continue // attribute or other certificate format
 			}
-			c, err := x509.ParseCertificate(elem)
-			if err != nil {
+			c, err := ParseCertificate(elem)
+			switch {
+			case errors.Is(err, ErrUnsupportedAlgorithm):
+				return nil, fmt.Errorf("cades: certificate: %w", err)
+			case err != nil:
 				return nil, fmt.Errorf("%w: certificate: %w", ErrMalformed, err)
 			}
 			sd.Certificates = append(sd.Certificates, c)
@@ -512,4 +517,25 @@ func parseSigningCertificateV2(v cryptobyte.String) ([]ESSCertIDv2, error) {
 		return nil, malformed("signing certificate v2 without certificate")
 	}
 	return ids, nil
+}
+
+// ParseCertificate parses a DER certificate with crypto/x509, and those
+// whose key is on a brainpool curve (which crypto/x509 refuses) with package
+// brainpool: their PublicKey is a *brainpool.PublicKey. A certificate whose
+// key is on a curve neither knows gives an error wrapping
+// ErrUnsupportedAlgorithm (a validator reports it as not checkable, not as
+// malformed).
+func ParseCertificate(der []byte) (*x509.Certificate, error) {
+	c, err := x509.ParseCertificate(der)
+	if err == nil {
+		return c, nil
+	}
+	bc, berr := brainpool.ParseCertificate(der)
+	switch {
+	case berr == nil:
+		return bc, nil
+	case errors.Is(berr, brainpool.ErrUnknownCurve) && strings.Contains(err.Error(), "unsupported elliptic curve"):
+		return nil, fmt.Errorf("%w: %w", ErrUnsupportedAlgorithm, err)
+	}
+	return nil, err
 }

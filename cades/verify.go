@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 
+	"github.com/paraphe/paraphe/internal/brainpool"
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -120,6 +124,20 @@ func (sd *SignedData) VerifySigner(si *SignerInfo, cert *x509.Certificate, diges
 	if err != nil {
 		return err
 	}
+	if k, ok := opts.(kindOpts); ok && k.kind == kindEd25519 {
+		// PureEdDSA (RFC 8419 section 3): the signature is over the DER
+		// signed attributes themselves, not over their hash.
+		pub, ok := cert.PublicKey.(ed25519.PublicKey)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: Ed25519 signature algorithm with a %T key", ErrBadSignature, cert.PublicKey)
+		case si.SignedAttrsRaw == nil:
+			return fmt.Errorf("%w: Ed25519 without signed attributes over detached content", ErrUnsupportedAlgorithm)
+		case !ed25519.Verify(pub, si.SignedAttrsRaw, si.Signature):
+			return ErrBadSignature
+		}
+		return nil
+	}
 	return verifyDigestSignature(cert.PublicKey, opts, signed, si.Signature)
 }
 
@@ -129,6 +147,7 @@ type sigKind int
 const (
 	kindECDSA sigKind = iota + 1
 	kindRSA
+	kindEd25519
 )
 
 // signerOpts maps a signature AlgorithmIdentifier to the options to verify
@@ -150,6 +169,18 @@ func signerOpts(alg AlgorithmIdentifier, digestHash crypto.Hash) (crypto.SignerO
 		h, kind = crypto.SHA384, kindECDSA
 	case o.Equal(oidECDSAWithSHA512) && noParams:
 		h, kind = crypto.SHA512, kindECDSA
+	case o.Equal(brainpool.OIDECDSAPlainSHA256) && nullOrNoParams:
+		return plainOpts(crypto.SHA256, digestHash, o)
+	case o.Equal(brainpool.OIDECDSAPlainSHA384) && nullOrNoParams:
+		return plainOpts(crypto.SHA384, digestHash, o)
+	case o.Equal(brainpool.OIDECDSAPlainSHA512) && nullOrNoParams:
+		return plainOpts(crypto.SHA512, digestHash, o)
+	case o.Equal(oidEd25519) && noParams:
+		// RFC 8419 section 3.1: the message digest is SHA-512.
+		if digestHash != crypto.SHA512 {
+			return nil, fmt.Errorf("%w: Ed25519 with digest %v (SHA-512 required)", ErrUnsupportedAlgorithm, digestHash)
+		}
+		return kindOpts{Hash: crypto.SHA512, kind: kindEd25519}, nil
 	case o.Equal(oidECPublicKey):
 		h, kind = digestHash, kindECDSA
 	case o.Equal(oidSHA1WithRSA) && nullOrNoParams:
@@ -171,10 +202,20 @@ func signerOpts(alg AlgorithmIdentifier, digestHash crypto.Hash) (crypto.SignerO
 	return kindOpts{Hash: h, kind: kind}, nil
 }
 
-// kindOpts are crypto.SignerOpts that also carry the key family required.
+// kindOpts are crypto.SignerOpts that also carry the key family required
+// and, for ECDSA, whether the value is plain r||s (BSI TR-03111) rather
+// than DER.
 type kindOpts struct {
 	crypto.Hash
-	kind sigKind
+	kind  sigKind
+	plain bool
+}
+
+func plainOpts(h, digestHash crypto.Hash, o asn1.ObjectIdentifier) (crypto.SignerOpts, error) {
+	if h != digestHash {
+		return nil, fmt.Errorf("%w: signature algorithm %v with digest %v", ErrUnsupportedAlgorithm, o, digestHash)
+	}
+	return kindOpts{Hash: h, kind: kindECDSA, plain: true}, nil
 }
 
 // pssOptsFromParams parses RSASSA-PSS-params (RFC 4055 section 3.1), applying
@@ -237,20 +278,43 @@ func pssOptsFromParams(params []byte, digestHash crypto.Hash) (crypto.SignerOpts
 func verifyDigestSignature(pub crypto.PublicKey, opts crypto.SignerOpts, digest, sig []byte) error {
 	pss, isPSS := opts.(*rsa.PSSOptions)
 	var want sigKind
+	plain := false
 	if k, ok := opts.(kindOpts); ok {
-		want = k.kind
+		want, plain = k.kind, k.plain
 	}
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if isPSS || want == kindRSA {
-			return fmt.Errorf("%w: RSA signature algorithm with an ECDSA key", ErrBadSignature)
+		if isPSS || want == kindRSA || want == kindEd25519 {
+			return fmt.Errorf("%w: non-ECDSA signature algorithm with an ECDSA key", ErrBadSignature)
+		}
+		if plain {
+			size := (k.Curve.Params().N.BitLen() + 7) / 8
+			if len(sig) != 2*size {
+				return fmt.Errorf("%w: plain signature of %d bytes", ErrBadSignature, len(sig))
+			}
+			r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+			if !ecdsa.Verify(k, digest, r, s) {
+				return ErrBadSignature
+			}
+			return nil
 		}
 		if !ecdsa.VerifyASN1(k, digest, sig) {
 			return ErrBadSignature
 		}
+	case *brainpool.PublicKey:
+		if isPSS || want == kindRSA || want == kindEd25519 {
+			return fmt.Errorf("%w: non-ECDSA signature algorithm with an ECDSA key", ErrBadSignature)
+		}
+		verify := brainpool.VerifyDER
+		if plain {
+			verify = brainpool.VerifyPlain
+		}
+		if err := verify(k, digest, sig); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadSignature, err)
+		}
 	case *rsa.PublicKey:
-		if want == kindECDSA {
-			return fmt.Errorf("%w: ECDSA signature algorithm with an RSA key", ErrBadSignature)
+		if want == kindECDSA || want == kindEd25519 {
+			return fmt.Errorf("%w: non-RSA signature algorithm with an RSA key", ErrBadSignature)
 		}
 		var err error
 		if isPSS {

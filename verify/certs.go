@@ -185,6 +185,9 @@ func buildChain(cert *x509.Certificate, anchors, pool []*x509.Certificate, at ti
 			inter.AddCert(handled(c))
 		}
 	}
+	if hasBrainpool([]*x509.Certificate{cert}, anchors, pool) {
+		return buildOwnChain(cert, anchors, pool, at)
+	}
 	cert = handled(cert)
 	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})

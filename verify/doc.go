@@ -20,7 +20,16 @@
 //     and must be detached except for adbe.pkcs7.sha1.
 //   - An algorithm that cannot be checked gives INDETERMINATE, never
 //     TOTAL_FAILED. SHA-1 signatures are INDETERMINATE
-//     (CRYPTO_CONSTRAINTS_FAILURE_NO_POE).
+//     (CRYPTO_CONSTRAINTS_FAILURE_NO_POE). Checked: ECDSA on P-256/384/521
+//     and on brainpoolP256r1/384r1/512r1 (DER or plain r||s values, BSI
+//     TR-03111), RSA PKCS#1 v1.5 and RSASSA-PSS, Ed25519 (RFC 8419). A key
+//     on another curve is INDETERMINATE (CRYPTO_CONSTRAINTS_FAILURE).
+//   - Chains are verified by crypto/x509, except chains with brainpool keys,
+//     which it cannot use: those are walked here (chain.go: issuer name and
+//     signature, CA basic constraints, validity, critical extensions; no
+//     name constraints nor policy processing), at most eight certificates.
+//     Revocation data signed with a brainpool key is not read (the status
+//     stays unknown, so the answer is at worst INDETERMINATE).
 //   - Certificates are checked at the best-proven time: Options.At, else a
 //     valid signature timestamp's time, else a later valid document
 //     timestamp's, else now. Revocation data comes from the file's /DSS and

@@ -149,6 +149,20 @@ const placeholderHex = 8192
 // CMS is made by cades.Sign with key and cert.
 func signPDF(t *testing.T, base []byte, prev, size int, name string, annots string, fields string, key crypto.Signer, cert *x509.Certificate) []byte {
 	t.Helper()
+	return signPDFWith(t, base, prev, size, name, annots, fields, func(signed []byte) []byte {
+		d := sha256.Sum256(signed)
+		cms, err := cades.Sign(context.Background(), cades.SignRequest{Digest: d[:], Hash: crypto.SHA256, Signer: key, Certificate: cert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cms
+	})
+}
+
+// signPDFWith is signPDF with the CMS made by makeCMS from the signed bytes
+// (the byte ranges, concatenated).
+func signPDFWith(t *testing.T, base []byte, prev, size int, name string, annots string, fields string, makeCMS func(signed []byte) []byte) []byte {
+	t.Helper()
 	w := &pdfWriter{offsets: map[int]int{}}
 	w.buf.Write(base)
 	field, sig := size, size+1
@@ -166,14 +180,8 @@ func signPDF(t *testing.T, base []byte, prev, size int, name string, annots stri
 	gapEnd := gapStart + placeholderHex + 2
 	br := fmt.Sprintf("/ByteRange [0 %010d %010d %010d]", gapStart, gapEnd, len(out)-gapEnd)
 	copy(out[sigStart:], br)
-	h := sha256.New()
-	h.Write(out[:gapStart])
-	h.Write(out[gapEnd:])
-	cms, err := cades.Sign(context.Background(), cades.SignRequest{Digest: h.Sum(nil), Hash: crypto.SHA256, Signer: key, Certificate: cert})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hx := hex.EncodeToString(cms)
+	signed := append(append([]byte(nil), out[:gapStart]...), out[gapEnd:]...)
+	hx := hex.EncodeToString(makeCMS(signed))
 	if len(hx) > placeholderHex {
 		t.Fatal("placeholder too small")
 	}

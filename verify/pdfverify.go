@@ -248,6 +248,10 @@ func (r *run) prepareEntry(f *pdfFile, sf sigField) *pdfEntry {
 		return e
 	}
 	sd, err := cades.Parse(der)
+	if errors.Is(err, cades.ErrUnsupportedAlgorithm) {
+		res.fail("cms-structure", Indeterminate, CryptoConstraintsFailure, "a certificate's key cannot be checked here: "+err.Error())
+		return e
+	}
 	if err != nil {
 		res.fail("cms-structure", TotalFailed, FormatFailure, "the CMS does not parse (strict DER): "+err.Error())
 		return e
@@ -385,7 +389,7 @@ func readDSS(ctx context.Context, d *document) (*revocationData, []*x509.Certifi
 		return nil, nil, err
 	}
 	for _, b := range certs {
-		if c, err := x509.ParseCertificate(b); err == nil {
+		if c, err := cades.ParseCertificate(b); err == nil {
 			pool = append(pool, c)
 		}
 	}

@@ -96,7 +96,7 @@ func ParsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
 		if blk.Type != "CERTIFICATE" {
 			continue
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+		c, err := cades.ParseCertificate(blk.Bytes)
 		if err != nil {
 			return nil, err
 		}
@@ -260,6 +260,8 @@ func (v *Validator) ValidateCMS(ctx context.Context, in CMSInput) (*Report, erro
 	}
 	sd, err := cades.Parse(in.Signature)
 	switch {
+	case errors.Is(err, cades.ErrUnsupportedAlgorithm):
+		res.fail("cms-structure", Indeterminate, CryptoConstraintsFailure, "a certificate's key cannot be checked here: "+err.Error())
 	case err != nil:
 		res.fail("cms-structure", TotalFailed, FormatFailure, "the CMS does not parse (strict DER): "+err.Error())
 	case sd.Content != nil:
