@@ -6,17 +6,34 @@ GO ?= go
 BIN := bin
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
-DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc
+DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc nodejs chromium
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-short race vet fmt bench deps clean acceptance
+.PHONY: all build run test test-short race vet fmt bench deps clean acceptance web web-deps test-browser
 
 all: build
 
-build:
+build: web
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/paraphe ./cmd/paraphe
 	$(GO) build -trimpath -o $(BIN)/paraphe-device ./cmd/paraphe-device
+
+# web builds the phone web app (/app/) and the demo page (/demo) from web/src with esbuild
+# into web/dist, which the binary embeds. web/dist is committed (a Go build alone works,
+# with no Node.js) and TestDistUpToDate checks that it is what the sources give.
+web: web-deps
+	cd web && node build.mjs
+
+# web-deps installs the locked front-end tools (esbuild, playwright-core, axe-core) from
+# web/package-lock.json, again only when the lock file changed.
+web-deps:
+	@cd web && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; fi
+
+# test-browser drives the app and the demo page in Debian's Chromium (web/e2e): every
+# screen, axe-core on each, screenshots in web/e2e/shots.
+test-browser: build
+	cd web && node --test --test-concurrency=1 e2e/
 
 # deps installs the Debian packages the service and the tests need, when run as root
 # and something is missing; otherwise it only says what is missing.
@@ -37,7 +54,7 @@ vet:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # test runs the whole suite; the packages with concurrency run under the race detector.
-test: deps vet
+test: deps web-deps vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/ ./app/ ./tsa/
 

@@ -118,6 +118,10 @@ type Deps struct {
 	DeviceLimit *RateLimiter
 	// Push registers Web Push subscriptions; nil answers 404.
 	Push WebPush
+	// App serves the phone web app under /app/; nil serves none.
+	App http.Handler
+	// Demo serves the integrator's demo page at /demo; nil serves none.
+	Demo *Demo
 }
 
 type server struct{ Deps }
@@ -210,6 +214,7 @@ func New(d Deps) (http.Handler, error) {
 	dev.POST("/push-subscriptions", s.pushSubscribe)
 	r.GET("/v1/webpush/key", s.webPushKey)
 	r.POST("/v1/accounts/block", byIP, s.blockAccount)
+	s.mountWeb(r)
 	return r, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
 	"github.com/paraphe/paraphe/verify"
+	"github.com/paraphe/paraphe/web"
 	"github.com/paraphe/paraphe/webpush"
 )
 
@@ -145,8 +147,16 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if d.WebPush != nil {
 		wp = d.WebPush
 	}
+	var demo *api.Demo
+	if e.Cfg.Demo {
+		id, err := e.demoIntegrator(ctx, d.Integrators)
+		if err != nil {
+			return nil, err
+		}
+		demo = &api.Demo{IntegratorID: id, Page: web.Demo()}
+	}
 	h, err := api.New(api.Deps{
-		Push:        wp,
+		Push: wp, App: web.App(), Demo: demo,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
 		Metrics: m.Handler(), HTTPStats: m,
@@ -183,6 +193,27 @@ func (e *Env) webPush(ctx context.Context) (*webpush.Sender, error) {
 		Key: key, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
 		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback, AllowPrivate: wc.AllowPrivate},
 	}, e.Log)
+}
+
+// demoIntegrator returns the integrator the demo page acts as: the one named in
+// DataDir/demo-integrator, made on first use. Its API key is never shown (the demo
+// calls the services directly).
+func (e *Env) demoIntegrator(ctx context.Context, in *integrator.Service) (string, error) {
+	file := filepath.Join(e.Cfg.DataDir, "demo-integrator")
+	if b, err := os.ReadFile(file); err == nil {
+		id := strings.TrimSpace(string(b))
+		if _, err := e.Store.Integrator(ctx, id); err == nil {
+			return id, nil
+		}
+	}
+	out, err := in.Add(ctx, "Paraphe demo")
+	if err != nil {
+		return "", fmt.Errorf("demo integrator: %w", err)
+	}
+	if err := os.WriteFile(file, []byte(out.ID+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("demo integrator: %w", err)
+	}
+	return out.ID, nil
 }
 
 // multiPusher hands each event to every push channel.

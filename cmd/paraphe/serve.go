@@ -19,6 +19,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "", "listen address (default 127.0.0.1:8080)")
+	demo := fs.Bool("demo", false, "serve the integrator's demo page at /demo")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
@@ -32,6 +33,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	if *listen != "" {
 		cfg.Listen = *listen
+	}
+	if *demo {
+		cfg.Demo = true
 	}
 	log := app.NewLogger(cfg.LogLevel)
 	_, statErr := os.Stat(cfg.DataDir)
