@@ -55,6 +55,7 @@ const (
 	CodeIdempotency     = "idempotency-key-reused"
 	CodeUnsignable      = "unsignable-pdf"
 	CodeGone            = "gone"
+	CodeNoResult        = "no-result"
 )
 
 type mapping struct {
@@ -88,7 +89,8 @@ var mappings = []mapping{
 	{signer.ErrNotPDF, http.StatusUnsupportedMediaType, CodeUnsupportedType, "Not a PDF"},
 	{signer.ErrUnsignable, http.StatusUnprocessableEntity, CodeUnsignable, "This PDF cannot be signed"},
 	{signer.ErrResultGone, http.StatusGone, CodeGone, "The signed document is no longer kept"},
-	{signer.ErrResultNotReady, http.StatusConflict, CodeNotReady, "The request is not signed"},
+	{signer.ErrNoResult, http.StatusGone, CodeNoResult, "The request ended without a signature"},
+	{signer.ErrResultNotReady, http.StatusConflict, CodeNotReady, "The request is not signed yet"},
 	{webpush.ErrInvalid, http.StatusUnprocessableEntity, CodeInvalid, "The push subscription is not valid"},
 	{device.ErrWrongPIN, http.StatusForbidden, CodeWrongPIN, "Wrong PIN"},
 	{device.ErrLocked, http.StatusLocked, CodeLocked, "Signing is locked after too many wrong PINs"},

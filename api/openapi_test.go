@@ -202,6 +202,12 @@ func TestOpenAPIDocument(t *testing.T) {
 				t.Errorf("Problem.code enum lacks %q", c)
 			}
 		}
+		// every code the error mapping can answer with is in the enum
+		for _, m := range mappings {
+			if !slices.Contains(codes, any(m.code)) {
+				t.Errorf("Problem.code enum lacks %q (answered for %v)", m.code, m.err)
+			}
+		}
 	})
 }
 

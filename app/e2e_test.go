@@ -300,6 +300,19 @@ func TestApprovalChecks(t *testing.T) {
 			t.Fatal("second approval accepted")
 		}
 	})
+	t.Run("the result of a pending request is not ready, of a cancelled one never", func(t *testing.T) {
+		id, _ := create(t, key, body)
+		doc := "/v1/signature-requests/" + id + "/documents/0"
+		if r := call(t, key, "GET", doc, "", nil); r.Status != 409 || r.json(t)["code"] != "result-not-ready" {
+			t.Fatalf("pending: %d %s", r.Status, r.Body)
+		}
+		if r := call(t, key, "DELETE", "/v1/signature-requests/"+id, "", nil); r.Status >= 300 {
+			t.Fatalf("cancel: %d", r.Status)
+		}
+		if r := call(t, key, "GET", doc, "", nil); r.Status != 410 || r.json(t)["code"] != "no-result" {
+			t.Fatalf("cancelled: %d %s", r.Status, r.Body)
+		}
+	})
 	t.Run("another integrator gets 404", func(t *testing.T) {
 		id, _ := create(t, key, body)
 		k2 := newIntegrator(t, "intruder")

@@ -500,6 +500,9 @@ func (s *Service) Result(ctx context.Context, integratorID, id string, index int
 	if index < 0 || index >= len(r.Documents) {
 		return nil, nil, ErrDocumentIndex
 	}
+	if r.Status != StatusSigned && r.Status.Final() {
+		return nil, nil, fmt.Errorf("%w: it is %s", ErrNoResult, r.Status)
+	}
 	if r.Status != StatusSigned || len(r.Documents[index].Result) == 0 {
 		return nil, nil, ErrResultNotReady
 	}

@@ -187,11 +187,17 @@ func cmdAuditCheckpoint(ctx context.Context, args []string) error {
 	return printJSON(api.NewCheckpointOut(cp))
 }
 
-// open loads the configuration and opens the store.
+// open loads the configuration and opens the store. An operator command
+// that finds no data folder creates one, as serve does, but says so on
+// stderr: a command run with another --data than the server's would
+// otherwise quietly work on a second, empty service.
 func open(ctx context.Context, c *common) (*app.Env, error) {
 	cfg, err := c.load()
 	if err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "paraphe: no data folder at %s: creating a new one (a server started with another --data, or make run DATA=..., does not see it; pass the same --data)\n", cfg.DataDir)
 	}
 	return app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
 }
