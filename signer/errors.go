@@ -19,7 +19,7 @@ var (
 	ErrResultNotReady = errors.New("signer: result not available")
 	// ErrNoResult is a request that ended without a signature (refused,
 	// expired, cancelled, failed): final, asking again will not help.
-	ErrNoResult = errors.New("signer: the request ended without a signature")
+	ErrNoResult       = errors.New("signer: the request ended without a signature")
 	ErrTooManyPending = errors.New("signer: too many pending requests of this integrator for this signer")
 	ErrDocumentIndex  = errors.New("signer: no document at that index")
 	ErrIdempotencyKey = errors.New("signer: idempotency key reused with another body")
