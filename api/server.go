@@ -19,6 +19,7 @@ import (
 
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/integrator"
+	"github.com/paraphe/paraphe/pdf"
 	"github.com/paraphe/paraphe/signer"
 )
 
@@ -83,6 +84,10 @@ type Limits struct {
 	DeviceBody int64
 	// MaxWait caps a device's long poll, below the server's write timeout.
 	MaxWait time.Duration
+	// Validations caps the validations (POST /v1/validations) running at
+	// once; more get 429. Each holds up to the PDF parser's budget of
+	// decoded data (pdf.Limits) and a core: 4 by default.
+	Validations int
 }
 
 // Deps are the services behind the API.
@@ -94,12 +99,19 @@ type Deps struct {
 	Webhooks    WebhookLog
 	Checkpoints Checkpointer
 	Validator   Validator
-	PKI         PKI
-	Waiter      Waiter
-	Events      Events
-	Ready       map[string]Checker
-	Log         *slog.Logger
-	Limits      Limits
+	// PDFLimits bound every PDF parse a request makes (creation, validation,
+	// the B-LT extension after approval); zero fields take pdf's defaults.
+	PDFLimits pdf.Limits
+	// TempDir receives validation bodies while they are validated (the
+	// system's temporary directory when empty); each file is removed with
+	// its request.
+	TempDir string
+	PKI     PKI
+	Waiter  Waiter
+	Events  Events
+	Ready   map[string]Checker
+	Log     *slog.Logger
+	Limits  Limits
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed; none by default.
 	TrustedProxies []string
 	// TSA answers RFC 3161 requests at POST /tsa.
@@ -124,7 +136,11 @@ type Deps struct {
 	Demo *Demo
 }
 
-type server struct{ Deps }
+type server struct {
+	Deps
+	// validations holds one token per validation running (Limits.Validations).
+	validations chan struct{}
+}
 
 const (
 	ctxRequestID  = "paraphe.requestID"
@@ -150,6 +166,9 @@ func New(d Deps) (http.Handler, error) {
 	if d.Limits.MaxWait == 0 {
 		d.Limits.MaxWait = 25 * time.Second
 	}
+	if d.Limits.Validations <= 0 {
+		d.Limits.Validations = DefaultValidations
+	}
 	if d.RateLimit == nil {
 		d.RateLimit = NewRateLimiter(0, 0)
 	}
@@ -168,8 +187,8 @@ func New(d Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("api: trusted proxies: %w", err)
 	}
 	r.HandleMethodNotAllowed = true
-	s := &server{d}
-	r.Use(s.requestID, s.accessLog, s.recover)
+	s := &server{Deps: d, validations: make(chan struct{}, d.Limits.Validations)}
+	r.Use(s.requestID, s.accessLog, s.recover, s.pdfLimits)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No such resource"})
 	})
@@ -259,6 +278,13 @@ func (s *server) accessLog(c *gin.Context) {
 	if s.HTTPStats != nil && route != "/v1/device/events" {
 		s.HTTPStats.ObserveHTTP(c.FullPath(), c.Request.Method, c.Writer.Status(), d)
 	}
+}
+
+// pdfLimits puts the configured PDF limits on the request's context: every
+// parse the request leads to (and the signing it detaches) uses them.
+func (s *server) pdfLimits(c *gin.Context) {
+	c.Request = c.Request.WithContext(pdf.WithLimits(c.Request.Context(), s.PDFLimits))
+	c.Next()
 }
 
 func (s *server) recover(c *gin.Context) {

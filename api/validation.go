@@ -1,15 +1,18 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -19,9 +22,10 @@ import (
 
 // Validator validates signed documents for the compliance team.
 type Validator interface {
-	// ValidatePDF validates every signature of a PDF; verify.ErrNotPDF for
-	// input that is not a PDF.
-	ValidatePDF(ctx context.Context, pdf []byte) (*verify.Report, error)
+	// ValidatePDFAt validates every signature of the PDF of size bytes that
+	// r reads; verify.ErrNotPDF for input that is not a PDF. It returns once
+	// its work has stopped.
+	ValidatePDFAt(ctx context.Context, r io.ReaderAt, size int64) (*verify.Report, error)
 	// ValidateCMS validates a detached CMS over data or a digest (hash mode);
 	// verify.ErrInvalidInput for unusable input.
 	ValidateCMS(ctx context.Context, in verify.CMSInput) (*verify.Report, error)
@@ -29,38 +33,60 @@ type Validator interface {
 
 var _ Validator = (*verify.Validator)(nil)
 
+// DefaultValidations is the default of Limits.Validations: validation is
+// CPU-bound and each one may hold the PDF parser's budget of decoded data,
+// so a few at once keep both the cores and the memory for the signing path.
+const DefaultValidations = 4
+
+// CodeValidationsBusy is the problem code of a validation refused because
+// Limits.Validations are already running (429).
+const CodeValidationsBusy = "validations-busy"
+
 // validate is POST /v1/validations: a PDF as the body (application/pdf) or
 // as the multipart part "file"; or, in hash mode, the multipart parts
 // "signature" (DER CMS) with "data" (the signed content) or "digest"
 // (base64) and "digestAlgorithm" (SHA-256, SHA-384, SHA-512). The report is
 // JSON, or an HTML page when the client accepts text/html.
+//
+// At most Limits.Validations run at once (429 beyond, before the body is
+// read). A PDF is streamed to a temporary file and validated from there:
+// memory does not grow with the upload, and nothing is kept once answered.
 func (s *server) validate(c *gin.Context) {
 	if s.Validator == nil {
 		writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Validation is not available"})
 		return
 	}
-	body, ok := readBody(c, s.Limits.PDFBody)
-	if !ok {
+	select {
+	case s.validations <- struct{}{}:
+		defer func() { <-s.validations }()
+	default:
+		c.Header("Retry-After", "1")
+		writeProblem(c, Problem{Status: http.StatusTooManyRequests, Code: CodeValidationsBusy, Title: "Too many validations at once",
+			Detail: fmt.Sprintf("at most %d validations run at once; retry shortly", s.Limits.Validations)})
 		return
 	}
 	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil {
 		mt = ""
 	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.Limits.PDFBody)
 	ctx := c.Request.Context()
 	var rep *verify.Report
 	switch mt {
 	case "application/pdf", "application/octet-stream":
-		rep, err = s.Validator.ValidatePDF(ctx, body)
-	case "multipart/form-data":
-		var form *multipart.Form
-		form, err = multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(s.Limits.PDFBody)
-		if err != nil {
-			badRequest(c, "malformed multipart body")
+		f, size, ok := s.stageValidation(c, body)
+		if !ok {
 			return
 		}
-		defer func() { _ = form.RemoveAll() }()
-		rep, err = s.validateForm(ctx, form)
+		defer removeStaged(f)
+		rep, err = s.Validator.ValidatePDFAt(ctx, f, size)
+	case "multipart/form-data":
+		var in validationForm
+		if !s.readValidationForm(c, body, params["boundary"], &in) {
+			return
+		}
+		defer removeStaged(in.pdf)
+		rep, err = s.validateForm(ctx, &in)
 	default:
 		writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
 			Title: "Unsupported media type", Detail: "send application/pdf or multipart/form-data"})
@@ -87,53 +113,153 @@ func (s *server) validate(c *gin.Context) {
 	c.JSON(http.StatusOK, rep)
 }
 
+// bodyError answers a body that could not be read: 413 past the limit, else 400.
+func (s *server) bodyError(c *gin.Context, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
+			Detail: fmt.Sprintf("the body may have at most %d bytes", s.Limits.PDFBody)})
+		return
+	}
+	badRequest(c, "could not read the body: "+err.Error())
+}
+
+// stageValidation copies r to a new temporary file and returns it, open,
+// with its size; on failure it has answered and removed the file.
+func (s *server) stageValidation(c *gin.Context, r io.Reader) (*os.File, int64, bool) {
+	f, err := os.CreateTemp(s.TempDir, "paraphe-validation-*.pdf")
+	if err != nil {
+		fail(c, fmt.Errorf("api: staging a validation: %w", err))
+		return nil, 0, false
+	}
+	n, err := io.CopyBuffer(f, r, make([]byte, uploadBuffer))
+	if err != nil {
+		removeStaged(f)
+		s.bodyError(c, err)
+		return nil, 0, false
+	}
+	return f, n, true
+}
+
+// removeStaged closes and removes a staged file (nil: nothing).
+func removeStaged(f *os.File) {
+	if f == nil {
+		return
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+}
+
+// validationForm is a multipart validation: the PDF staged on disk, or the
+// small parts of a hash-mode validation.
+type validationForm struct {
+	pdf     *os.File
+	pdfSize int64
+	fields  map[string][]byte
+}
+
+// maxCMSPart bounds the in-memory parts of a hash-mode validation
+// (signature, digest, algorithm): a CMS with its certificates, timestamp
+// and revocation data is tens of kilobytes. The signed "data" may be as
+// large as a PDF upload.
+const maxCMSPart = 1 << 20
+
+// readValidationForm reads a multipart body part by part: the part "file"
+// goes to a temporary file, the others (hash mode) are read within their
+// bounds. On failure it has answered and removed what it staged.
+func (s *server) readValidationForm(c *gin.Context, body io.Reader, boundary string, in *validationForm) bool {
+	if boundary == "" {
+		badRequest(c, "malformed multipart body: no boundary")
+		return false
+	}
+	in.fields = map[string][]byte{}
+	mr := multipart.NewReader(bufio.NewReaderSize(body, uploadBuffer), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			removeStaged(in.pdf)
+			in.pdf = nil
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.bodyError(c, err)
+			} else {
+				badRequest(c, "malformed multipart body")
+			}
+			return false
+		}
+		name := part.FormName()
+		switch {
+		case name == "file" && in.pdf == nil:
+			f, n, ok := s.stageValidation(c, part)
+			part.Close()
+			if !ok {
+				return false
+			}
+			in.pdf, in.pdfSize = f, n
+		case name == "signature" || name == "data" || name == "digest" || name == "digestAlgorithm":
+			limit := int64(maxCMSPart)
+			if name == "data" {
+				limit = s.Limits.PDFBody
+			}
+			b, err := io.ReadAll(io.LimitReader(part, limit+1))
+			part.Close()
+			if err == nil && int64(len(b)) > limit {
+				err = &http.MaxBytesError{Limit: limit}
+			}
+			if err != nil {
+				removeStaged(in.pdf)
+				in.pdf = nil
+				s.bodyError(c, err)
+				return false
+			}
+			if _, dup := in.fields[name]; !dup {
+				in.fields[name] = b
+			}
+		default: // unknown parts are skipped, as form readers do
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				part.Close()
+				removeStaged(in.pdf)
+				in.pdf = nil
+				s.bodyError(c, err)
+				return false
+			}
+			part.Close()
+		}
+	}
+}
+
 var errNoDocument = errors.New("api: send a part named file, or signature with data or digest")
 
-// validateForm reads the multipart parts of a validation.
-func (s *server) validateForm(ctx context.Context, form *multipart.Form) (*verify.Report, error) {
-	part := func(name string) ([]byte, bool, error) {
-		if fh := form.File[name]; len(fh) > 0 {
-			f, err := fh[0].Open()
-			if err != nil {
-				return nil, false, err
-			}
-			defer f.Close()
-			b, err := io.ReadAll(f)
-			return b, true, err
-		}
-		if v := form.Value[name]; len(v) > 0 {
-			return []byte(v[0]), true, nil
-		}
-		return nil, false, nil
+// validateForm validates the parts of a multipart validation.
+func (s *server) validateForm(ctx context.Context, form *validationForm) (*verify.Report, error) {
+	if form.pdf != nil {
+		return s.Validator.ValidatePDFAt(ctx, form.pdf, form.pdfSize)
 	}
-	if pdf, ok, err := part("file"); err != nil || ok {
-		if err != nil {
-			return nil, err
-		}
-		return s.Validator.ValidatePDF(ctx, pdf)
+	part := func(name string) ([]byte, bool) {
+		b, ok := form.fields[name]
+		return b, ok
 	}
-	sig, ok, err := part("signature")
-	if err != nil {
-		return nil, err
-	}
+	sig, ok := part("signature")
 	if !ok {
 		return nil, errNoDocument
 	}
 	in := verify.CMSInput{Signature: sig}
-	if data, ok, err := part("data"); err != nil {
-		return nil, err
-	} else if ok {
+	if data, ok := part("data"); ok {
 		in.Data = data
 		return s.Validator.ValidateCMS(ctx, in)
 	}
-	digest, ok, err := part("digest")
-	if err != nil || !ok {
+	digest, ok := part("digest")
+	if !ok {
 		return nil, errNoDocument
 	}
+	var err error
 	if in.Digest, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(digest))); err != nil {
 		return nil, errors.Join(verify.ErrInvalidInput, errors.New("digest is not base64"))
 	}
-	alg, _, _ := part("digestAlgorithm")
+	alg, _ := part("digestAlgorithm")
 	switch strings.ToUpper(strings.TrimSpace(string(alg))) {
 	case "SHA-256", "":
 		in.DigestAlgorithm = crypto.SHA256

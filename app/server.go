@@ -15,12 +15,14 @@ import (
 	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/ca"
+	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
+	"github.com/paraphe/paraphe/pdf"
 	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
@@ -143,6 +145,10 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	anchors = append(anchors, more...)
+	tmp, err := validationTempDir(e.Cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	var wp api.WebPush
 	if d.WebPush != nil {
 		wp = d.WebPush
@@ -164,10 +170,12 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
 		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
 		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
-		Validator:      verify.New(verify.Options{Anchors: []*x509.Certificate{e.CA.Root()}}),
+		Validator:      verify.New(verify.Options{Anchors: anchors}),
+		TempDir:        tmp,
+		PDFLimits:      pdfLimits(e.Cfg.Limits.PDF),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,
-		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody, PDFBody: e.Cfg.Limits.PDFBody},
+		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody, PDFBody: e.Cfg.Limits.PDFBody, Validations: e.Cfg.Limits.Validations},
 		TrustedProxies: e.Cfg.TrustedProxies,
 	})
 	if err != nil {
@@ -324,3 +332,30 @@ func (p pki) OCSP(ctx context.Context, req []byte) ([]byte, error) {
 }
 func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.a.CRL(ctx, p.st) }
 func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.a.RootCRL(ctx) }
+
+// pdfLimits converts the configured PDF limits (zero fields take pdf's defaults).
+func pdfLimits(l config.PDFLimits) pdf.Limits {
+	return pdf.Limits{Objects: l.Objects, Revisions: l.Revisions, StreamBytes: l.StreamBytes,
+		DecodedBytes: l.DecodedBytes, CacheBytes: l.CacheBytes, ObjectReads: l.ObjectReads}
+}
+
+// validationTempDir returns the folder of the data directory that holds validation
+// bodies while they are validated (documents stay with the service's data, not in a
+// shared /tmp), created if needed. Files older than an hour there were left by a crash
+// (a validation lasts seconds) and are removed.
+func validationTempDir(dataDir string) (string, error) {
+	dir := filepath.Join(dataDir, "validations")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("validation folder: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("validation folder: %w", err)
+	}
+	for _, de := range entries {
+		if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > time.Hour {
+			_ = os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
+	return dir, nil
+}

@@ -155,10 +155,34 @@ type Retention struct {
 	Interval Duration `yaml:"interval"`
 }
 
-// Limits caps request bodies, in bytes.
+// Limits caps request bodies (in bytes), the validations running at once, and the
+// work of every PDF parse.
 type Limits struct {
 	JSONBody int64 `yaml:"jsonBody"`
 	PDFBody  int64 `yaml:"pdfBody"`
+	// Validations caps the validations running at once (POST /v1/validations answers
+	// 429 beyond); 0 takes the default (4).
+	Validations int `yaml:"validations"`
+	// PDF bounds every PDF parse: creation, validation, B-LT extension.
+	PDF PDFLimits `yaml:"pdf"`
+}
+
+// PDFLimits bound the work of one PDF parse (package pdf, Limits); 0 takes the
+// default. Hostile documents reach them and are refused (422 at creation,
+// INDETERMINATE at validation).
+type PDFLimits struct {
+	// Objects caps object numbers (default 1,000,000).
+	Objects int `yaml:"objects"`
+	// Revisions caps the cross-reference sections followed (default 1024).
+	Revisions int `yaml:"revisions"`
+	// StreamBytes caps one stream, raw or decoded (default 48 MiB).
+	StreamBytes int64 `yaml:"streamBytes"`
+	// DecodedBytes caps the bytes decoded by one parse, all steps counted (default 256 MiB).
+	DecodedBytes int64 `yaml:"decodedBytes"`
+	// CacheBytes caps the decoded object streams kept for later reads (default 32 MiB).
+	CacheBytes int64 `yaml:"cacheBytes"`
+	// ObjectReads caps the objects parsed by one parse (default 2,000,000).
+	ObjectReads int `yaml:"objectReads"`
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -304,6 +328,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.JSONBody < 1024 || c.Limits.PDFBody < 1024 {
 		errs = append(errs, errors.New("config: limits must be at least 1024 bytes"))
+	}
+	if p := c.Limits.PDF; c.Limits.Validations < 0 || p.Objects < 0 || p.Revisions < 0 || p.StreamBytes < 0 || p.DecodedBytes < 0 || p.CacheBytes < 0 || p.ObjectReads < 0 {
+		errs = append(errs, errors.New("config: limits.validations and limits.pdf must not be negative (0 takes the default)"))
 	}
 	rt := c.Retention
 	if rt.ResultGrace <= 0 || rt.ResultMaxAge <= 0 || rt.PseudonymizeAfter <= 0 || rt.EvidenceKeep <= 0 || rt.Interval <= 0 {

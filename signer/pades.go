@@ -152,6 +152,8 @@ func mapPDFError(i int, name string, err error) error {
 		return fmt.Errorf("%w: file %d (%s) is encrypted; send it without encryption", ErrUnsignable, i, name)
 	case errors.Is(err, pdf.ErrCertifiedNoChanges):
 		return fmt.Errorf("%w: file %d (%s) is certified with DocMDP P=1, which forbids any change, signatures included", ErrUnsignable, i, name)
+	case errors.Is(err, pdf.ErrLimit):
+		return fmt.Errorf("%w: file %d (%s) needs more work to read than the PDF limits allow (limits.pdf): %v", ErrUnsignable, i, name, err)
 	case errors.Is(err, pdf.ErrBroken):
 		return fmt.Errorf("%w: file %d (%s) is damaged beyond repair: %v", ErrUnsignable, i, name, err)
 	case errors.Is(err, pdf.ErrFieldNotFound):
