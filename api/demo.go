@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"mime"
@@ -104,12 +105,17 @@ func (s *server) demoValidation(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Validation is not available"})
 		return
 	}
+	release, ok := s.validationSlot(c)
+	if !ok {
+		return
+	}
+	defer release()
 	b, err := s.demoResult(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	rep, err := s.Validator.ValidatePDF(c.Request.Context(), b)
+	rep, err := s.Validator.ValidatePDFAt(c.Request.Context(), bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		fail(c, err)
 		return

@@ -56,15 +56,11 @@ func (s *server) validate(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Validation is not available"})
 		return
 	}
-	select {
-	case s.validations <- struct{}{}:
-		defer func() { <-s.validations }()
-	default:
-		c.Header("Retry-After", "1")
-		writeProblem(c, Problem{Status: http.StatusTooManyRequests, Code: CodeValidationsBusy, Title: "Too many validations at once",
-			Detail: fmt.Sprintf("at most %d validations run at once; retry shortly", s.Limits.Validations)})
+	release, ok := s.validationSlot(c)
+	if !ok {
 		return
 	}
+	defer release()
 	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil {
 		mt = ""
@@ -111,6 +107,19 @@ func (s *server) validate(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, rep)
+}
+
+// validationSlot takes one of the Limits.Validations slots, or answers 429.
+func (s *server) validationSlot(c *gin.Context) (release func(), ok bool) {
+	select {
+	case s.validations <- struct{}{}:
+		return func() { <-s.validations }, true
+	default:
+		c.Header("Retry-After", "1")
+		writeProblem(c, Problem{Status: http.StatusTooManyRequests, Code: CodeValidationsBusy, Title: "Too many validations at once",
+			Detail: fmt.Sprintf("at most %d validations run at once; retry shortly", s.Limits.Validations)})
+		return nil, false
+	}
 }
 
 // bodyError answers a body that could not be read: 413 past the limit, else 400.
