@@ -67,8 +67,9 @@ type OutboxStore interface {
 	EnqueueWebhook(ctx context.Context, d Delivery) error
 	// ClaimWebhooks leases up to limit due, undelivered, not-given-up deliveries for
 	// lease, so that no other replica takes them, by pushing their next attempt to
-	// now+lease; it returns them as claimed.
-	ClaimWebhooks(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
+	// now+lease; it returns them as claimed. Deliveries of the integrators in skip (those
+	// with as many in flight as they may have) are left for later.
+	ClaimWebhooks(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Delivery, error)
 	// RecordWebhookAttempt appends an attempt and updates its delivery: delivered when
 	// a.Delivered, else due again at a.NextAttemptAt, or given up when that is nil. A
 	// delivery already delivered or given up keeps its state; the attempt is still
@@ -102,9 +103,17 @@ type WebhookConfig struct {
 
 // Delivery tuning.
 const (
-	// webhookBatch is how many deliveries one replica claims at once; they are sent in
-	// parallel, so a batch takes about one Timeout at worst.
+	// webhookBatch is how many deliveries one replica claims at once. Each is sent on
+	// its own, as soon as claimed: no delivery waits for another to end.
 	webhookBatch = 16
+	// maxInFlightPerIntegrator caps one integrator's deliveries being sent at once by a
+	// replica. A receiver that never answers then holds 8 connections for one Timeout
+	// each (0.8 deliveries a second at 10 s), and every other integrator's webhooks go
+	// out beside it at once, well within the contract's 30 s.
+	maxInFlightPerIntegrator = 8
+	// maxInFlight caps all deliveries being sent at once by a replica (goroutines and
+	// connections): 16 integrators with black-hole receivers still leave room.
+	maxInFlight = 256
 	// backoffFirst and backoffMax shape the retry delays: 5 s, 10 s, 20 s, ... 1 h, about
 	// 30 attempts over 24 h.
 	backoffFirst = 5 * time.Second
@@ -127,6 +136,14 @@ type Webhooks struct {
 	log     *slog.Logger
 	client  *http.Client
 	kick    chan struct{}
+
+	mu sync.Mutex
+	// busy counts, per integrator, the deliveries being sent; queued holds claimed
+	// deliveries waiting for one of their integrator's slots (at most a claim's worth:
+	// an integrator with a queue is skipped by the next claims). total counts both.
+	busy   map[string]int
+	queued map[string][]Delivery
+	total  int
 }
 
 // NewWebhooks returns a Webhooks; call Run to start delivering.
@@ -147,7 +164,8 @@ func NewWebhooks(store OutboxStore, secrets Secrets, cfg WebhookConfig, log *slo
 	if client == nil {
 		client = newWebhookClient(cfg.Policy, cfg.Timeout)
 	}
-	return &Webhooks{store: store, secrets: secrets, cfg: cfg, log: log, client: client, kick: make(chan struct{}, 1)}
+	return &Webhooks{store: store, secrets: secrets, cfg: cfg, log: log, client: client, kick: make(chan struct{}, 1),
+		busy: map[string]int{}, queued: map[string][]Delivery{}}
 }
 
 // newWebhookClient builds the HTTP client of webhooks: its dialer refuses addresses the
@@ -217,24 +235,20 @@ func (w *Webhooks) Attempts(ctx context.Context, requestID string) ([]Attempt, e
 	return a, nil
 }
 
-// Run claims and sends due deliveries until ctx ends, looking every second and
-// whenever Kick is called. Several Run loops, in one process or in replicas sharing the
-// store, never send the same delivery at the same time.
+// Run claims and sends due deliveries until ctx ends, looking every second, whenever
+// Kick is called and whenever a delivery ends. Each delivery is sent on its own: a slow
+// or silent receiver holds only its own integrator's slots (maxInFlightPerIntegrator),
+// never another integrator's webhooks. Several Run loops, in one process or in replicas
+// sharing the store, never send the same delivery at the same time. Run returns once
+// the deliveries it started are recorded.
 func (w *Webhooks) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
-		for ctx.Err() == nil {
-			n, err := w.deliverDue(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Error("webhook claim failed", "err", err)
-				}
-				break
-			}
-			if n < webhookBatch {
-				break
-			}
+		if _, err := w.claimDue(ctx, &wg); err != nil && ctx.Err() == nil {
+			w.log.Error("webhook claim failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -245,19 +259,84 @@ func (w *Webhooks) Run(ctx context.Context) {
 	}
 }
 
-// deliverDue claims one batch of due deliveries, sends them in parallel and records the
-// outcomes; it returns how many it claimed.
-func (w *Webhooks) deliverDue(ctx context.Context) (int, error) {
-	ds, err := w.store.ClaimWebhooks(ctx, w.cfg.Now().UTC(), webhookBatch, w.lease())
-	if err != nil {
-		return 0, fmt.Errorf("notify: claim webhooks: %w", err)
+// claimDue claims due deliveries while there is room for them and starts each on its
+// own goroutine (in wg); it returns how many it claimed.
+func (w *Webhooks) claimDue(ctx context.Context, wg *sync.WaitGroup) (int, error) {
+	claimed := 0
+	for ctx.Err() == nil {
+		limit, skip := w.room()
+		if limit == 0 {
+			break
+		}
+		ds, err := w.store.ClaimWebhooks(ctx, w.cfg.Now().UTC(), limit, w.lease(), skip)
+		if err != nil {
+			return claimed, fmt.Errorf("notify: claim webhooks: %w", err)
+		}
+		for _, d := range ds {
+			w.start(ctx, wg, d)
+		}
+		claimed += len(ds)
+		if len(ds) < limit {
+			break
+		}
 	}
-	var wg sync.WaitGroup
-	for _, d := range ds {
-		wg.Go(func() { w.deliver(ctx, d) })
+	return claimed, nil
+}
+
+// room is how many deliveries may be claimed now, and the integrators whose slots are
+// all taken (or who have claimed deliveries waiting for one).
+func (w *Webhooks) room() (int, []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var skip []string
+	for id, n := range w.busy {
+		if n+len(w.queued[id]) >= maxInFlightPerIntegrator {
+			skip = append(skip, id)
+		}
 	}
-	wg.Wait()
-	return len(ds), nil
+	return min(webhookBatch, maxInFlight-w.total), skip
+}
+
+// start sends d on a goroutine of its own when its integrator has a free slot, else
+// queues it for the next free one.
+func (w *Webhooks) start(ctx context.Context, wg *sync.WaitGroup, d Delivery) {
+	w.mu.Lock()
+	w.total++
+	if w.busy[d.IntegratorID] >= maxInFlightPerIntegrator {
+		w.queued[d.IntegratorID] = append(w.queued[d.IntegratorID], d)
+		w.mu.Unlock()
+		return
+	}
+	w.busy[d.IntegratorID]++
+	w.mu.Unlock()
+	wg.Go(func() { w.work(ctx, d) })
+}
+
+// work delivers d, then the deliveries queued for the same integrator, in one slot. A
+// queue left at shutdown stays leased in the store and is claimed again after the lease.
+func (w *Webhooks) work(ctx context.Context, d Delivery) {
+	for {
+		w.deliver(ctx, d)
+		w.mu.Lock()
+		w.total--
+		id := d.IntegratorID
+		if q := w.queued[id]; len(q) > 0 && ctx.Err() == nil {
+			d = q[0]
+			if len(q) == 1 {
+				delete(w.queued, id)
+			} else {
+				w.queued[id] = q[1:]
+			}
+			w.mu.Unlock()
+			continue
+		}
+		if w.busy[id]--; w.busy[id] <= 0 {
+			delete(w.busy, id)
+		}
+		w.mu.Unlock()
+		w.Kick() // a slot is free: look for more
+		return
+	}
 }
 
 // deliver makes one attempt and records it. The outcome is recorded even when ctx ended
@@ -267,7 +346,7 @@ func (w *Webhooks) deliver(ctx context.Context, d Delivery) {
 	now := w.cfg.Now().UTC()
 	a := Attempt{DeliveryID: d.ID, At: now, Status: status, Delivered: err == nil}
 	if err != nil {
-		a.Error = truncate(err.Error(), maxErrorLen)
+		a.Error = attemptError(status, permanent, err)
 		if next, ok := w.nextAttempt(d, now); ok && !permanent {
 			a.NextAttemptAt = &next
 		}
@@ -282,12 +361,40 @@ func (w *Webhooks) deliver(ctx context.Context, d Delivery) {
 		w.log.Info("webhook delivered", "request", d.RequestID, "delivery", d.ID, "status", status, "attempt", d.Attempts+1)
 	case a.NextAttemptAt != nil:
 		w.log.Warn("webhook attempt failed", "request", d.RequestID, "delivery", d.ID, "status", status,
-			"attempt", d.Attempts+1, "err", a.Error, "next", *a.NextAttemptAt)
+			"attempt", d.Attempts+1, "err", err, "next", *a.NextAttemptAt)
 	default:
 		w.log.Error("webhook given up", "request", d.RequestID, "delivery", d.ID, "status", status,
-			"attempts", d.Attempts+1, "err", a.Error)
+			"attempts", d.Attempts+1, "err", err)
 	}
 }
+
+// Attempt errors as the integrator reads them (GET .../webhook-deliveries). They say no
+// more than these words: a callback URL must not become a way to scan ports (refused,
+// filtered, open but not HTTP, TLS or not) or resolve names on the operator's network.
+// The full error goes to the operator's log.
+const (
+	ErrTextUnreachable = "unreachable"
+	ErrTextNotAllowed  = "callback URL not allowed"
+	ErrTextInternal    = "not sent: internal error"
+)
+
+// attemptError is the text kept for a failed attempt: the receiver's status when it
+// answered, else one of the ErrText words.
+func attemptError(status int, permanent bool, err error) string {
+	switch {
+	case status != 0:
+		return truncate(fmt.Sprintf("receiver answered %d", status), maxErrorLen)
+	case permanent:
+		return ErrTextNotAllowed
+	case errors.Is(err, errSecret):
+		return ErrTextInternal
+	default:
+		return ErrTextUnreachable
+	}
+}
+
+// errSecret marks a failure to get the integrator's webhook secret (nothing was sent).
+var errSecret = errors.New("notify: webhook secret")
 
 // nextAttempt returns when to retry after the attempt number d.Attempts+1 failed at now:
 // backoffFirst doubled per earlier attempt, capped at backoffMax, and never after the
@@ -319,7 +426,7 @@ func (w *Webhooks) send(ctx context.Context, d Delivery) (status int, permanent 
 	}
 	secret, err := w.secrets.WebhookSecret(ctx, d.IntegratorID)
 	if err != nil {
-		return 0, false, fmt.Errorf("notify: webhook secret: %w", err)
+		return 0, false, fmt.Errorf("%w: %w", errSecret, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ func (m *memOutbox) EnqueueWebhook(_ context.Context, d Delivery) error {
 	return nil
 }
 
-func (m *memOutbox) ClaimWebhooks(_ context.Context, now time.Time, limit int, lease time.Duration) ([]Delivery, error) {
+func (m *memOutbox) ClaimWebhooks(_ context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Delivery, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Delivery
@@ -57,7 +58,7 @@ func (m *memOutbox) ClaimWebhooks(_ context.Context, now time.Time, limit int, l
 		if len(out) == limit {
 			break
 		}
-		if x.d.DeliveredAt == nil && !x.givenUp && !x.d.NextAttemptAt.After(now) {
+		if x.d.DeliveredAt == nil && !x.givenUp && !x.d.NextAttemptAt.After(now) && !slices.Contains(skip, x.d.IntegratorID) {
 			x.d.NextAttemptAt = now.Add(lease)
 			out = append(out, x.d)
 		}
@@ -197,6 +198,15 @@ func newTestWebhooks(t *testing.T, cfg WebhookConfig) (*Webhooks, *memOutbox, *f
 	}
 	store := &memOutbox{}
 	return NewWebhooks(store, secrets{"int-1": secret}, cfg, nil), store, clock
+}
+
+// deliverDue claims due deliveries, sends them and waits until all are recorded; it
+// returns how many it claimed.
+func (w *Webhooks) deliverDue(ctx context.Context) (int, error) {
+	var wg sync.WaitGroup
+	n, err := w.claimDue(ctx, &wg)
+	wg.Wait()
+	return n, err
 }
 
 // step runs one claim-and-send round and checks how many deliveries it claimed.
@@ -375,8 +385,8 @@ func TestWebhookReceiverDownGivesUp(t *testing.T) {
 		t.Fatalf("%d attempts, want %d: %+v", len(as), len(times), as)
 	}
 	for i, a := range as {
-		if a.Delivered || a.Status != 0 || a.Error == "" {
-			t.Errorf("attempt %d: %+v, want a failure without status", i, a)
+		if a.Delivered || a.Status != 0 || a.Error != ErrTextUnreachable {
+			t.Errorf("attempt %d: %+v, want a failure without status, %q", i, a, ErrTextUnreachable)
 		}
 		if strings.Contains(a.Error, "s3cret") {
 			t.Errorf("attempt %d error %q shows the callback URL's query", i, a.Error)
@@ -403,21 +413,24 @@ func TestWebhookFailures(t *testing.T) {
 		integ     string
 		timeout   time.Duration
 		status    int
-		retried   bool // a next attempt is planned
-		reachable bool // the receiver saw the request
+		retried   bool   // a next attempt is planned
+		reachable bool   // the receiver saw the request
+		text      string // the error the integrator reads
 	}{
 		{"redirect not followed", dev, func(r *receiver) string { return r.srv.URL + "/cb" }, []int{http.StatusFound}, "int-1", 0,
-			http.StatusFound, true, true},
+			http.StatusFound, true, true, "receiver answered 302"},
 		{"client error retried", dev, func(r *receiver) string { return r.srv.URL }, []int{http.StatusBadRequest}, "int-1", 0,
-			http.StatusBadRequest, true, true},
-		{"unknown integrator secret", dev, func(r *receiver) string { return r.srv.URL }, nil, "int-2", 0, 0, true, false},
+			http.StatusBadRequest, true, true, "receiver answered 400"},
+		{"unknown integrator secret", dev, func(r *receiver) string { return r.srv.URL }, nil, "int-2", 0, 0, true, false, ErrTextInternal},
 		{"URL refused by the policy gives up at once", lan, func(r *receiver) string { return r.srv.URL }, nil, "int-1", 0,
-			0, false, false},
+			0, false, false, ErrTextNotAllowed},
 		{"URL no longer valid gives up at once", dev, func(r *receiver) string { return "ftp://example.com/" }, nil, "int-1", 0,
-			0, false, false},
+			0, false, false, ErrTextNotAllowed},
+		// Refused by the dialer after resolution: "unreachable", like a closed port, so
+		// that names cannot be resolved through Paraphe.
 		{"name rebound to loopback refused by the dialer", CallbackPolicy{AllowPrivate: true},
 			func(r *receiver) string { return strings.Replace(r.srv.URL, "127.0.0.1", "loopback.paraphe.test", 1) },
-			nil, "int-1", 0, 0, true, false},
+			nil, "int-1", 0, 0, true, false, ErrTextUnreachable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -442,8 +455,8 @@ func TestWebhookFailures(t *testing.T) {
 				t.Fatalf("%d attempts", len(as))
 			}
 			a := as[0]
-			if a.Delivered || a.Error == "" || a.Status != tc.status || (a.NextAttemptAt != nil) != tc.retried {
-				t.Fatalf("attempt %+v; want failed with status %d, retried=%v", a, tc.status, tc.retried)
+			if a.Delivered || a.Error != tc.text || a.Status != tc.status || (a.NextAttemptAt != nil) != tc.retried {
+				t.Fatalf("attempt %+v; want failed with status %d, error %q, retried=%v", a, tc.status, tc.text, tc.retried)
 			}
 			if n := len(rcv.seen()); (n > 0) != tc.reachable || n > 1 {
 				t.Fatalf("receiver saw %d requests", n)
@@ -477,8 +490,8 @@ func TestWebhookTimeout(t *testing.T) {
 		t.Fatalf("attempt took %v with a 200ms timeout", d)
 	}
 	as := attempts(t, w, "r-1")
-	if len(as) != 1 || as[0].Delivered || as[0].Status != 0 || as[0].NextAttemptAt == nil {
-		t.Fatalf("attempts %+v", as)
+	if len(as) != 1 || as[0].Delivered || as[0].Status != 0 || as[0].NextAttemptAt == nil || as[0].Error != ErrTextUnreachable {
+		t.Fatalf("attempts %+v; want one failure, %q, retried", as, ErrTextUnreachable)
 	}
 }
 
@@ -494,7 +507,7 @@ func TestWebhookEnqueue(t *testing.T) {
 	if err := w.Enqueue(ctx, "int-1", `r-"2"`, "https://example.com/cb", "signed"); err != nil {
 		t.Fatal(err)
 	}
-	ds, _ := store.ClaimWebhooks(ctx, t0, 10, time.Minute)
+	ds, _ := store.ClaimWebhooks(ctx, t0, 10, time.Minute, nil)
 	if len(ds) != 1 || string(ds[0].Body) != `{"id":"r-\"2\"","status":"signed"}` || !ds[0].CreatedAt.Equal(t0) ||
 		ds[0].IntegratorID != "int-1" || ds[0].URL != "https://example.com/cb" {
 		t.Fatalf("enqueued %+v (body %s)", ds, ds[0].Body)
@@ -566,5 +579,71 @@ func TestWebhookRun(t *testing.T) {
 	}
 	for _, h := range hits {
 		verify(t, h.header.Get(SignatureHeader), h.body, secret, time.Now())
+	}
+}
+
+// TestWebhooksIndependentPerIntegrator: integrator B's receiver holds every request
+// without answering; B's 64 webhooks take at most maxInFlightPerIntegrator connections,
+// and integrator A's webhook is delivered while they are all still held.
+func TestWebhooksIndependentPerIntegrator(t *testing.T) {
+	release := make(chan struct{})
+	var (
+		mu            sync.Mutex
+		held, maxHeld int
+	)
+	hole := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		held++
+		maxHeld = max(maxHeld, held)
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		held--
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hole.Close()
+	defer close(release)
+	rcv := newReceiver(t)
+
+	store := &memOutbox{}
+	w := NewWebhooks(store, secrets{"int-a": secret, "int-b": secret}, WebhookConfig{Policy: dev, Timeout: time.Minute}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for i := range 64 {
+		if err := w.Enqueue(ctx, "int-b", "b-"+strconv.Itoa(i), hole.URL, "signed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { w.Run(ctx); close(done) }()
+	heldNow := func() int { mu.Lock(); defer mu.Unlock(); return held }
+	deadline := time.Now().Add(20 * time.Second)
+	for heldNow() < maxInFlightPerIntegrator && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := heldNow(); n != maxInFlightPerIntegrator {
+		t.Fatalf("B's receiver holds %d requests, want %d", n, maxInFlightPerIntegrator)
+	}
+	if err := w.Enqueue(ctx, "int-a", "a-1", rcv.srv.URL, "signed"); err != nil {
+		t.Fatal(err)
+	}
+	w.Kick()
+	for len(rcv.seen()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(rcv.seen()) != 1 {
+		t.Fatal("integrator A's webhook waited for integrator B's silent receiver")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if held != maxInFlightPerIntegrator || maxHeld != maxInFlightPerIntegrator {
+		t.Fatalf("B's receiver held %d (at most %d) requests at once, want %d", held, maxHeld, maxInFlightPerIntegrator)
 	}
 }

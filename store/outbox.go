@@ -78,22 +78,27 @@ func (s *Store) EnqueueWebhook(ctx context.Context, d notify.Delivery) error {
 // ClaimWebhooks leases due deliveries by moving their next attempt to now+lease, in one
 // statement on PostgreSQL (rows locked by another replica's claim are skipped) and in
 // one immediate transaction, which holds SQLite's write lock from BEGIN, on SQLite.
-func (s *Store) ClaimWebhooks(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
+// Deliveries of the integrators in skip are not claimed.
+func (s *Store) ClaimWebhooks(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]notify.Delivery, error) {
 	now = outboxTime(now)
 	until := outboxTime(now.Add(lease))
 	var rows []webhookDeliveryRow
 	db := s.db.WithContext(ctx)
+	// "NOT IN ()" is not SQL: without integrators to skip, the condition is left out.
+	due, args := "delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?", []any{now}
+	if len(skip) > 0 {
+		due += " AND integrator_id NOT IN ?"
+		args = append(args, skip)
+	}
 	var err error
 	if s.postgres {
 		err = db.Raw(`UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id IN (
-			SELECT id FROM webhook_deliveries
-			WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?
+			SELECT id FROM webhook_deliveries WHERE `+due+`
 			ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
-			RETURNING *`, until, now, limit).Scan(&rows).Error
+			RETURNING *`, append(append([]any{until}, args...), limit)...).Scan(&rows).Error
 	} else {
 		err = db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Where("delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?", now).
-				Order("next_attempt_at, id").Limit(limit).Find(&rows).Error; err != nil {
+			if err := tx.Where(due, args...).Order("next_attempt_at, id").Limit(limit).Find(&rows).Error; err != nil {
 				return err
 			}
 			if len(rows) == 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,7 +36,7 @@ func outboxEnqueue(t *testing.T, s *Store, requestID, url string, due time.Time)
 
 func outboxClaim(t *testing.T, s *Store, now time.Time, limit int, lease time.Duration) []notify.Delivery {
 	t.Helper()
-	ds, err := s.ClaimWebhooks(context.Background(), now, limit, lease)
+	ds, err := s.ClaimWebhooks(context.Background(), now, limit, lease, nil)
 	if err != nil {
 		t.Fatalf("ClaimWebhooks: %v", err)
 	}
@@ -55,6 +56,43 @@ func outboxRecord(t *testing.T, s *Store, id int64, a notify.Attempt) {
 	if err := s.RecordWebhookAttempt(context.Background(), id, a); err != nil {
 		t.Fatalf("RecordWebhookAttempt %d: %v", id, err)
 	}
+}
+
+// TestWebhookClaimSkips: deliveries of the integrators a replica has no room for are
+// left for later, and claimed once they are not skipped.
+func TestWebhookClaimSkips(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		migrateOutbox(t, s)
+		ctx := context.Background()
+		for i, integ := range []string{"int-b", "int-b", "int-a", "int-c", "int-b"} {
+			d := notify.Delivery{RequestID: fmt.Sprint("r", i), IntegratorID: integ, URL: "https://x.example/cb",
+				Body: []byte(`{}`), NextAttemptAt: t0.Add(time.Duration(i) * time.Second), CreatedAt: t0}
+			if err := s.EnqueueWebhook(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(time.Minute)
+		ds, err := s.ClaimWebhooks(ctx, now, 10, time.Minute, []string{"int-b", "int-c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(claimedRequests(ds)) != "[r2]" {
+			t.Fatalf("skipping int-b and int-c claimed %v, want [r2]", claimedRequests(ds))
+		}
+		ds, err = s.ClaimWebhooks(ctx, now, 2, time.Minute, []string{"int-c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := claimedRequests(ds)
+		if slices.Sort(got); fmt.Sprint(got) != "[r0 r1]" {
+			t.Fatalf("skipping int-c claimed %v, want [r0 r1]", got)
+		}
+		// (PostgreSQL's UPDATE ... RETURNING gives no order.)
+		got = claimedRequests(outboxClaim(t, s, now, 10, time.Minute))
+		if slices.Sort(got); fmt.Sprint(got) != "[r3 r4]" {
+			t.Fatalf("skipping none claimed %v, want [r3 r4]", got)
+		}
+	})
 }
 
 func TestWebhookOutbox(t *testing.T) {
@@ -160,7 +198,7 @@ func TestWebhookClaimConcurrent(t *testing.T) {
 				for range 8 {
 					wg.Go(func() {
 						for {
-							ds, err := s.ClaimWebhooks(context.Background(), t0, 3, time.Hour)
+							ds, err := s.ClaimWebhooks(context.Background(), t0, 3, time.Hour, nil)
 							if err != nil {
 								errs <- err
 								return
