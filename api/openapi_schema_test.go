@@ -25,6 +25,26 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"EnrollRequest":     enrollIn{},
 		"PINChange":         changePINIn{},
 		"BlockRequest":      blockIn{},
+		// The CSC API.
+		"CSCError":            cscErrorOut{},
+		"CSCInfo":             cscInfoOut{},
+		"CSCMetadata":         cscMetadataOut{},
+		"CSCToken":            cscTokenOut{},
+		"CSCListRequest":      cscListIn{},
+		"CSCList":             cscListOut{},
+		"CSCInfoRequest":      cscInfoIn{},
+		"CSCAuthorizeRequest": cscCredAuthorizeIn{},
+		"CSCHandleRequest":    cscHandleIn{},
+		"CSCHandle":           cscHandleOut{},
+		"CSCSAD":              cscSADOut{},
+		"CSCExtendRequest":    cscExtendIn{},
+		"CSCSignHashRequest":  cscSignHashIn{},
+		"CSCSignatures":       cscSignaturesOut{},
+		"CSCResponseID":       cscResponseOut{},
+		"CSCSignDocRequest":   cscSignDocIn{},
+		"CSCSignDoc":          cscSignDocOut{},
+		"CSCTimestampRequest": cscTimestampIn{},
+		"CSCTimestamp":        cscTimestampOut{},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, ok := schemas[name].(map[string]any)

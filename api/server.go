@@ -134,6 +134,8 @@ type Deps struct {
 	App http.Handler
 	// Demo serves the integrator's demo page at /demo; nil serves none.
 	Demo *Demo
+	// CSC serves the Cloud Signature Consortium API under /csc/; nil: not served.
+	CSC CSC
 }
 
 type server struct {
@@ -234,6 +236,7 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/v1/webpush/key", s.webPushKey)
 	r.POST("/v1/accounts/block", byIP, s.blockAccount)
 	s.mountWeb(r)
+	s.routeCSC(r)
 	return r, nil
 }
 

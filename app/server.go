@@ -16,6 +16,7 @@ import (
 	"github.com/paraphe/paraphe/api"
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/config"
+	"github.com/paraphe/paraphe/csc"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/hsm"
@@ -43,6 +44,7 @@ type Domain struct {
 	Metrics     *metrics.Metrics
 	Push        *notify.PushGateway // nil when not configured
 	WebPush     *webpush.Sender     // nil when disabled
+	CSC         *csc.Service
 }
 
 // Domain opens the HSM and the CA if needed and builds the domain services. The CLI
@@ -103,8 +105,11 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
 		CheckCallback: func(u string) error { return notify.ValidateCallbackURL(u, policy) },
 	})
+	cscService := csc.New(csc.Deps{Store: e.Store, Clients: integrators, Requests: requests, Identities: e.Store, TSA: ts,
+		Chain: e.CA.Chain(), Log: e.Log}, csc.Config{BaseURL: cfg.BaseURL(), Region: cfg.Country})
 	return &Domain{
 		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push, WebPush: wp,
+		CSC:      cscService,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
 	}, nil
 }
@@ -177,6 +182,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		Log:            e.Log,
 		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody, PDFBody: e.Cfg.Limits.PDFBody, Validations: e.Cfg.Limits.Validations},
 		TrustedProxies: e.Cfg.TrustedProxies,
+		CSC:            d.CSC,
 	})
 	if err != nil {
 		return nil, err

@@ -13,9 +13,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,6 +33,9 @@ type Integrator struct {
 	Name       string
 	APIKeyHash []byte
 	CreatedAt  time.Time
+	// RedirectURIs are where the OAuth 2.0 authorization endpoint (CSC) may send the
+	// signer's browser back; matched exactly, never by prefix.
+	RedirectURIs []string
 }
 
 // Errors callers branch on.
@@ -87,18 +92,42 @@ type Created struct {
 // keyPrefix marks Paraphe API keys so that secret scanners can find leaked ones.
 const keyPrefix = "pk_"
 
-// Add creates an integrator and returns its API key and webhook secret.
-func (s *Service) Add(ctx context.Context, name string) (Created, error) {
+// MaxRedirectURIs bounds the redirect URIs of one integrator: a product has a handful
+// of deployments; more is a configuration mistake.
+const MaxRedirectURIs = 20
+
+// CheckRedirectURI accepts an absolute http(s) URI without fragment, of at most 2048
+// bytes (RFC 6749 §3.1.2).
+func CheckRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || len(raw) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" ||
+		strings.ContainsFunc(raw, func(r rune) bool { return r <= 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%w: redirect URI %q must be an absolute http(s) URI without fragment, of at most 2048 bytes", ErrInvalid, raw)
+	}
+	return nil
+}
+
+// Add creates an integrator, with the redirect URIs its OAuth 2.0 client may use, and
+// returns its API key and webhook secret.
+func (s *Service) Add(ctx context.Context, name string, redirectURIs ...string) (Created, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return Created{}, fmt.Errorf("%w: name must be 1 to 200 printable characters", ErrInvalid)
+	}
+	if len(redirectURIs) > MaxRedirectURIs {
+		return Created{}, fmt.Errorf("%w: at most %d redirect URIs", ErrInvalid, MaxRedirectURIs)
+	}
+	for _, u := range redirectURIs {
+		if err := CheckRedirectURI(u); err != nil {
+			return Created{}, err
+		}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Created{}, fmt.Errorf("integrator: key: %w", err)
 	}
 	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	in := &Integrator{ID: uuid.NewString(), Name: name, APIKeyHash: HashKey(key), CreatedAt: s.now().UTC()}
+	in := &Integrator{ID: uuid.NewString(), Name: name, APIKeyHash: HashKey(key), CreatedAt: s.now().UTC(), RedirectURIs: redirectURIs}
 	secret, err := s.WebhookSecret(ctx, in.ID)
 	if err != nil {
 		return Created{}, err
@@ -129,6 +158,31 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Integrator, er
 			return nil, ErrUnauthenticated
 		}
 		return nil, fmt.Errorf("integrator: authenticate: %w", err)
+	}
+	return in, nil
+}
+
+// AuthenticateClient checks an OAuth 2.0 client's credentials: the client id is the
+// integrator id, the client secret its API key. Any mismatch is ErrUnauthenticated.
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (*Integrator, error) {
+	in, err := s.Authenticate(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(in.ID), []byte(clientID)) != 1 {
+		return nil, ErrUnauthenticated
+	}
+	return in, nil
+}
+
+// Client returns an integrator by id (the OAuth 2.0 client id); ErrNotFound when absent.
+func (s *Service) Client(ctx context.Context, clientID string) (*Integrator, error) {
+	in, err := s.store.Integrator(ctx, clientID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("integrator: client: %w", err)
 	}
 	return in, nil
 }

@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -239,4 +240,52 @@ func (s *Service) signPDFs(ctx context.Context, r *Request, key engine.Signer) (
 		_ = s.blobs.Delete(ctx, preparedKey(r.ID, i))
 	}
 	return out, nil
+}
+
+// SignPDFInput is one whole PDF to sign at once, outside PDF mode's life cycle: the
+// caller consumed an authorization that covers it (CSC signDoc).
+type SignPDFInput struct {
+	Key         crypto.Signer
+	Certificate *x509.Certificate
+	PDF         []byte
+	Level       Level
+	Options     PDFOptions
+}
+
+// SignPDF signs a PDF through PDF mode's own path (prepare, then the engine: CMS, embed,
+// /DSS and the document time-stamp as the level asks) and returns the signed file and
+// its CMS. Its working files are deleted before it returns.
+func (s *Service) SignPDF(ctx context.Context, in SignPDFInput) (signed, cms []byte, err error) {
+	if err := s.validatePDF(&CreateInput{Level: in.Level, PDFs: []PDFInput{{Name: "document"}}, PDF: in.Options}); err != nil {
+		return nil, nil, err
+	}
+	key, err := s.StageUpload(ctx, bytes.NewReader(in.PDF), int64(len(in.PDF)))
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &Request{ID: uuid.NewString(), Level: in.Level, CreatedAt: s.now().UTC()}
+	defer func() {
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
+		s.dropBlobs(r.ID)
+	}()
+	size := contentsSize(in.Certificate, s.engine.Chain(), in.Level)
+	doc, err := s.prepareOne(ctx, r, 0, PDFInput{Name: "document", UploadKey: key}, in.Options, in.Certificate.Subject.CommonName, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Documents = []Document{doc}
+	out, err := s.signPDFs(ctx, r, engine.Signer{Key: in.Key, Certificate: in.Certificate})
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := s.blobs.Open(ctx, signedKey(r.ID, 0))
+	if err != nil {
+		return nil, nil, fmt.Errorf("signer: signed PDF: %w", err)
+	}
+	defer f.Close()
+	signed, err = io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("signer: signed PDF: %w", err)
+	}
+	return signed, out[0], nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"github.com/paraphe/paraphe/integrator"
 )
@@ -10,7 +11,8 @@ var _ integrator.Store = (*Store)(nil)
 
 // CreateIntegrator inserts an integrator.
 func (s *Store) CreateIntegrator(ctx context.Context, in *integrator.Integrator) error {
-	return s.db.WithContext(ctx).Create(&integratorRow{ID: in.ID, Name: in.Name, APIKeyHash: in.APIKeyHash, CreatedAt: in.CreatedAt.UTC()}).Error
+	return s.db.WithContext(ctx).Create(&integratorRow{ID: in.ID, Name: in.Name, APIKeyHash: in.APIKeyHash, CreatedAt: in.CreatedAt.UTC(),
+		RedirectURIs: strings.Join(in.RedirectURIs, "\n")}).Error
 }
 
 // IntegratorByKeyHash finds an integrator by the hash of its API key.
@@ -38,5 +40,9 @@ func (s *Store) Integrator(ctx context.Context, id string) (*integrator.Integrat
 }
 
 func toIntegrator(r integratorRow) *integrator.Integrator {
-	return &integrator.Integrator{ID: r.ID, Name: r.Name, APIKeyHash: r.APIKeyHash, CreatedAt: r.CreatedAt}
+	in := &integrator.Integrator{ID: r.ID, Name: r.Name, APIKeyHash: r.APIKeyHash, CreatedAt: r.CreatedAt}
+	if r.RedirectURIs != "" {
+		in.RedirectURIs = strings.Split(r.RedirectURIs, "\n")
+	}
+	return in
 }

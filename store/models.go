@@ -9,6 +9,8 @@ type integratorRow struct {
 	Name       string `gorm:"size:200;not null"`
 	APIKeyHash []byte `gorm:"uniqueIndex;not null"`
 	CreatedAt  time.Time
+	// RedirectURIs holds the OAuth 2.0 redirect URIs, one a line.
+	RedirectURIs string `gorm:"size:50000"`
 }
 
 func (integratorRow) TableName() string { return "integrators" }
@@ -152,5 +154,5 @@ func (auditRow) TableName() string { return "audit_log" }
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
 		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{}, &blobRow{}, &blobChunkRow{},
-		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}, &pushSubscriptionRow{}}
+		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}, &pushSubscriptionRow{}, &cscTokenRow{}}
 }

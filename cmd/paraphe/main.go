@@ -1,7 +1,7 @@
 // Command paraphe is the Paraphe server and its operator CLI.
 //
 //	paraphe serve [--listen ADDR]        run the service
-//	paraphe integrators add NAME         create an integrator (secrets shown once)
+//	paraphe integrators add NAME         create an integrator (secrets shown once; --redirect-uri for CSC OAuth clients)
 //	paraphe users add --given-name G --surname S --email E --phone P
 //	paraphe ca root                      the development root CA certificate (PEM)
 //	paraphe audit verify                 check the audit hash chain
@@ -25,7 +25,9 @@ const usage = `usage: paraphe COMMAND [flags]
 
 commands:
   serve [--listen ADDR]                 run the service (first start creates the data folder)
-  integrators add NAME                  create an integrator; prints its API key and webhook secret once
+  integrators add [--redirect-uri URI]... NAME
+                                        create an integrator (CSC OAuth client: clientId = id, secret = API key);
+                                        prints its API key and webhook secret once
   users add --given-name G --surname S --email E --phone +32...
                                         create a signer; prints a one-time activation code
   users reactivate ID                   new activation code; old device, key and certificate revoked

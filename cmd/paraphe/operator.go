@@ -20,11 +20,16 @@ func cmdIntegratorsAdd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("integrators add", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	redirects := []string{}
+	fs.Func("redirect-uri", "an OAuth 2.0 redirect URI of this client (CSC API; repeat for several; matched exactly)", func(v string) error {
+		redirects = append(redirects, v)
+		return nil
+	})
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := wantArgs(pos, 1, "integrators add [--data DIR] NAME"); err != nil {
+	if err := wantArgs(pos, 1, "integrators add [--data DIR] [--redirect-uri URI]... NAME"); err != nil {
 		return err
 	}
 	e, err := open(ctx, &c)
@@ -35,11 +40,14 @@ func cmdIntegratorsAdd(ctx context.Context, args []string) error {
 	if err := e.WithHSM(ctx); err != nil {
 		return err
 	}
-	out, err := e.Integrators().Add(ctx, pos[0])
+	out, err := e.Integrators().Add(ctx, pos[0], redirects...)
 	if err != nil {
 		return err
 	}
-	return printJSON(map[string]string{"id": out.ID, "name": out.Name, "apiKey": out.APIKey, "webhookSecret": out.WebhookSecret})
+	// clientId is the same id: the integrator is the OAuth 2.0 client of the CSC API, whose
+	// client secret is the API key.
+	return printJSON(map[string]any{"id": out.ID, "clientId": out.ID, "name": out.Name, "apiKey": out.APIKey,
+		"webhookSecret": out.WebhookSecret, "redirectUris": redirects})
 }
 
 func cmdUsersAdd(ctx context.Context, args []string) error {
