@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/errkind"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/webpush"
@@ -56,7 +57,30 @@ const (
 	CodeUnsignable      = "unsignable-pdf"
 	CodeGone            = "gone"
 	CodeNoResult        = "no-result"
+	CodeConflict        = "conflict"
+	CodeForbidden       = "forbidden"
+	CodeUpstream        = "upstream-unavailable"
 )
+
+// byKind answers errors that have a kind but no entry in mappings, and gives the status
+// every entry of mappings must agree with (except the few listed in kindExceptions):
+// this is where a kind becomes an HTTP status, once.
+var byKind = map[errkind.Kind]struct {
+	status int
+	code   string
+	title  string
+}{
+	errkind.Invalid:         {http.StatusUnprocessableEntity, CodeInvalid, "The request is not valid"},
+	errkind.NotFound:        {http.StatusNotFound, CodeNotFound, "Not found"},
+	errkind.Conflict:        {http.StatusConflict, CodeConflict, "Not possible in the current state"},
+	errkind.Unauthenticated: {http.StatusUnauthorized, CodeUnauthenticated, "Not authenticated"},
+	errkind.Forbidden:       {http.StatusForbidden, CodeForbidden, "Not allowed"},
+	errkind.Locked:          {http.StatusLocked, CodeLocked, "Locked"},
+	errkind.TooMany:         {http.StatusTooManyRequests, CodeTooMany, "Too many requests"},
+	// 5xx: the detail goes to the log only.
+	errkind.Unavailable: {http.StatusServiceUnavailable, CodeUnavailable, "A part of the service (HSM, database) is unavailable; retry later"},
+	errkind.Upstream:    {http.StatusBadGateway, CodeUpstream, "A service Paraphe depends on (time-stamping authority) failed; retry later"},
+}
 
 type mapping struct {
 	err    error
@@ -111,7 +135,9 @@ func writeProblem(c *gin.Context, p Problem) {
 	c.AbortWithStatusJSON(p.Status, p)
 }
 
-// fail maps err to a problem. Unknown errors are 500 without detail; the detail goes to
+// fail maps err to a problem: an error listed in mappings gets its own code and title
+// (clients branch on codes), any other error with a kind gets its kind's answer
+// (byKind), and an error without a kind is 500. 5xx answers carry no detail; it goes to
 // the log with the request id.
 func fail(c *gin.Context, err error) {
 	for _, m := range mappings {
@@ -135,11 +161,19 @@ func fail(c *gin.Context, err error) {
 		}
 	}
 	status, code, title := http.StatusInternalServerError, CodeInternal, "Internal error"
-	switch {
+	switch k, ok := byKind[errkind.Of(err)]; {
 	case errors.Is(err, context.Canceled):
 		status, title = 499, "Client closed the request"
+	case ok && k.status < 500:
+		writeProblem(c, Problem{Status: k.status, Code: k.code, Title: k.title, Detail: err.Error()})
+		return
+	case ok:
+		status, code, title = k.status, k.code, k.title
 	case errors.Is(err, context.DeadlineExceeded):
 		status, code, title = http.StatusServiceUnavailable, CodeUnavailable, "Timed out"
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
+		c.Header("Retry-After", "5")
 	}
 	logger(c).Error("request failed", "status", status, "err", err)
 	writeProblem(c, Problem{Status: status, Code: code, Title: title})

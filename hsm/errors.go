@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // ErrKeyNotFound is returned when no private key (or secret key, for HMAC)
@@ -23,7 +25,7 @@ var ErrKeyExists = errors.New("hsm: key already exists")
 var ErrTokenNotFound = errors.New("hsm: token not found")
 
 // ErrClosed is returned by operations on a Token (or its keys) after Close.
-var ErrClosed = errors.New("hsm: token closed")
+var ErrClosed = errkind.New(errkind.Unavailable, "hsm: token closed")
 
 // isRV reports whether err is the PKCS#11 return value rv.
 func isRV(err error, rv uint) bool {

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // sessionFlags opens read-write sessions: key generation creates token
@@ -199,13 +201,19 @@ func (t *Token) releaseSession(s *session, err error) {
 }
 
 // withSession runs fn with a session from the pool.
+// Errors that mean the token cannot serve now (no session in time, a session that
+// cannot be reopened, a device or session failure) are of kind errkind.Unavailable, so
+// front ends answer "try again later" (503) rather than "internal error".
 func (t *Token) withSession(ctx context.Context, fn func(h pkcs11.SessionHandle) error) error {
 	s, err := t.acquire(ctx)
 	if err != nil {
-		return err
+		return errkind.Wrap(errkind.Unavailable, err)
 	}
 	err = fn(s.h)
 	t.releaseSession(s, err)
+	if sessionBroken(err) {
+		return errkind.Wrap(errkind.Unavailable, err)
+	}
 	return err
 }
 

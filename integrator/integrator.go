@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // Integrator is an API client.
@@ -40,9 +41,9 @@ type Integrator struct {
 
 // Errors callers branch on.
 var (
-	ErrInvalid         = errors.New("integrator: invalid input")
-	ErrUnauthenticated = errors.New("integrator: missing or unknown API key")
-	ErrNotFound        = errors.New("integrator: not found")
+	ErrInvalid         = errkind.New(errkind.Invalid, "integrator: invalid input")
+	ErrUnauthenticated = errkind.New(errkind.Unauthenticated, "integrator: missing or unknown API key")
+	ErrNotFound        = errkind.New(errkind.NotFound, "integrator: not found")
 )
 
 // Store persists integrators.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/engine"
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // An authorization is a request of the raw format: the signer approves its digests on the
@@ -50,11 +50,11 @@ type ExpiredAuthorization struct {
 var (
 	// ErrNotAuthorized: the request is not an authorization the signer approved, or it
 	// ended (used up, expired, cancelled).
-	ErrNotAuthorized = errors.New("signer: no live authorization")
+	ErrNotAuthorized = errkind.New(errkind.Forbidden, "signer: no live authorization")
 	// ErrNotCovered: a digest is not among the authorization's free occurrences.
-	ErrNotCovered = errors.New("signer: digest not covered by the authorization")
+	ErrNotCovered = errkind.New(errkind.Forbidden, "signer: digest not covered by the authorization")
 	// ErrWrongCertificate: the authorization's signer no longer has that certificate.
-	ErrWrongCertificate = errors.New("signer: the signer's current certificate is another one")
+	ErrWrongCertificate = errkind.New(errkind.Conflict, "signer: the signer's current certificate is another one")
 )
 
 // maxDescription bounds what the phone shows as the authorization's description: CSC

@@ -21,6 +21,7 @@ import (
 	"github.com/digitorus/timestamp"
 
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // defaultTimeout bounds one attempt at one TSA: public TSAs answer in well
@@ -61,7 +62,7 @@ var (
 	// ErrAllFailed reports that no configured TSA produced an acceptable
 	// token. It wraps each URL's error (errors.Join), and
 	// cades.ErrTimestampUnavailable.
-	ErrAllFailed = errors.New("tsa: every time-stamping authority failed")
+	ErrAllFailed = errkind.New(errkind.Upstream, "tsa: every time-stamping authority failed")
 	// ErrInvalidDigest reports a digest or hash the client does not send.
 	ErrInvalidDigest = errors.New("tsa: unsupported hash or digest length")
 	// ErrHTTP reports a transport failure, an HTTP status other than 200, a

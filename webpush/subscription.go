@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/paraphe/paraphe/errkind"
 	"github.com/paraphe/paraphe/notify"
 )
 
 // ErrInvalid is wrapped by every refusal of a subscription.
-var ErrInvalid = errors.New("webpush: invalid subscription")
+var ErrInvalid = errkind.New(errkind.Invalid, "webpush: invalid subscription")
 
 // MaxEndpointLength bounds an endpoint URL: push services' are a few hundred bytes.
 const MaxEndpointLength = 1024
