@@ -32,9 +32,21 @@
 //   - Prepare reads the source through io.ReaderAt and streams it to the
 //     output and the hash in one pass: memory depends on the update (a few
 //     kilobytes plus the placeholder), never on the document.
-//   - Hostile input is refused in bounded time and memory: every loop over
-//     file data is bounded (revisions, objects, nesting, decoded sizes,
-//     page tree nodes) and checks ctx.
+//   - Hostile input is refused in bounded time and memory (ErrLimit, with
+//     ErrBroken): every operation runs under one budget, Limits (carried
+//     by the context, WithLimits; DefaultLimits otherwise): object numbers,
+//     revisions, object reads, bytes of one stream, bytes decoded in all,
+//     decoded object streams cached. Decoded bytes are charged for every
+//     filter and predictor step as really produced: a buffer is never sized
+//     from declared parameters (a predictor row of Columns × Colors × BPC
+//     is decoded only as far as the data goes), and inflate counts a
+//     stream's size before it allocates it, so a bomb costs its budget in
+//     CPU and nothing in memory. Offsets and counts from the file are
+//     checked without overflow (an xref subsection at 2^63-1 is ErrLimit,
+//     not a wrapped number). Nesting and page tree nodes are bounded, and
+//     ctx is checked every few object reads, every stream decoded and
+//     every MiB inflated, so work stops when the caller's request ends.
+//     DefaultLimits explains each default's value.
 //   - Refused: not a PDF (ErrNotPDF), encrypted (ErrEncrypted, whether or
 //     not a password is needed), certified with DocMDP P=1
 //     (ErrCertifiedNoChanges), damaged beyond repair (ErrBroken).

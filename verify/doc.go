@@ -47,8 +47,20 @@
 //   - Every input is answered: a validation stops at Options.Timeout
 //     (8 s by default, within the 10 s the contract promises) and within
 //     package pdf's budgets, shared by all revisions of one file (xref
-//     sections, objects read, bytes decoded, nesting: pdf.ErrLimit); what
-//     cannot be analysed is INDETERMINATE (GENERIC).
+//     sections, objects read, bytes decoded, nesting: pdf.ErrLimit, with
+//     the pdf.Limits of the context); what cannot be analysed is
+//     INDETERMINATE (GENERIC). The context is checked between /DSS entries,
+//     revocation entries, signatures and revisions and inside the parser,
+//     and ValidatePDFAt returns only once its worker has stopped (at most
+//     workerGrace, 2 s, after the deadline): nothing keeps burning CPU
+//     after the answer.
+//   - At most maxDSSEntries (2,000) entries of each /DSS array are read,
+//     and an entry listed again (the same object, or the same bytes) once:
+//     each costs a decode and, per certificate checked, a parse and a
+//     signature check (CRLs are parsed once per validation).
+//   - The document is read through io.ReaderAt (ValidatePDFAt): the API
+//     validates a temporary file, never a copy of the upload in memory;
+//     byte ranges are hashed and %%EOF markers found block by block.
 //   - Nothing is logged; document content never leaves the report.
 //
 // A Validator holds no mutable state and is safe for concurrent use; each
