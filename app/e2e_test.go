@@ -200,6 +200,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown request", key, "GET", "/v1/signature-requests/3d0c1f43-5a5e-4a43-9b63-1d2f0e6c8a11", "", nil, 404},
 		{"not a uuid", key, "GET", "/v1/signature-requests/..%2f..", "", nil, 404},
 		{"body too large", key, "POST", "/v1/signature-requests", "application/json", bytes.Repeat([]byte(" "), 2<<20), 413},
+		{"bidi override in a name", key, "POST", "/v1/signature-requests", "application/json", bytes.Replace(good, []byte(`contract.pdf`), []byte(`invoice\u202efdp.exe`), 1), 422},
+		{"zero-width space in a name", key, "POST", "/v1/signature-requests", "application/json", bytes.Replace(good, []byte(`contract.pdf`), []byte(`con\u200btract.pdf`), 1), 422},
+		{"C1 control in a name", key, "POST", "/v1/signature-requests", "application/json", bytes.Replace(good, []byte(`contract.pdf`), []byte(`con\u009btract.pdf`), 1), 422},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

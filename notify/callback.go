@@ -146,18 +146,43 @@ var (
 		netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	}
 	nat64 = netip.MustParsePrefix("64:ff9b::/96") // well-known NAT64: the last 4 bytes are an IPv4 address
+	// IPv4-compatible IPv6 (deprecated, RFC 4291 2.5.5.1): ::a.b.c.d carries an IPv4
+	// address in its last 4 bytes; :: and ::1 are the unspecified and loopback addresses.
+	v4compat = netip.MustParsePrefix("::/96")
+	// 6to4 (RFC 3056): 2002:AABB:CCDD::/48 routes to the IPv4 address AA.BB.CC.DD.
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// Teredo (RFC 4380): 2001:0::/32 tunnels to an IPv4 address hidden (inverted) in the
+	// last 4 bytes, through a relay. No webhook receiver lives there: always refused.
+	teredo = netip.MustParsePrefix("2001::/32")
 )
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address stands for (IPv4-mapped,
+// NAT64, IPv4-compatible, 6to4), so that the policy judges the real destination; other
+// addresses come back as they are.
+func embeddedIPv4(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	b := ip.As16()
+	switch {
+	case !ip.Is6():
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:]))
+	case v4compat.Contains(ip) && ip != netip.IPv6Unspecified() && ip != netip.IPv6Loopback():
+		return netip.AddrFrom4([4]byte(b[12:]))
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6]))
+	}
+	return ip
+}
 
 // checkAddr applies the policy to one address.
 func (p CallbackPolicy) checkAddr(ip netip.Addr) error {
-	ip = ip.Unmap()
-	if nat64.Contains(ip) {
-		b := ip.As16()
-		ip = netip.AddrFrom4([4]byte(b[12:]))
-	}
 	if ip.Zone() != "" {
 		return fmt.Errorf("%w: IPv6 zones not allowed", ErrBadCallbackURL)
 	}
+	if teredo.Contains(ip) {
+		return fmt.Errorf("%w: Teredo address %s not allowed", ErrBadCallbackURL, ip)
+	}
+	ip = embeddedIPv4(ip)
 	switch {
 	case !ip.IsValid():
 		return fmt.Errorf("%w: no address", ErrBadCallbackURL)

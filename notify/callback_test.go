@@ -95,6 +95,19 @@ func TestValidateCallbackURL(t *testing.T) {
 		{"IPv6 multicast always refused", "http://[ff02::1]/cb", all, false},
 		{"broadcast always refused", "http://255.255.255.255/cb", all, false},
 		{"documentation range refused", "http://192.0.2.1/cb", all, false},
+		{"IPv4-compatible loopback refused", "http://[::127.0.0.1]/cb", prod, false},
+		{"IPv4-compatible private refused", "http://[::10.0.0.1]/cb", prod, false},
+		{"IPv4-compatible metadata always refused", "http://[::169.254.169.254]/cb", all, false},
+		{"IPv4-compatible public allowed", "http://[::93.184.215.14]/cb", prod, true},
+		{"IPv4-mapped metadata always refused", "http://[::ffff:169.254.169.254]/cb", all, false},
+		{"IPv4-mapped hex loopback refused", "http://[::ffff:7f00:1]/cb", prod, false},
+		{"6to4 of loopback refused", "http://[2002:7f00:1::1]/cb", prod, false},
+		{"6to4 of private refused", "http://[2002:c0a8:101::1]/cb", prod, false},
+		{"6to4 of metadata always refused", "http://[2002:a9fe:a9fe::1]/cb", all, false},
+		{"6to4 of public allowed", "http://[2002:5db8:d70e::1]/cb", prod, true},
+		{"Teredo always refused", "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/cb", all, false},
+		{"Teredo of loopback refused", "http://[2001:0:53aa:64c:0:0:80ff:fffe]/cb", dev, false},
+		{"next to Teredo is public", "http://[2001:4860:4860::8888]/cb", prod, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +149,11 @@ func TestDialControl(t *testing.T) {
 		{"169.254.169.254:80", all, false},
 		{"0.0.0.0:80", all, false},
 		{"[::]:80", all, false},
+		{"[::7f00:1]:80", prod, false},
+		{"[::a00:1]:80", lan, true},
+		{"[2002:a00:1::1]:80", prod, false},
+		{"[2002:a00:1::1]:80", lan, true},
+		{"[2001:0:4136:e378:8000:63bf:3fff:fdd2]:80", all, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.addr, func(t *testing.T) {

@@ -65,8 +65,8 @@ func checkDescription(d string) error {
 	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > maxDescription {
 		return invalidf("description must be at most %d characters", maxDescription)
 	}
-	if strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return invalidf("description contains control characters")
+	if strings.ContainsFunc(d, unsafeRune) {
+		return invalidf("description contains control, bidirectional or invisible characters")
 	}
 	return nil
 }

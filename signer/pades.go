@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -85,7 +86,7 @@ func (s *Service) validatePDF(in *CreateInput) error {
 		}
 	}
 	for name, v := range map[string]string{"reason": in.PDF.Reason, "location": in.PDF.Location, "field": in.PDF.Field} {
-		if len(v) > 255 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+		if len(v) > 255 || !utf8.ValidString(v) || strings.ContainsFunc(v, unsafeRune) {
 			return invalidf("%s must be at most 255 printable characters", name)
 		}
 	}

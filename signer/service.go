@@ -333,8 +333,8 @@ func checkDocName(n string) error {
 	if n == "" || utf8.RuneCountInString(n) > 255 || !utf8.ValidString(n) {
 		return errors.New("name must be 1 to 255 characters")
 	}
-	if strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return errors.New("name contains control characters")
+	if strings.ContainsFunc(n, unsafeRune) {
+		return errors.New("name contains control, bidirectional or invisible characters")
 	}
 	return nil
 }
