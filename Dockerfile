@@ -22,6 +22,9 @@ COPY configs/paraphe.example.yaml /etc/paraphe/paraphe.example.yaml
 USER paraphe
 WORKDIR /var/lib/paraphe
 ENV PARAPHE_LISTEN=0.0.0.0:8080
+# Containers sit behind a TLS-terminating proxy or ingress; set it to false with a
+# tls: section in the configuration to serve HTTPS directly.
+ENV PARAPHE_BEHIND_TLS_PROXY=true
 EXPOSE 8080
 VOLUME ["/var/lib/paraphe"]
 STOPSIGNAL SIGTERM

@@ -136,6 +136,9 @@ type Deps struct {
 	Demo *Demo
 	// CSC serves the Cloud Signature Consortium API under /csc/; nil: not served.
 	CSC CSC
+	// BehindTLSProxy believes X-Forwarded-Proto from TrustedProxies (and from no one
+	// else) to tell requests that came over https.
+	BehindTLSProxy bool
 }
 
 type server struct {
@@ -190,7 +193,11 @@ func New(d Deps) (http.Handler, error) {
 	}
 	r.HandleMethodNotAllowed = true
 	s := &server{Deps: d, validations: make(chan struct{}, d.Limits.Validations)}
-	r.Use(s.requestID, s.accessLog, s.recover, s.pdfLimits)
+	proxies, err := parseProxies(d.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	r.Use(s.secureScheme(proxies), s.requestID, s.accessLog, s.recover, s.pdfLimits)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No such resource"})
 	})

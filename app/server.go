@@ -167,7 +167,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		demo = &api.Demo{IntegratorID: id, Page: web.Demo()}
 	}
 	h, err := api.New(api.Deps{
-		Push: wp, App: web.App(), Demo: demo,
+		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
 		Metrics: m.Handler(), HTTPStats: m,

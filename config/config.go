@@ -28,6 +28,12 @@ type Config struct {
 	DataDir string `yaml:"dataDir"`
 	// Listen is the HTTP listen address.
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS (TLS 1.2 and up, HTTP/2) with a PEM certificate and key.
+	TLS TLS `yaml:"tls"`
+	// BehindTLSProxy says that a TLS-terminating proxy stands in front: plain HTTP may
+	// then be served on a non-loopback address, and X-Forwarded-Proto is believed from
+	// TrustedProxies (only).
+	BehindTLSProxy bool `yaml:"behindTLSProxy"`
 	// PublicURL is the base URL certificates and devices use to reach this service;
 	// empty means http://<listen>.
 	PublicURL string `yaml:"publicURL"`
@@ -91,6 +97,37 @@ type Requests struct {
 type Push struct {
 	URL        string `yaml:"url"`
 	SecretFile string `yaml:"secretFile"`
+}
+
+// TLS names the server certificate and key files (PEM). The key file may be the
+// certificate file when it holds both.
+type TLS struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// Enabled reports whether HTTPS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// CheckListen refuses plain HTTP on an address other hosts can reach: PINs travel in
+// approval bodies, and browsers give the app its key store and service worker only in a
+// secure context. Loopback is fine (the browser treats it as secure; a local proxy or
+// test harness sits there), and so is a server behind a TLS-terminating proxy.
+func (c Config) CheckListen() error {
+	if c.TLS.Enabled() || c.BehindTLSProxy {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("config: listen %q: %w", c.Listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("config: refusing to serve plain HTTP on %s, which other hosts can reach: give a certificate (--tls-cert, --tls-key) or say that a TLS proxy stands in front (--behind-tls-proxy)", c.Listen)
 }
 
 // WebPush configures Web Push (RFC 8030, 8291, 8292). Endpoints are URLs that browsers
@@ -279,6 +316,13 @@ func Load(path, dataDir string) (Config, error) {
 	if v := os.Getenv("PARAPHE_PUBLIC_URL"); v != "" {
 		c.PublicURL = v
 	}
+	if v := os.Getenv("PARAPHE_BEHIND_TLS_PROXY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("config: PARAPHE_BEHIND_TLS_PROXY=%q is not a boolean", v)
+		}
+		c.BehindTLSProxy = b
+	}
 	if c.DatabaseURLFile != "" && c.DatabaseURL == "" {
 		b, err := os.ReadFile(c.DatabaseURLFile)
 		if err != nil {
@@ -307,6 +351,12 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("config: publicURL %q must be an http(s) URL", c.PublicURL))
 		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("config: tls needs both certFile and keyFile"))
+	}
+	if c.BehindTLSProxy && c.TLS.Enabled() {
+		errs = append(errs, errors.New("config: behindTLSProxy and tls exclude each other"))
 	}
 	if c.KeyType != hsm.ECP256 && c.KeyType != hsm.RSA3072 {
 		errs = append(errs, fmt.Errorf("config: keyType must be %s or %s", hsm.ECP256, hsm.RSA3072))

@@ -77,3 +77,40 @@ func TestStrictAndInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckListen(t *testing.T) {
+	tests := []struct {
+		listen string
+		tls    bool
+		proxy  bool
+		ok     bool
+	}{
+		{"127.0.0.1:8080", false, false, true},
+		{"[::1]:8080", false, false, true},
+		{"localhost:8080", false, false, true},
+		{"127.3.2.1:8080", false, false, true},
+		{"0.0.0.0:8080", false, false, false},
+		{":8080", false, false, false},
+		{"192.168.1.20:8443", false, false, false},
+		{"paraphe.example:80", false, false, false},
+		{"0.0.0.0:8443", true, false, true},
+		{"0.0.0.0:8080", false, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.listen, func(t *testing.T) {
+			c := Default(t.TempDir())
+			c.Listen, c.BehindTLSProxy = tc.listen, tc.proxy
+			if tc.tls {
+				c.TLS = TLS{CertFile: "cert.pem", KeyFile: "key.pem"}
+			}
+			if err := c.CheckListen(); (err == nil) != tc.ok {
+				t.Fatalf("CheckListen = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	c := Default(t.TempDir())
+	c.TLS.CertFile = "cert.pem"
+	if c.Validate() == nil {
+		t.Fatal("a certificate without its key validates")
+	}
+}

@@ -4,6 +4,7 @@
 //	paraphe integrators add NAME         create an integrator (secrets shown once; --redirect-uri for CSC OAuth clients)
 //	paraphe users add --given-name G --surname S --email E --phone P
 //	paraphe ca root                      the development root CA certificate (PEM)
+//	paraphe ca server-cert HOST...       a development TLS server certificate and key
 //	paraphe audit verify                 check the audit hash chain
 //
 // Every command takes --data DIR, --config FILE and --database-url URL, before
@@ -24,7 +25,9 @@ import (
 const usage = `usage: paraphe COMMAND [flags]
 
 commands:
-  serve [--listen ADDR]                 run the service (first start creates the data folder)
+  serve [--listen ADDR] [--tls-cert F --tls-key F | --behind-tls-proxy] [--demo]
+                                        run the service (first start creates the data folder);
+                                        plain HTTP only on loopback or behind a TLS proxy
   integrators add [--redirect-uri URI]... NAME
                                         create an integrator (CSC OAuth client: clientId = id, secret = API key);
                                         prints its API key and webhook secret once
@@ -37,6 +40,8 @@ commands:
   users erase ID                        erase a user's personal data (refused while requests are open)
   retention run                         apply the retention periods once; prints a JSON summary
   ca root                               print the development root CA certificate (PEM)
+  ca server-cert [--cert F] [--key F] HOST-OR-IP...
+                                        issue a development TLS server certificate and key
   verify FILE [--json|--html] [--trust FILE] [--at TIME]
                                         validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
   evidence REQUEST_ID                   the evidence record of a request (JSON)
@@ -124,6 +129,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdRetentionRun(ctx, rest[1:])
 	case cmd == "ca" && sub == "root":
 		return cmdCARoot(ctx, rest[1:])
+	case cmd == "ca" && sub == "server-cert":
+		return cmdCAServerCert(ctx, rest[1:])
 	case cmd == "evidence":
 		return cmdEvidence(ctx, rest)
 	case cmd == "verify":

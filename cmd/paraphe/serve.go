@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,11 +21,14 @@ func cmdServe(ctx context.Context, args []string) error {
 	c.register(fs)
 	listen := fs.String("listen", "", "listen address (default 127.0.0.1:8080)")
 	demo := fs.Bool("demo", false, "serve the integrator's demo page at /demo")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
+	tlsKey := fs.String("tls-key", "", "the PEM private key of --tls-cert")
+	behind := fs.Bool("behind-tls-proxy", false, "plain HTTP behind a TLS-terminating proxy (X-Forwarded-Proto believed from trustedProxies)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := wantArgs(pos, 0, "serve [--listen ADDR] [--data DIR]"); err != nil {
+	if err := wantArgs(pos, 0, "serve [--listen ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE | --behind-tls-proxy] [--demo]"); err != nil {
 		return err
 	}
 	cfg, err := c.load()
@@ -36,6 +40,27 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	if *demo {
 		cfg.Demo = true
+	}
+	if *tlsCert != "" || *tlsKey != "" {
+		cfg.TLS.CertFile, cfg.TLS.KeyFile = *tlsCert, *tlsKey
+	}
+	if *behind {
+		cfg.BehindTLSProxy = true
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := cfg.CheckListen(); err != nil {
+		return err
+	}
+	var tlsConf *tls.Config
+	if cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("serve: TLS certificate: %w", err)
+		}
+		// TLS 1.2 and up; HTTP/2 is offered through ALPN.
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	}
 	log := app.NewLogger(cfg.LogLevel)
 	_, statErr := os.Stat(cfg.DataDir)
@@ -63,15 +88,23 @@ func cmdServe(ctx context.Context, args []string) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConf,
 	}
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { svc.RunWorkers(bg, log) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("paraphe listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "postgres", e.Store.Postgres())
-	printNextSteps(cfg.DataDir, "http://"+ln.Addr().String(), firstStart)
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("paraphe listening", "addr", ln.Addr().String(), "tls", tlsConf != nil, "behindTLSProxy", cfg.BehindTLSProxy,
+		"data", cfg.DataDir, "postgres", e.Store.Postgres())
+	printNextSteps(cfg.DataDir, scheme+"://"+ln.Addr().String(), firstStart)
 
 	select {
 	case err = <-errc:
