@@ -43,6 +43,13 @@ func run(m *testing.M) int {
 	// Every simulated device shares one address: per-address limits would turn the
 	// tests' many enrollments into 429s (the limiter has its own tests in api).
 	cfg.RateLimits = config.RateLimits{}
+	// a foreign root CA in trustDir: the validation API must trust it
+	trust := filepath.Join(dir, "trust")
+	if foreign, err = newForeignPKI(trust); err != nil {
+		fmt.Println("foreign PKI:", err)
+		return 1
+	}
+	cfg.TrustDir = trust
 	e, err := app.Open(ctx, cfg, app.NewLogger("error"))
 	if err != nil {
 		fmt.Println("open:", err)
