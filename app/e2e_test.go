@@ -29,6 +29,7 @@ import (
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/device/client"
+	"github.com/paraphe/paraphe/internal/testenv"
 	"github.com/paraphe/paraphe/tsa"
 )
 
@@ -127,7 +128,7 @@ func create(t *testing.T, key string, body []byte) (id, icon string) {
 
 func needOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
+		testenv.Missing(t, "openssl not installed")
 	}
 }
 

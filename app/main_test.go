@@ -11,6 +11,7 @@ import (
 	"github.com/paraphe/paraphe/app"
 	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/hsm"
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // The whole service, once per test binary: a SoftHSM2 token is bound to the process by
@@ -28,6 +29,10 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	if _, err := hsm.FindSoftHSMModule(); err != nil {
 		fmt.Println("SKIP app end-to-end tests: SoftHSM2 is not installed (apt-get install softhsm2):", err)
+		if testenv.InCI() {
+			fmt.Println("FAIL: CI=true and SoftHSM2 is missing; make test installs it")
+			return 1
+		}
 		return 0
 	}
 	dir, err := os.MkdirTemp("", "paraphe-app-test-")

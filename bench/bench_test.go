@@ -15,6 +15,7 @@ import (
 	digitoruspdf "github.com/digitorus/pdf"
 
 	"github.com/paraphe/paraphe/hsm"
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 func TestPercentile(t *testing.T) {
@@ -188,7 +189,7 @@ func TestRunTiny(t *testing.T) {
 		t.Skip("runs the whole benchmark at a tiny scale (a few seconds)")
 	}
 	if _, err := hsm.FindSoftHSMModule(); err != nil {
-		t.Skip("SoftHSM2 is not installed (apt-get install softhsm2):", err)
+		testenv.Missing(t, "SoftHSM2 is not installed (apt-get install softhsm2): %v", err)
 	}
 	plan := Plan{
 		RawSessions: []int{1}, RawWindow: 100 * time.Millisecond,

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 const testBaseURL = "http://127.0.0.1:8080"
@@ -129,7 +131,7 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed: skipping the check that needs it", name)
+		testenv.Missing(t, "%s not installed: skipping the check that needs it", name)
 	}
 	return p
 }

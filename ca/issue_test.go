@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // qcStatement mirrors RFC 3739 QCStatement for decoding in tests.
@@ -363,7 +365,7 @@ func TestQualifiedProfileChecker(t *testing.T) {
 		t.Skipf("acceptance checker %s absent: %v", script, err)
 	}
 	if err := exec.Command(python, "-c", "import cryptography").Run(); err != nil {
-		t.Skip("python3 module cryptography not installed: skipping the qualified-profile checker")
+		testenv.Missing(t, "python3 module cryptography not installed: skipping the qualified-profile checker")
 	}
 	a := openTest(t, t.TempDir(), newMemKeys())
 	tsa, err := a.IssueTSA(context.Background(), newKey(t).Public(), "Paraphe Development TSA")

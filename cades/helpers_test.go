@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // testPKI is a tiny in-memory PKI: a root CA, a TSA certificate and key.
@@ -194,7 +196,7 @@ func needOpenSSL(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not found in PATH: skipping the external CMS verification")
+		testenv.Missing(t, "openssl not found in PATH: skipping the external CMS verification")
 	}
 	return path
 }

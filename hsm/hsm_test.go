@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -625,7 +627,7 @@ func TestPoolExhausted(t *testing.T) {
 
 func TestReopen(t *testing.T) {
 	if skipReason != "" {
-		t.Skip(skipReason)
+		testenv.Missing(t, "%s", skipReason)
 	}
 	ctx := context.Background()
 	tok, err := Open(ctx, testCfg)
@@ -707,7 +709,7 @@ func TestReopen(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	if skipReason != "" {
-		t.Skip(skipReason)
+		testenv.Missing(t, "%s", skipReason)
 	}
 	dir := t.TempDir()
 	wrongPIN := filepath.Join(dir, "wrong.pin")

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // testCfg opens the one SoftHSM2 token that TestMain creates for the whole
@@ -51,7 +53,7 @@ func run(m *testing.M) int {
 func openToken(tb testing.TB, sessions int) *Token {
 	tb.Helper()
 	if skipReason != "" {
-		tb.Skip(skipReason)
+		testenv.Missing(tb, "%s", skipReason)
 	}
 	cfg := testCfg
 	if sessions > 0 {

@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 func TestFindSoftHSMModule(t *testing.T) {
 	if skipReason != "" {
-		t.Skip(skipReason)
+		testenv.Missing(t, "%s", skipReason)
 	}
 	p, err := FindSoftHSMModule()
 	if err != nil {
@@ -35,7 +37,7 @@ func TestFindSoftHSMModule(t *testing.T) {
 
 func TestInitSoftHSM(t *testing.T) {
 	if skipReason != "" {
-		t.Skip(skipReason)
+		testenv.Missing(t, "%s", skipReason)
 	}
 	ctx := context.Background()
 	pinBefore, err := os.ReadFile(testCfg.PINFile)
@@ -148,7 +150,7 @@ func TestInitSoftHSM(t *testing.T) {
 func TestOpenSSLVerify(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed, skipping the openssl cross-check")
+		testenv.Missing(t, "openssl not installed, skipping the openssl cross-check")
 	}
 	tok := openToken(t, 0)
 	ctx := context.Background()

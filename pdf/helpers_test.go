@@ -29,6 +29,7 @@ import (
 
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 var errNoKey = errors.New("memkeys: key not found")
@@ -281,7 +282,7 @@ func requireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed: skipping the external check", name)
+		testenv.Missing(t, "%s not installed: skipping the external check", name)
 	}
 	return p
 }
@@ -311,7 +312,7 @@ func runPdfsig(t testing.TB, path string) []pdfsigResult {
 	bin := requireTool(t, "pdfsig")
 	p := getPKI(t)
 	if p.nssDir == "" {
-		t.Skip("certutil not installed: cannot make pdfsig trust the test root")
+		testenv.Missing(t, "certutil not installed: cannot make pdfsig trust the test root")
 	}
 	out, _ := exec.Command(bin, "-no-ocsp", "-nssdir", "sql:"+p.nssDir, path).CombinedOutput()
 	blocks := strings.Split(string(out), "Signature #")

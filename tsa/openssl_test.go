@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // TestOpenSSLVerify has openssl make the query, posts it to the server over
 // HTTP, and has openssl verify the reply against the query and the data.
 func TestOpenSSLVerify(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: skipping the openssl ts -verify check")
+		testenv.Missing(t, "openssl not installed: skipping the openssl ts -verify check")
 	}
 	p := newTestPKI(t)
 	ts := serve(t, newTestServer(t, p, nil, ServerConfig{}))
