@@ -34,13 +34,36 @@ func (e *Env) RetentionJob() (*retention.Job, error) {
 	return j, nil
 }
 
-// fileSweeper deletes the signed PDFs whose results retention purged.
+// fileSweeper deletes the signed PDFs whose results retention purged, and what a crash
+// left half-written (partial blobs, uploads of requests never created).
 type fileSweeper struct {
 	st    *store.Store
 	blobs signer.Blobs
 }
 
+// partialAge is how old a partial blob or an unconsumed upload must be to be swept: far
+// longer than the creation of a request (upload, parse, prepare) can take on any
+// replica, so the sweep never takes a file still in use.
+const partialAge = time.Hour
+
 func (f fileSweeper) SweepFiles(ctx context.Context) (int64, error) {
+	n, err := f.sweepPurged(ctx)
+	if err != nil {
+		return n, err
+	}
+	if p, ok := f.blobs.(interface {
+		SweepPartial(ctx context.Context, before time.Time) (int64, error)
+	}); ok {
+		m, err := p.SweepPartial(ctx, time.Now().Add(-partialAge))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (f fileSweeper) sweepPurged(ctx context.Context) (int64, error) {
 	var n int64
 	for {
 		keys, err := f.st.PurgedFiles(ctx, 200)

@@ -4,8 +4,9 @@
 //
 // Rules: a blob becomes visible only when its writer commits (write to a temporary file,
 // fsync, rename), so a crash never leaves half a document under a key; keys are
-// slash-separated names of [a-zA-Z0-9._-] segments, checked, so no key escapes the folder.
-// Dir is safe for concurrent use.
+// slash-separated names of [a-zA-Z0-9._-] segments, checked, so no key escapes the folder;
+// what a crash leaves behind (temporary files, uploads no request consumed) is swept by
+// SweepPartial once an hour old, which retention runs call. Dir is safe for concurrent use.
 package blob
 
 import (
@@ -13,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned for a key with no committed blob.
@@ -161,4 +164,54 @@ func (d *Dir) DeletePrefix(_ context.Context, prefix string) error {
 		return fmt.Errorf("blob: %w", err)
 	}
 	return nil
+}
+
+// UploadsPrefix is the folder key under which uploads wait for their request to be
+// prepared; a request's creation deletes its uploads, so any left longer than a
+// creation can take were left by a crash.
+const UploadsPrefix = "uploads"
+
+// SweepPartial deletes what a crash can leave behind, when last modified before
+// before: temporary files of writers that never committed (".NAME.*.tmp" beside their
+// key) and uploads under UploadsPrefix that no request creation consumed. It returns how
+// many files it deleted. Pass a time well before any creation still running, on this
+// or another replica sharing the folder (an hour ago).
+func (d *Dir) SweepPartial(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	uploads := filepath.Join(d.root, UploadsPrefix) + string(filepath.Separator)
+	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile by a request's own clean-up
+			}
+			return err
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		name := e.Name()
+		partial := strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp")
+		if !partial && !strings.HasPrefix(p, uploads) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil // gone meanwhile
+		}
+		if !info.ModTime().Before(before) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("blob: sweep: %w", err)
+	}
+	return n, nil
 }

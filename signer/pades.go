@@ -100,7 +100,7 @@ func (s *Service) StageUpload(ctx context.Context, r io.Reader, limit int64) (st
 	if s.blobs == nil {
 		return "", invalidf("PDF mode is not configured on this server")
 	}
-	key := "uploads/" + uuid.NewString() + ".pdf"
+	key := blob.UploadsPrefix + "/" + uuid.NewString() + ".pdf"
 	w, err := s.blobs.Create(ctx, key)
 	if err != nil {
 		return "", fmt.Errorf("signer: stage upload: %w", err)

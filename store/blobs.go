@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -196,4 +197,40 @@ func (b *DBBlobs) DeletePrefix(ctx context.Context, prefix string) error {
 		}
 		return tx.Where(`key LIKE ? ESCAPE '\'`, like).Delete(&blobRow{}).Error
 	})
+}
+
+// SweepPartial deletes what a crash can leave behind, when older than before: the
+// temporary files of writers that never committed, and uploads (blob.UploadsPrefix)
+// that no request creation consumed. It returns how many it deleted.
+func (b *DBBlobs) SweepPartial(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	entries, err := os.ReadDir(b.tmpDir)
+	if err != nil {
+		return 0, fmt.Errorf("store: blob sweep: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "blob-") || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(b.tmpDir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("store: blob sweep: %w", err)
+		}
+		n++
+	}
+	var keys []string
+	if err := b.db.WithContext(ctx).Model(&blobRow{}).Where(`key LIKE ? AND created_at < ?`, blob.UploadsPrefix+"/%", before.UTC()).
+		Limit(1000).Pluck("key", &keys).Error; err != nil {
+		return n, fmt.Errorf("store: blob sweep: %w", err)
+	}
+	for _, k := range keys {
+		if err := b.Delete(ctx, k); err != nil {
+			return n, fmt.Errorf("store: blob sweep: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }

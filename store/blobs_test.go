@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/paraphe/paraphe/blob"
 )
@@ -82,6 +84,62 @@ func TestDBBlobs(t *testing.T) {
 		}
 		if _, err := b.Open(ctx, "requests/r1x/0.pdf"); err != nil {
 			t.Fatal("DeletePrefix took another request's files")
+		}
+	})
+}
+
+// TestDBBlobsSweepPartial: an upload never consumed and a writer's temporary file go
+// once old enough; documents of requests and recent uploads stay.
+func TestDBBlobsSweepPartial(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		tmp := t.TempDir()
+		b, err := s.Blobs(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{blob.UploadsPrefix + "/old.pdf", blob.UploadsPrefix + "/new.pdf", "requests/r1/0.pdf"} {
+			w, err := b.Create(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte("%PDF-1.7"))
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old := time.Now().Add(-2 * time.Hour).UTC()
+		if err := s.db.Model(&blobRow{}).Where("key IN ?", []string{blob.UploadsPrefix + "/old.pdf", "requests/r1/0.pdf"}).
+			Update("created_at", old).Error; err != nil {
+			t.Fatal(err)
+		}
+		w, err := b.Create(ctx, blob.UploadsPrefix+"/crashed.pdf") // never committed
+		if err != nil {
+			t.Fatal(err)
+		}
+		crashed := w.(*dbWriter).Name()
+		w.(*dbWriter).File.Close()
+		if err := os.Chtimes(crashed, old, old); err != nil {
+			t.Fatal(err)
+		}
+		n, err := b.SweepPartial(ctx, time.Now().Add(-time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("SweepPartial = %d, %v; want 2", n, err)
+		}
+		if _, err := os.Stat(crashed); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("temporary file of a crashed writer kept: %v", err)
+		}
+		for k, want := range map[string]bool{blob.UploadsPrefix + "/old.pdf": false, blob.UploadsPrefix + "/new.pdf": true, "requests/r1/0.pdf": true} {
+			f, err := b.Open(ctx, k)
+			if (err == nil) != want {
+				t.Errorf("%s: found=%v, want %v", k, err == nil, want)
+			}
+			if err == nil {
+				f.Close()
+			}
+		}
+		if n := count(t, s, &blobChunkRow{}, "key = ?", blob.UploadsPrefix+"/old.pdf"); n != 0 {
+			t.Fatalf("%d chunks of a swept upload left", n)
 		}
 	})
 }
