@@ -27,6 +27,7 @@ import (
 	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
+	"github.com/paraphe/paraphe/tsl"
 	"github.com/paraphe/paraphe/verify"
 	"github.com/paraphe/paraphe/web"
 	"github.com/paraphe/paraphe/webpush"
@@ -150,6 +151,12 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		return nil, err
 	}
 	anchors = append(anchors, more...)
+	var lists *tsl.Set
+	if len(e.Cfg.TrustedLists) > 0 {
+		if lists, err = tsl.Load(ctx, e.Cfg.TrustedLists, tsl.Options{}); err != nil {
+			return nil, fmt.Errorf("app: trustedLists: %w", err)
+		}
+	}
 	tmp, err := validationTempDir(e.Cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -175,7 +182,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
 		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
 		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
-		Validator:      verify.New(verify.Options{Anchors: anchors}),
+		Validator:      verify.New(verify.Options{Anchors: anchors, TrustedLists: lists}),
 		TempDir:        tmp,
 		PDFLimits:      pdfLimits(e.Cfg.Limits.PDF),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},

@@ -62,6 +62,12 @@ type Config struct {
 	// TrustDir holds PEM files of further trust anchors for validation (qualified CAs of
 	// the EU trusted lists an operator accepts); the development root is always trusted.
 	TrustDir string `yaml:"trustDir"`
+	// TrustedLists are EU trusted list files or folders of them (ETSI TS 119 612, XML,
+	// each with its operator's certificate as NAME.pem beside NAME.xml, or pointed to by
+	// a list of lists among them). Validation takes as anchors the CA/QC services granted
+	// at the signing time and reads the qualified status from them. Read at start: the
+	// operator keeps the files up to date (paraphe trusted-lists fetch) and restarts.
+	TrustedLists []string `yaml:"trustedLists"`
 	// Push forwards device notifications to a push gateway (APNs/FCM relay); off when
 	// URL is empty.
 	Push Push `yaml:"push"`

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/tsl"
 )
 
 var (
@@ -25,6 +26,8 @@ var (
 	oidQcSSCD       = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 4}
 	oidQcType       = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6}
 	oidQcTypeESign  = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6, 1}
+	oidQcTypeESeal  = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6, 2}
+	oidQcTypeWeb    = asn1.ObjectIdentifier{0, 4, 0, 1862, 1, 6, 3}
 	// Qualified certificate policies of ETSI EN 319 411-2: QCP-n, QCP-l,
 	// QCP-n-qscd, QCP-l-qscd.
 	qualifiedPolicies = []asn1.ObjectIdentifier{
@@ -37,43 +40,7 @@ var (
 // isQualified reads qcStatements and certificate policies: QcCompliance,
 // QcSSCD, QcType esign and a qualified policy must all be present.
 func isQualified(c *x509.Certificate) bool {
-	var compliance, sscd, esign bool
-	for _, ext := range c.Extensions {
-		if !ext.Id.Equal(oidQCStatements) {
-			continue
-		}
-		s := cryptobyte.String(ext.Value)
-		var seq cryptobyte.String
-		if !s.ReadASN1(&seq, casn1.SEQUENCE) {
-			return false
-		}
-		for !seq.Empty() {
-			var st cryptobyte.String
-			var id asn1.ObjectIdentifier
-			if !seq.ReadASN1(&st, casn1.SEQUENCE) || !st.ReadASN1ObjectIdentifier(&id) {
-				return false
-			}
-			switch {
-			case id.Equal(oidQcCompliance):
-				compliance = true
-			case id.Equal(oidQcSSCD):
-				sscd = true
-			case id.Equal(oidQcType):
-				var types cryptobyte.String
-				if st.ReadASN1(&types, casn1.SEQUENCE) {
-					for !types.Empty() {
-						var t asn1.ObjectIdentifier
-						if !types.ReadASN1ObjectIdentifier(&t) {
-							break
-						}
-						if t.Equal(oidQcTypeESign) {
-							esign = true
-						}
-					}
-				}
-			}
-		}
-	}
+	qc := qcStatementsOf(c)
 	policy := false
 	for _, p := range c.Policies {
 		for _, q := range qualifiedPolicies {
@@ -82,7 +49,55 @@ func isQualified(c *x509.Certificate) bool {
 			}
 		}
 	}
-	return compliance && sscd && esign && policy
+	return qc.Compliance && qc.SSCD && qc.ESig && policy
+}
+
+// qcStatementsOf reads the qcStatements extension (ETSI EN 319 412-5); a
+// malformed one says nothing.
+func qcStatementsOf(c *x509.Certificate) tsl.CertQC {
+	var qc tsl.CertQC
+	for _, ext := range c.Extensions {
+		if !ext.Id.Equal(oidQCStatements) {
+			continue
+		}
+		s := cryptobyte.String(ext.Value)
+		var seq cryptobyte.String
+		if !s.ReadASN1(&seq, casn1.SEQUENCE) {
+			return tsl.CertQC{}
+		}
+		for !seq.Empty() {
+			var st cryptobyte.String
+			var id asn1.ObjectIdentifier
+			if !seq.ReadASN1(&st, casn1.SEQUENCE) || !st.ReadASN1ObjectIdentifier(&id) {
+				return tsl.CertQC{}
+			}
+			switch {
+			case id.Equal(oidQcCompliance):
+				qc.Compliance = true
+			case id.Equal(oidQcSSCD):
+				qc.SSCD = true
+			case id.Equal(oidQcType):
+				var types cryptobyte.String
+				if st.ReadASN1(&types, casn1.SEQUENCE) {
+					for !types.Empty() {
+						var t asn1.ObjectIdentifier
+						if !types.ReadASN1ObjectIdentifier(&t) {
+							break
+						}
+						switch {
+						case t.Equal(oidQcTypeESign):
+							qc.ESig = true
+						case t.Equal(oidQcTypeESeal):
+							qc.ESeal = true
+						case t.Equal(oidQcTypeWeb):
+							qc.Web = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return qc
 }
 
 func toU64(o asn1.ObjectIdentifier) []uint64 {

@@ -98,7 +98,7 @@ small { color: #555; }
 <span style="font-weight:normal">{{plain $s.Indication}} {{with $s.SubIndication}}{{plain .}}{{end}}</span></p>
 <table>
 <tr><th>{{if eq $s.Kind "document-timestamp"}}Timestamp authority{{else}}Signer{{end}}</th><td>{{with $s.Signer.CommonName}}<strong>{{.}}</strong><br>{{end}}<small>{{$s.Signer.Subject}}</small>{{with $s.Signer.SerialNumber}}<br><small>certificate serial {{.}}</small>{{end}}</td></tr>
-<tr><th>Qualified certificate</th><td>{{if $s.Signer.Qualified}}Yes (qualified, key in a qualified signature creation device){{else}}No{{end}}</td></tr>
+<tr><th>Qualified certificate</th><td>{{if $s.Signer.Qualified}}Yes (qualified, key in a qualified signature creation device){{else}}No{{end}}{{with $s.Signer.TrustedList}} — per the {{.Territory}} trusted list ({{.List}}, sequence {{.SequenceNumber}}): {{.Service}}, {{.Provider}}{{end}}</td></tr>
 <tr><th>Level</th><td>{{$s.Level}}</td></tr>
 <tr><th>Signing time</th><td>{{time $s.SigningTime}}{{if $s.Timestamp}}{{if $s.Timestamp.Valid}} (proven by a timestamp){{end}}{{end}}</td></tr>
 {{with $s.Timestamp}}<tr><th>Signature timestamp</th><td>{{time .Time}} by {{.TSA}} — {{if .Valid}}valid{{else}}not valid{{with .Detail}}: {{.}}{{end}}{{end}}</td></tr>{{end}}
@@ -142,6 +142,10 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(&b, "\n   signer: %s (qualified: %v)\n   level: %s\n   signing time: %s\n   covers whole document: %v\n",
 			s.Signer.Subject, s.Signer.Qualified, s.Level, funcs["time"].(func(any) string)(s.SigningTime), s.CoversWholeDocument)
+		if tl := s.Signer.TrustedList; tl != nil {
+			fmt.Fprintf(&b, "   trusted list: %s (%s, sequence %d), service %q of %s, %s since %s\n",
+				tl.Territory, tl.List, tl.SequenceNumber, tl.Service, tl.Provider, tl.Status, tl.StatusSince.Format(time.RFC3339))
+		}
 		if s.Timestamp != nil {
 			fmt.Fprintf(&b, "   timestamp: %s by %s, valid: %v\n", s.Timestamp.Time.Format(time.RFC3339), s.Timestamp.TSA, s.Timestamp.Valid)
 		}

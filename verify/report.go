@@ -146,6 +146,29 @@ type Signer struct {
 	// NotBefore and NotAfter are the certificate's validity period.
 	NotBefore *time.Time `json:"notBefore,omitempty"`
 	NotAfter  *time.Time `json:"notAfter,omitempty"`
+	// TrustedList, when an EU trusted list covers the issuer, says which
+	// list and service decided Qualified.
+	TrustedList *TrustedListGrant `json:"trustedList,omitempty"`
+}
+
+// TrustedListGrant names the trusted list entry that decided a signer's
+// qualified status (ETSI TS 119 612).
+type TrustedListGrant struct {
+	// List is the list's file; Territory and SequenceNumber identify it.
+	List           string `json:"list"`
+	Territory      string `json:"territory"`
+	SequenceNumber int    `json:"sequenceNumber"`
+	// Provider and Service name the trust service that issued the
+	// certificate.
+	Provider string `json:"provider"`
+	Service  string `json:"service"`
+	// Status is the service's status URI at the validation time, in force
+	// since StatusSince.
+	Status      string    `json:"status"`
+	StatusSince time.Time `json:"statusSince"`
+	// Qualifiers are the qualifiers (QCWithSSCD, QCForESig, ...) whose
+	// criteria the certificate meets.
+	Qualifiers []string `json:"qualifiers,omitempty"`
 }
 
 // Timestamp describes an RFC 3161 timestamp.

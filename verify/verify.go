@@ -13,10 +13,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/tsl"
 )
 
 // Sentinel errors callers branch on.
@@ -48,6 +51,10 @@ type Options struct {
 	Online bool
 	// HTTPClient makes those requests; nil uses a client with a 3 s timeout.
 	HTTPClient *http.Client
+	// TrustedLists, when set, add the CA/QC services granted at the
+	// validation time as trust anchors, and decide signer.qualified for the
+	// certificates they cover (with their qualifiers).
+	TrustedLists *tsl.Set
 }
 
 // Validator validates signed PDFs and detached CMS signatures. It holds no
@@ -351,20 +358,40 @@ func (so *signerOutcome) finish(r *run, res result, sd *cades.SignedData, pool [
 		res.sig.SigningTime = res.sig.ClaimedSigningTime
 	}
 	chainPool := append(append([]*x509.Certificate(nil), sd.Certificates...), pool...)
-	cr := buildChain(so.cert, r.opts.Anchors, chainPool, t)
+	anchors := r.opts.Anchors
+	if tl := r.opts.TrustedLists.AnchorsAt(t); len(tl) > 0 {
+		anchors = append(append([]*x509.Certificate(nil), anchors...), tl...)
+	}
+	cr := buildChain(so.cert, anchors, chainPool, t)
 	if cr.ind != TotalPassed {
 		res.fail("certificate-chain", cr.ind, cr.sub, cr.detail)
 		return
 	}
 	res.check("certificate-chain", true, cr.detail)
+	f := r.opts.TrustedLists.Qualify(so.cert, cr.chain, qcStatementsOf(so.cert), t)
+	if f != nil {
+		res.sig.Signer.Qualified = f.QualifiedESig()
+		res.sig.Signer.TrustedList = &TrustedListGrant{
+			List: f.List, Territory: f.Territory, SequenceNumber: f.Sequence,
+			Provider: f.Provider, Service: f.Service, Status: f.Status, StatusSince: f.Since.UTC(),
+			Qualifiers: f.Qualifiers,
+		}
+	}
 	so.chainOK = true
 	so.revocation = checkRevocation(res, "signer", cr.chain, rd, t)
 	if tso != nil && tso.valid && len(tso.chain) > 0 {
 		checkRevocation(res, "tsa", tso.chain, rd, t)
 	}
-	if res.sig.Signer.Qualified {
+	switch {
+	case f != nil && res.sig.Signer.Qualified:
+		res.check("qualified", true, fmt.Sprintf("qualified certificate for electronic signatures with its key in a QSCD, per the %s trusted list (%s, sequence %d): service %q of %s, %s since %s; qualifiers %s",
+			f.Territory, f.List, f.Sequence, f.Service, f.Provider, path.Base(f.Status), f.Since.UTC().Format(time.RFC3339), strings.Join(f.Qualifiers, ", ")))
+	case f != nil:
+		res.check("qualified", false, fmt.Sprintf("the %s trusted list (%s) covers the issuer, service %q (%s at %s), but not as a qualified certificate for electronic signatures in a QSCD (qualifiers: %s)",
+			f.Territory, f.List, f.Service, path.Base(f.Status), t.Format(time.RFC3339), strings.Join(f.Qualifiers, ", ")))
+	case res.sig.Signer.Qualified:
 		res.check("qualified", true, "qualified certificate for electronic signatures, key in a QSCD (qcStatements and policy)")
-	} else {
+	default:
 		res.check("qualified", false, "not a qualified certificate (qcStatements QcCompliance, QcSSCD, QcType-esign and a qualified policy are needed)")
 	}
 }

@@ -42,11 +42,13 @@ commands:
   ca root                               print the development root CA certificate (PEM)
   ca server-cert [--cert F] [--key F] HOST-OR-IP...
                                         issue a development TLS server certificate and key
-  verify FILE [--json|--html] [--trust FILE] [--at TIME]
+  verify FILE [--json|--html] [--trust FILE] [--trusted-list FILE|DIR] [--at TIME]
                                         validate a signed PDF (exit 0 passed, 1 failed, 3 indeterminate)
   evidence REQUEST_ID                   the evidence record of a request (JSON)
   audit verify [--checkpoint FILE]...   check the audit log's chain and seals, and signed checkpoints
   audit checkpoint                      a signed statement of the log's head, to keep elsewhere
+  trusted-lists fetch --dir DIR --lotl-signer PEM [--url URL]
+                                        download the EU trusted lists (verified) for --trusted-list
   bench [--quick] [--json]              measure Paraphe against raw PKCS#11 and pdfsign (temporary data folder)
 
 common flags (before or after the command): --data DIR (default ./data), --config FILE,
@@ -139,6 +141,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdAuditCheckpoint(ctx, rest[1:])
 	case cmd == "audit" && sub == "verify":
 		return cmdAuditVerify(ctx, rest[1:])
+	case cmd == "trusted-lists" && sub == "fetch":
+		return cmdTrustedListsFetch(ctx, rest[1:])
 	case cmd == "bench":
 		return cmdBench(ctx, rest)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

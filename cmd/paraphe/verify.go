@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paraphe/paraphe/tsl"
 	"github.com/paraphe/paraphe/verify"
 )
 
@@ -25,7 +26,7 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // cmdVerify validates a signed PDF: paraphe verify FILE [--json] [--html]
-// [--trust FILE]... [--at TIME] [--data DIR]. Exit 0 TOTAL_PASSED,
+// [--trust FILE]... [--trusted-list FILE|DIR]... [--at TIME] [--data DIR]. Exit 0 TOTAL_PASSED,
 // 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage, I/O error or not a PDF.
 func cmdVerify(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -36,6 +37,8 @@ func cmdVerify(ctx context.Context, args []string) error {
 	var trust stringList
 	fs.Var(&trust, "trust", "PEM file of trust anchors (repeatable); the data folder's root CA is always trusted")
 	at := fs.String("at", "", "validation time (RFC 3339, or YYYY-MM-DD); default: the best-proven time")
+	var lists stringList
+	fs.Var(&lists, "trusted-list", "EU trusted list (XML file, or a folder of them), its operator's certificate as NAME.pem beside NAME.xml (repeatable)")
 	online := fs.Bool("online", false, "ask issuers (OCSP, then CRL) about certificates the file carries no revocation data for")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -70,6 +73,12 @@ func cmdVerify(ctx context.Context, args []string) error {
 			return exitError{code: 2, err: err}
 		}
 	}
+	lists = append(lists, cfg.TrustedLists...)
+	if len(lists) > 0 {
+		if opts.TrustedLists, err = tsl.Load(ctx, lists, tsl.Options{}); err != nil {
+			return exitError{code: 2, err: fmt.Errorf("verify: %w", err)}
+		}
+	}
 	data, err := readLimited(pos[0], maxVerifyFile)
 	if err != nil {
 		return exitError{code: 2, err: fmt.Errorf("verify: %w", err)}
@@ -94,7 +103,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 		if rep.SubIndication != "" {
 			msg += "/" + string(rep.SubIndication)
 		}
-		if len(trust) == 0 && code == 3 && rep.SubIndication != verify.NoSignatureFound {
+		if len(trust) == 0 && len(lists) == 0 && code == 3 && rep.SubIndication != verify.NoSignatureFound {
 			msg += noTrustHint
 		}
 		return exitError{code: code, err: errors.New("verify: " + msg)}
@@ -105,7 +114,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 // noTrustHint ends the message of a verification that had no trust anchor
 // at all: without one no chain can be validated, and a newcomer should learn
 // how to give one rather than read a bare INDETERMINATE.
-const noTrustHint = "; no trust anchor was given: pass --trust FILE (PEM of the signer's root CA) or --data DIR (a Paraphe data folder, whose root CA is trusted)"
+const noTrustHint = "; no trust anchor was given: pass --trust FILE (PEM of the signer's root CA), --trusted-list FILE|DIR (EU trusted lists) or --data DIR (a Paraphe data folder, whose root CA is trusted)"
 
 func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {

@@ -1,0 +1,149 @@
+// Package tsltest makes and signs EU trusted lists (ETSI TS 119 612) for
+// tests: the lists are small but have the real shape (namespaces, service
+// history, qualifications extension, LOTL pointers) and are signed the way
+// operators sign them (enveloped XMLDSig, exclusive canonicalisation). Only
+// tests import it.
+package tsltest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+const typeCAQC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
+
+// Statuses of services.
+const (
+	Granted   = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted"
+	Withdrawn = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn"
+)
+
+// Operator is a list operator's signing key and certificate.
+type Operator struct {
+	Key  *rsa.PrivateKey
+	Cert *x509.Certificate
+}
+
+func NewOperator(t testing.TB, name string) Operator {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return Operator{Key: key, Cert: c}
+}
+
+func (o Operator) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: o.Cert.Raw})
+}
+
+// Service is one CA/QC service of a test list.
+type Service struct {
+	Name    string
+	Cert    *x509.Certificate
+	Status  string
+	Since   time.Time
+	History [][2]any // {status string, since time.Time}, newest first
+	Quals   string   // Qualifications XML, or ""
+}
+
+func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+
+// MakeList writes a trusted list in the shape of ETSI TS 119 612 v2.
+func MakeList(territory string, seq int, services []Service, pointers string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>
+<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#" xmlns:ecc="http://uri.etsi.org/TrstSvc/SvcInfoExt/eSigDir-1999-93-EC-TrustedList/#" Id="TSL" TSLTag="http://uri.etsi.org/19612/TSLTag">
+<tsl:SchemeInformation>
+<tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier>
+<tsl:TSLSequenceNumber>%d</tsl:TSLSequenceNumber>
+<tsl:SchemeOperatorName><tsl:Name xml:lang="pl">Operator %s</tsl:Name><tsl:Name xml:lang="en">Supervisor of %s</tsl:Name></tsl:SchemeOperatorName>
+<tsl:SchemeTerritory>%s</tsl:SchemeTerritory>
+<tsl:ListIssueDateTime>2026-11-01T00:00:00Z</tsl:ListIssueDateTime>
+<tsl:NextUpdate><tsl:dateTime>2027-05-01T00:00:00Z</tsl:dateTime></tsl:NextUpdate>
+%s
+</tsl:SchemeInformation>
+<tsl:TrustServiceProviderList><tsl:TrustServiceProvider>
+<tsl:TSPInformation><tsl:TSPName><tsl:Name xml:lang="en">Test QTSP %s</tsl:Name></tsl:TSPName></tsl:TSPInformation>
+<tsl:TSPServices>`, seq, territory, territory, territory, pointers, territory)
+	for _, s := range services {
+		fmt.Fprintf(&b, `<tsl:TSPService><tsl:ServiceInformation>
+<tsl:ServiceTypeIdentifier>%s</tsl:ServiceTypeIdentifier>
+<tsl:ServiceName><tsl:Name xml:lang="en">%s</tsl:Name></tsl:ServiceName>
+<tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>%s</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>
+<tsl:ServiceStatus>%s</tsl:ServiceStatus>
+<tsl:StatusStartingTime>%s</tsl:StatusStartingTime>`, typeCAQC, s.Name, b64(s.Cert), s.Status, s.Since.UTC().Format(time.RFC3339))
+		if s.Quals != "" {
+			fmt.Fprintf(&b, `<tsl:ServiceInformationExtensions><tsl:Extension Critical="true"><ecc:Qualifications>%s</ecc:Qualifications></tsl:Extension></tsl:ServiceInformationExtensions>`, s.Quals)
+		}
+		b.WriteString("</tsl:ServiceInformation>")
+		if len(s.History) > 0 {
+			b.WriteString("<tsl:ServiceHistory>")
+			for _, h := range s.History {
+				fmt.Fprintf(&b, `<tsl:ServiceHistoryInstance><tsl:ServiceTypeIdentifier>%s</tsl:ServiceTypeIdentifier><tsl:ServiceName><tsl:Name xml:lang="en">%s</tsl:Name></tsl:ServiceName><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>%s</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity><tsl:ServiceStatus>%s</tsl:ServiceStatus><tsl:StatusStartingTime>%s</tsl:StatusStartingTime></tsl:ServiceHistoryInstance>`,
+					typeCAQC, s.Name, b64(s.Cert), h[0], h[1].(time.Time).UTC().Format(time.RFC3339))
+			}
+			b.WriteString("</tsl:ServiceHistory>")
+		}
+		b.WriteString("</tsl:TSPService>")
+	}
+	b.WriteString("</tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList>\n</tsl:TrustServiceStatusList>\n")
+	return b.String()
+}
+
+// PointerXML is a LOTL pointer to territory's list signed by op.
+func PointerXML(territory string, op Operator) string {
+	return PointerXMLAt(territory, "https://example.test/"+territory+".xml", op)
+}
+
+// PointerXMLAt is PointerXML with the list's location.
+func PointerXMLAt(territory, location string, op Operator) string {
+	return fmt.Sprintf(`<tsl:PointersToOtherTSL><tsl:OtherTSLPointer><tsl:ServiceDigitalIdentities><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>%s</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity></tsl:ServiceDigitalIdentities><tsl:TSLLocation>%s</tsl:TSLLocation><tsl:AdditionalInformation><tsl:OtherInformation><tsl:SchemeTerritory>%s</tsl:SchemeTerritory></tsl:OtherInformation></tsl:AdditionalInformation></tsl:OtherTSLPointer></tsl:PointersToOtherTSL>`,
+		b64(op.Cert), location, territory)
+}
+
+// SignList signs a list the way operators do: an enveloped XMLDSig over
+// the root (Id="TSL"), exclusive canonicalisation, RSA-SHA256.
+func SignList(t testing.TB, xml string, op Operator) []byte {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(xml); err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := dsig.NewSigningContext(op.Key, [][]byte{op.Cert.Raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx.IdAttribute = "Id"
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	signed, err := ctx.SignEnveloped(doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := etree.NewDocument()
+	out.SetRoot(signed)
+	b, err := out.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
