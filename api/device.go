@@ -72,13 +72,15 @@ type deviceDocOut struct {
 }
 
 type pendingOut struct {
-	ID         string         `json:"id"`
-	Integrator string         `json:"integrator"`
-	Status     string         `json:"status"`
-	Documents  []deviceDocOut `json:"documents"`
-	Icons      []iconOut      `json:"icons"`
-	ExpiresAt  time.Time      `json:"expiresAt"`
-	Nonce      string         `json:"nonce,omitempty"`
+	ID         string `json:"id"`
+	Integrator string `json:"integrator"`
+	Status     string `json:"status"`
+	// Description is what the integrator says the signer approves (CSC authorizations).
+	Description string         `json:"description,omitempty"`
+	Documents   []deviceDocOut `json:"documents"`
+	Icons       []iconOut      `json:"icons"`
+	ExpiresAt   time.Time      `json:"expiresAt"`
+	Nonce       string         `json:"nonce,omitempty"`
 }
 
 // Fingerprint is the short form of a digest a person can compare: the first 8 bytes of
@@ -90,7 +92,8 @@ func Fingerprint(digest []byte) string {
 }
 
 func (s *server) pendingView(c *gin.Context, r *signer.Request, withNonce bool) pendingOut {
-	out := pendingOut{ID: r.ID, Integrator: s.Integrators.Name(c.Request.Context(), r.IntegratorID), Status: string(r.Status), ExpiresAt: r.ExpiresAt}
+	out := pendingOut{ID: r.ID, Integrator: s.Integrators.Name(c.Request.Context(), r.IntegratorID), Status: string(r.Status), ExpiresAt: r.ExpiresAt,
+		Description: r.Description}
 	for _, d := range r.Documents {
 		out.Documents = append(out.Documents, deviceDocOut{Name: d.Name, Digest: base64.StdEncoding.EncodeToString(d.Digest),
 			DigestAlgorithm: signer.HashName(d.Hash), Fingerprint: Fingerprint(d.Digest)})

@@ -1,0 +1,497 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/device/client"
+	"github.com/paraphe/paraphe/pdf"
+	"github.com/paraphe/paraphe/verify"
+)
+
+const (
+	oidSHA256      = "2.16.840.1.101.3.4.2.1"
+	oidECDSASHA256 = "1.2.840.10045.4.3.2"
+)
+
+// cscClient is an OAuth client of the CSC API (an integrator) with a service token.
+type cscClient struct {
+	t        *testing.T
+	id, key  string
+	redirect string
+	token    string
+}
+
+func newCSCClient(t *testing.T, name string) *cscClient {
+	t.Helper()
+	redirect := "https://client.example.test/csc/callback"
+	out, err := testEnv.Integrators().Add(context.Background(), name, redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cscClient{t: t, id: out.ID, key: out.APIKey, redirect: redirect}
+	st, m := c.form("/csc/v2/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {c.id}, "client_secret": {c.key}})
+	if st != 200 {
+		t.Fatalf("client_credentials: %d %v", st, m)
+	}
+	c.token = m["access_token"].(string)
+	return c
+}
+
+func (c *cscClient) do(req *http.Request) (int, map[string]any) {
+	c.t.Helper()
+	resp, err := testHTTP.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &m); err != nil {
+			c.t.Fatalf("%s %s: %d, not JSON: %s", req.Method, req.URL.Path, resp.StatusCode, b)
+		}
+	}
+	if resp.StatusCode >= 400 {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			c.t.Errorf("%s: error %d with Content-Type %q, want application/json", req.URL.Path, resp.StatusCode, ct)
+		}
+		if _, ok := m["error"].(string); !ok {
+			c.t.Errorf("%s: error %d without a CSC error body: %s", req.URL.Path, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode, m
+}
+
+// post calls a CSC method with the service token (or tok when given).
+func (c *cscClient) post(path string, body any, tok ...string) (int, map[string]any) {
+	c.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", testSrv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	bearer := c.token
+	if len(tok) > 0 {
+		bearer = tok[0]
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return c.do(req)
+}
+
+func (c *cscClient) form(path string, v url.Values) (int, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", testSrv.URL+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+func (c *cscClient) credential(dev *client.Client) string {
+	c.t.Helper()
+	st, m := c.post("/csc/v2/credentials/list", map[string]any{"userID": dev.State().UserID})
+	ids, _ := m["credentialIDs"].([]any)
+	if st != 200 || len(ids) != 1 {
+		c.t.Fatalf("credentials/list: %d %v", st, m)
+	}
+	return ids[0].(string)
+}
+
+// approveOnPhone approves the phone's pending request whose icon choices include icon.
+func approveOnPhone(t *testing.T, dev *client.Client, icon string) string {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := dev.Pending(ctx, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			for _, ic := range r.Icons {
+				if ic.ID == icon {
+					if st, err := dev.Approve(ctx, r.ID, icon, testPIN); err != nil || st != "authorized" {
+						t.Fatalf("approve %s: %s %v", r.ID, st, err)
+					}
+					return r.ID
+				}
+			}
+		}
+	}
+	t.Fatal("the phone never showed the authorization")
+	return ""
+}
+
+// sad runs the explicit flow for the hashes (standard base64) and returns the SAD.
+func (c *cscClient) sad(dev *client.Client, cred string, hashes ...string) string {
+	c.t.Helper()
+	st, m := c.post("/csc/v2/credentials/authorize", map[string]any{"credentialID": cred, "numSignatures": len(hashes), "hashes": hashes,
+		"hashAlgorithmOID": oidSHA256, "authData": []map[string]string{{"id": "phone"}}, "description": "Test contract"})
+	if st != 202 {
+		c.t.Fatalf("credentials/authorize: %d %v", st, m)
+	}
+	approveOnPhone(c.t, dev, m["icon"].(map[string]any)["id"].(string))
+	st, m = c.post("/csc/v2/credentials/authorizeCheck", map[string]any{"handle": m["handle"]})
+	if st != 200 {
+		c.t.Fatalf("authorizeCheck after approval: %d %v", st, m)
+	}
+	return m["SAD"].(string)
+}
+
+func newHash() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// TestCSCConformance replays the request and response examples of the CSC API
+// specification (v2.0.0.2, and v1.0.4.0 for /csc/v1/), each with this service's values
+// in place of the example's, and checks every field the specification's example answer
+// carries.
+func TestCSCConformance(t *testing.T) {
+	c := newCSCClient(t, "conformance")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h1, h2 := newHash(), newHash()
+	type example struct {
+		name, path string
+		body       any
+		status     int
+		fields     []string // top-level fields of the example answer
+	}
+	run := func(t *testing.T, ex example, tok ...string) map[string]any {
+		t.Helper()
+		st, m := c.post(ex.path, ex.body, tok...)
+		if st != ex.status {
+			t.Fatalf("%s: HTTP %d, want %d: %v", ex.name, st, ex.status, m)
+		}
+		for _, f := range ex.fields {
+			if _, ok := m[f]; !ok {
+				t.Errorf("%s: answer lacks %q: %v", ex.name, f, m)
+			}
+		}
+		return m
+	}
+	// 11.1 info: the example asks with {"lang": "en-US"}.
+	info := run(t, example{"info", "/csc/v2/info", map[string]any{"lang": "en-US"}, 200,
+		[]string{"specs", "name", "logo", "region", "lang", "description", "authType", "oauth2", "methods", "signAlgorithms", "signature_formats", "conformance_levels"}}, "")
+	if info["specs"] != "2.0.0.2" {
+		t.Errorf("specs %v", info["specs"])
+	}
+	// 11.4 credentials/list, with credentialInfo, chain and the certificate and auth details.
+	list := run(t, example{"credentials/list", "/csc/v2/credentials/list", map[string]any{"userID": dev.State().UserID, "credentialInfo": true,
+		"certificates": "chain", "certInfo": true, "authInfo": true, "clientData": "12345678"}, 200, []string{"credentialIDs", "credentialInfos"}})
+	infos := list["credentialInfos"].([]any)
+	if len(infos) != 1 || infos[0].(map[string]any)["credentialID"] != cred {
+		t.Fatalf("credentialInfos %v", infos)
+	}
+	// 11.5 credentials/info.
+	ci := run(t, example{"credentials/info", "/csc/v2/credentials/info", map[string]any{"credentialID": cred, "certificates": "chain",
+		"certInfo": true, "authInfo": true}, 200, []string{"description", "key", "cert", "auth", "SCAL", "multisign", "lang"}})
+	key := ci["key"].(map[string]any)
+	if key["status"] != "enabled" || key["len"] != float64(256) || key["curve"] != "1.2.840.10045.3.1.7" {
+		t.Errorf("key %v", key)
+	}
+	cert := ci["cert"].(map[string]any)
+	for _, f := range []string{"status", "certificates", "issuerDN", "serialNumber", "subjectDN", "validFrom", "validTo"} {
+		if _, ok := cert[f]; !ok {
+			t.Errorf("cert lacks %s", f)
+		}
+	}
+	if got := len(cert["certificates"].([]any)); got != 1+len(testEnv.CA.Chain()) {
+		t.Errorf("chain of %d certificates", got)
+	}
+	// 11.6 credentials/authorize (here out of band: 202 and a handle), 11.7 authorizeCheck.
+	az := run(t, example{"credentials/authorize", "/csc/v2/credentials/authorize", map[string]any{"credentialID": cred, "numSignatures": 2,
+		"hashes": []string{h1, h2}, "hashAlgorithmOID": oidSHA256, "authData": []map[string]string{{"id": "phone"}},
+		"description": "Employment contract", "clientData": "12345678"}, 202, []string{"handle", "icon"}})
+	run(t, example{"authorizeCheck pending", "/csc/v2/credentials/authorizeCheck", map[string]any{"handle": az["handle"]}, 202, []string{"handle"}})
+	rid := approveOnPhone(t, dev, az["icon"].(map[string]any)["id"].(string))
+	chk := run(t, example{"authorizeCheck", "/csc/v2/credentials/authorizeCheck", map[string]any{"handle": az["handle"]}, 200, []string{"SAD", "expiresIn"}})
+	// The phone showed the description and one document per hash.
+	if r, err := dev.Request(context.Background(), rid); err != nil || len(r.Documents) != 2 {
+		t.Fatalf("phone's request: %+v %v", r, err)
+	}
+	// 11.8 extendTransaction: a new SAD; the old one dies.
+	ext := run(t, example{"extendTransaction", "/csc/v2/credentials/extendTransaction", map[string]any{"credentialID": cred,
+		"SAD": chk["SAD"], "clientData": "12345678"}, 200, []string{"SAD", "expiresIn"}})
+	run(t, example{"signHash with the extended-away SAD", "/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": chk["SAD"],
+		"hashes": []string{h1}, "hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256}, 400, []string{"error", "error_description"}})
+	// 11.9 signHash, with base64url for one hash: hashes compare after decoding.
+	sh := run(t, example{"signHash", "/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": ext["SAD"],
+		"hashes": []string{strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(h1), "=")}, "hashAlgorithmOID": oidSHA256,
+		"signAlgo": oidECDSASHA256, "clientData": "12345678"}, 200, []string{"signatures"}})
+	if n := len(sh["signatures"].([]any)); n != 1 {
+		t.Fatalf("%d signatures", n)
+	}
+	// Asynchronous mode: 202 with a responseID, then signPolling.
+	as := run(t, example{"signHash A", "/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": ext["SAD"], "hashes": []string{h2},
+		"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256, "operationMode": "A"}, 202, []string{"responseID"}})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, m := c.post("/csc/v2/signatures/signPolling", map[string]any{"responseID": as["responseID"]})
+		if st == 200 {
+			if len(m["signatures"].([]any)) != 1 {
+				t.Fatalf("signPolling: %v", m)
+			}
+			break
+		}
+		if st != 202 || time.Now().After(deadline) {
+			t.Fatalf("signPolling: %d %v", st, m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The authorization is used up: the phone's history says signed.
+	waitHistory(t, dev, rid, "signed")
+	// 11.11 signatures/timestamp.
+	run(t, example{"timestamp", "/csc/v2/signatures/timestamp", map[string]any{"hash": newHash(), "hashAlgorithmOID": oidSHA256,
+		"clientData": "12345678"}, 200, []string{"timestamp"}})
+	// v1.0.4.0: info, and signHash with hash/hashAlgo and a v2 SAD.
+	v1 := run(t, example{"v1 info", "/csc/v1/info", map[string]any{"lang": "en-US"}, 200, []string{"specs", "methods", "authType", "oauth2"}}, "")
+	if v1["specs"] != "1.0.4.0" {
+		t.Errorf("v1 specs %v", v1["specs"])
+	}
+	h3 := newHash()
+	sad := c.sad(dev, cred, h3)
+	run(t, example{"v1 signHash", "/csc/v1/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad, "hash": []string{h3},
+		"hashAlgo": oidSHA256, "signAlgo": oidECDSASHA256}, 200, []string{"signatures"}})
+	// Errors: the example of a bad credentialID.
+	bad := run(t, example{"credentials/info unknown", "/csc/v2/credentials/info", map[string]any{"credentialID": "ffff"}, 400,
+		[]string{"error", "error_description"}})
+	if bad["error"] != "invalid_request" {
+		t.Errorf("error %v", bad["error"])
+	}
+}
+
+func waitHistory(t *testing.T, dev *client.Client, id, status string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		hs, err := dev.History(context.Background(), 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			if h.ID == id && h.Status == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history lacks %s as %s: %+v", id, status, hs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCSCSADRace: many signHash calls racing on one SAD for one hash sign it once.
+func TestCSCSADRace(t *testing.T) {
+	c := newCSCClient(t, "racer")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h := newHash()
+	sad := c.sad(dev, cred, h)
+	const n = 8
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		ok  int
+		bad []int
+	)
+	for range n {
+		wg.Go(func() {
+			st, _ := c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad, "hashes": []string{h},
+				"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
+			mu.Lock()
+			defer mu.Unlock()
+			switch st {
+			case 200:
+				ok++
+			case 400:
+			default:
+				bad = append(bad, st)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || len(bad) > 0 {
+		t.Fatalf("%d signatures made of one authorized hash, other statuses %v", ok, bad)
+	}
+}
+
+// TestCSCBlockingKillsSAD: a SAD stops working when its signer is blocked.
+func TestCSCBlockingKillsSAD(t *testing.T) {
+	c := newCSCClient(t, "blocker")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h := newHash()
+	sad := c.sad(dev, cred, h)
+	dom, err := testEnv.Domain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dom.Accounts.Block(context.Background(), dev.State().UserID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	st, m := c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad, "hashes": []string{h},
+		"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
+	if st != 400 {
+		t.Fatalf("signHash after blocking: %d %v", st, m)
+	}
+}
+
+// TestCSCPushedAuthorizationWithDetails: PAR (RFC 9126) carrying RAR authorization_details
+// (type credential, documentDigests), then the browser flow with PKCE.
+func TestCSCPushedAuthorizationWithDetails(t *testing.T) {
+	c := newCSCClient(t, "par-client")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h := newHash()
+	details, _ := json.Marshal([]map[string]any{{"type": "credential", "credentialID": cred, "hashAlgorithmOID": oidSHA256,
+		"documentDigests": []map[string]string{{"hash": h, "label": "Lease agreement"}}}})
+	verifier := strings.Repeat("v", 20) + base64.RawURLEncoding.EncodeToString([]byte(newHash()))[:30]
+	sum := sha256.Sum256([]byte(verifier))
+	st, m := c.form("/csc/v2/oauth2/pushed_authorize", url.Values{"client_id": {c.id}, "client_secret": {c.key}, "response_type": {"code"},
+		"redirect_uri": {c.redirect}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"state": {"xyz"}, "authorization_details": {string(details)}})
+	if st != 201 {
+		t.Fatalf("pushed_authorize: %d %v", st, m)
+	}
+	q := url.Values{"client_id": {c.id}, "request_uri": {m["request_uri"].(string)}}
+	req, _ := http.NewRequest("GET", testSrv.URL+"/csc/v2/oauth2/authorize?"+q.Encode(), nil)
+	req.Header.Set("Accept", "application/json")
+	st, m = c.do(req)
+	if st != 200 {
+		t.Fatalf("authorize with request_uri: %d %v", st, m)
+	}
+	rid := approveOnPhone(t, dev, m["icon"].(map[string]any)["id"].(string))
+	if r, err := dev.Request(context.Background(), rid); err != nil || len(r.Documents) != 1 || r.Documents[0].Name != "Lease agreement" {
+		t.Fatalf("the phone shows %+v %v, want the RAR label", r, err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(testSrv.URL + m["poll"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc.Query().Get("state") != "xyz" || loc.Query().Get("code") == "" {
+		t.Fatalf("poll: %d %s", resp.StatusCode, loc)
+	}
+	// The request_uri works once.
+	req, _ = http.NewRequest("GET", testSrv.URL+"/csc/v2/oauth2/authorize?"+q.Encode(), nil)
+	req.Header.Set("Accept", "application/json")
+	if st, _ := c.do(req); st != 400 {
+		t.Fatalf("request_uri reused: %d", st)
+	}
+	st, m = c.form("/csc/v2/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {c.id}, "client_secret": {c.key},
+		"code": {loc.Query().Get("code")}, "redirect_uri": {c.redirect}, "code_verifier": {verifier}})
+	if st != 200 || m["scope"] != "credential" {
+		t.Fatalf("token: %d %v", st, m)
+	}
+	tok := m["access_token"].(string)
+	st, m = c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "hashes": []string{h}, "hashAlgorithmOID": oidSHA256,
+		"signAlgo": oidECDSASHA256}, tok)
+	if st != 200 {
+		t.Fatalf("signHash with the credential token: %d %v", st, m)
+	}
+}
+
+// remoteKey is what a PDF tool holds for a CSC credential: a crypto.Signer whose Sign
+// runs the explicit flow for the one digest it is given, then signHash.
+type remoteKey struct {
+	c    *cscClient
+	dev  *client.Client
+	cred string
+	cert *x509.Certificate
+}
+
+func (k *remoteKey) Public() crypto.PublicKey { return k.cert.PublicKey }
+
+func (k *remoteKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if opts.HashFunc() != crypto.SHA256 {
+		return nil, fmt.Errorf("remote key: SHA-256 only")
+	}
+	h := base64.StdEncoding.EncodeToString(digest)
+	sad := k.c.sad(k.dev, k.cred, h)
+	st, m := k.c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": k.cred, "SAD": sad, "hashes": []string{h},
+		"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
+	if st != 200 {
+		return nil, fmt.Errorf("signHash: %d %v", st, m)
+	}
+	return base64.StdEncoding.DecodeString(m["signatures"].([]any)[0].(string))
+}
+
+// writerAt is an in-memory io.Writer and io.WriterAt.
+type writerAt struct{ b []byte }
+
+func (w *writerAt) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+func (w *writerAt) WriteAt(p []byte, off int64) (int, error) {
+	copy(w.b[off:], p)
+	return len(p), nil
+}
+
+// TestCSCSignHashPDFByteRange signs a PDF as a desktop PDF tool does with a CSC service:
+// it prepares the signature field itself, computes the signed attributes over the
+// digest of the byte range, has the service sign their hash through signHash (after
+// the signer's approval on the phone), builds the CMS and embeds it. The validator then
+// passes the file.
+func TestCSCSignHashPDFByteRange(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCSCClient(t, "pdf-tool")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	st, m := c.post("/csc/v2/credentials/info", map[string]any{"credentialID": cred, "certificates": "chain"})
+	if st != 200 {
+		t.Fatalf("credentials/info: %d %v", st, m)
+	}
+	var chain []*x509.Certificate
+	for _, s := range m["cert"].(map[string]any)["certificates"].([]any) {
+		der, _ := base64.StdEncoding.DecodeString(s.(string))
+		crt, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, crt)
+	}
+	ctx := context.Background()
+	out := &writerAt{}
+	p, err := pdf.Prepare(ctx, bytes.NewReader(in), int64(len(in)), out, sha256.New(), pdf.PrepareRequest{
+		Name: chain[0].Subject.CommonName, Reason: "Signed through the CSC API", SigningTime: time.Now(), ContentsSize: 12000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, err := cades.Sign(ctx, cades.SignRequest{Digest: p.Digest, Hash: crypto.SHA256, Certificate: chain[0], Chain: chain[1:],
+		Signer: &remoteKey{c: c, dev: dev, cred: cred, cert: chain[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pdf.Embed(out, p, cms); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}}).ValidatePDF(ctx, out.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Indication != verify.TotalPassed || len(rep.Signatures) != 1 || rep.Signatures[0].Level != "PAdES-BASELINE-B" {
+		t.Fatalf("report: %+v", rep)
+	}
+}
