@@ -57,6 +57,7 @@ vet:
 test: deps web-deps vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/ ./app/ ./tsa/
+	$(MAKE) test-browser
 
 # bench measures Paraphe against raw PKCS#11 and pdfsign in one run (docs/performance.md);
 # make bench BENCHFLAGS="--quick --json" for the short run as one JSON object.

@@ -1,0 +1,277 @@
+// End-to-end tests of the phone web app (/app/) and the demo page (/demo) in Debian's
+// Chromium, driven by playwright-core: every screen is reached as a signer would reach
+// it, checked with axe-core (no serious or critical violation), and photographed into
+// web/e2e/shots (kept as test artifacts; a few are copied to docs/screens for the
+// README). Runs against bin/paraphe (make test-browser builds it) on 127.0.0.1 only.
+//
+//   node --test e2e/        (from web/; PARAPHE_CHROMIUM overrides /usr/bin/chromium)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const BIN = process.env.PARAPHE_BIN || path.join(root, 'bin', 'paraphe');
+const CHROMIUM = process.env.PARAPHE_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.PARAPHE_SHOTS || path.join(here, 'shots');
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const PIN = '71294', NEW_PIN = '40617';
+
+const missing = [BIN, CHROMIUM].filter((f) => !fs.existsSync(f));
+if (missing.length && process.env.CI === 'true') throw new Error(`missing ${missing.join(', ')} (make build; apt-get install chromium)`);
+const skip = missing.length ? `missing ${missing.join(', ')}` : false;
+
+let dir, server, base, apiKey, browser;
+
+const freePort = () => new Promise((res, rej) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+  s.on('error', rej);
+});
+const cli = (...args) => JSON.parse(execFileSync(BIN, [...args, '--data', path.join(dir, 'data')], { encoding: 'utf8' }));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function newUser(given = 'Chloé') {
+  const n = Math.floor(Math.random() * 1e7).toString().padStart(7, '0');
+  return cli('users', 'add', '--given-name', given, '--surname', `Dubois${n}`, '--email', `c${n}@example.test`, '--phone', `+3247${n}`);
+}
+
+// createRequest makes a hash-mode request for the user; returns the API's answer and
+// the document digest.
+async function createRequest(userId, name = 'employment-contract.pdf') {
+  const digest = crypto.randomBytes(32);
+  const resp = await fetch(`${base}/v1/signature-requests`, {
+    method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ signer: userId, format: 'CAdES', level: 'B-B', documents: [{ name, digest: digest.toString('base64'), digestAlgorithm: 'SHA-256' }] }),
+  });
+  const text = await resp.text();
+  assert.equal(resp.status, 201, text);
+  return { req: JSON.parse(text), digest };
+}
+
+async function statusOf(id) {
+  const r = await fetch(`${base}/v1/signature-requests/${id}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+  return (await r.json()).status;
+}
+
+async function newPage(locale = 'en-US') {
+  const ctx = await browser.newContext({ viewport: { width: 412, height: 915 }, deviceScaleFactor: 1, locale });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
+  return page;
+}
+
+// axe runs axe-core in the page and fails on any serious or critical violation.
+async function axe(page, what) {
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `axe on ${what}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
+
+async function enroll(page, code, pin = PIN) {
+  await page.goto(`${base}/app/`);
+  await page.locator('[data-test=activation-code]').fill(code);
+  const pins = page.locator('[data-test=pin]');
+  await pins.nth(0).fill(pin);
+  await pins.nth(1).fill(pin);
+  await page.locator('[data-test=enroll]').click();
+  await page.locator('[data-test=home]').waitFor({ timeout: 30000 });
+}
+
+before(async () => {
+  if (skip) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paraphe-web-e2e-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ['serve', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--demo'], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'server.log'), 'w')] });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not yet */ }
+    if (i > 300 || server.exitCode !== null) throw new Error(`paraphe serve did not start: ${fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-500)}`);
+    await sleep(100);
+  }
+  apiKey = cli('integrators', 'add', 'Acme HR').apiKey;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1', '--proxy-server=http://127.0.0.1:9',
+      '--proxy-bypass-list=127.0.0.1', '--disable-background-networking', '--disable-component-update', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a signer activates the app, signs, reads the history and changes the PIN', { skip, timeout: 240000 }, async () => {
+  const user = await newUser();
+  const page = await newPage();
+  await page.goto(`${base}/app/`);
+  await page.locator('[data-test=activation-code]').waitFor();
+  await axe(page, 'activation');
+  await shot(page, 'app-activation.png');
+
+  // weak and mismatched PINs are refused before anything is sent
+  await page.locator('[data-test=activation-code]').fill(user.activationCode);
+  const pins = page.locator('[data-test=pin]');
+  await pins.nth(0).fill('12345');
+  await pins.nth(1).fill('12345');
+  await page.locator('[data-test=enroll]').click();
+  assert.match(await page.locator('[data-test=error]').innerText(), /too easy/);
+  await pins.nth(0).fill(PIN);
+  await pins.nth(1).fill('71295');
+  await page.locator('[data-test=enroll]').click();
+  assert.match(await page.locator('[data-test=error]').innerText(), /differ/);
+  await axe(page, 'activation with an error');
+  await pins.nth(1).fill(PIN);
+  await page.locator('[data-test=enroll]').click();
+  await page.locator('[data-test=home]').waitFor({ timeout: 30000 });
+  await page.evaluate(() => navigator.serviceWorker.ready);
+
+  // a request arrives by itself
+  const { req, digest } = await createRequest(user.id);
+  const item = page.locator(`[data-test=request][data-request-id="${req.id}"]`);
+  await item.waitFor({ timeout: 10000 });
+  assert.match(await item.innerText(), /Acme HR/);
+  assert.match(await item.innerText(), /Expires in \d+:\d\d/);
+  await axe(page, 'home');
+  await shot(page, 'app-home.png');
+
+  // the request: integrator, document, fingerprint, countdown, icons
+  await item.locator('button').click();
+  const icons = page.locator('[data-test=icon]');
+  await icons.first().waitFor();
+  assert.ok((await icons.count()) >= 4);
+  const fp = crypto.createHash('sha256').update(digest).digest('hex').slice(0, 16).match(/.{4}/g).join(' ');
+  const detail = await page.locator('main').innerText();
+  assert.ok(detail.includes('employment-contract.pdf') && detail.includes(fp) && detail.includes('Acme HR'), detail);
+  await axe(page, 'request');
+  await shot(page, 'app-request.png');
+
+  // the PIN pad: a wrong PIN says the attempts left; the right one signs
+  await page.locator(`[data-test=icon][data-icon-id="${req.icon.id}"]`).click();
+  assert.equal(await page.locator(`[data-test=icon][data-icon-id="${req.icon.id}"]`).getAttribute('aria-pressed'), 'true');
+  await page.locator('.keys button', { hasText: '1' }).first().click();
+  assert.equal(await page.locator('[data-test=pin]').inputValue(), '1');
+  await page.locator('[data-test=pin]').fill('13579');
+  await page.locator('[data-test=approve]').click();
+  await page.locator('[data-test=error]', { hasText: '4 attempts left' }).waitFor();
+  await axe(page, 'PIN pad with an error');
+  await shot(page, 'app-pin.png');
+  assert.equal(await statusOf(req.id), 'pending');
+  await page.locator('[data-test=pin]').fill(PIN);
+  await page.locator('[data-test=approve]').click();
+  await page.locator('[data-test=result]', { hasText: 'Signed' }).waitFor({ timeout: 60000 });
+  assert.equal(await statusOf(req.id), 'signed');
+  await axe(page, 'result');
+  await shot(page, 'app-result.png');
+
+  // a refusal, then the history lists both
+  const second = await createRequest(user.id, 'annex.pdf');
+  await page.locator('[data-test=result] ~ a').click();
+  await page.locator(`[data-test=request][data-request-id="${second.req.id}"] button`).click();
+  await page.locator('[data-test=refuse]').click();
+  await page.locator('[data-test=result]', { hasText: 'Refused' }).waitFor();
+  assert.equal(await statusOf(second.req.id), 'refused');
+  await page.goto(`${base}/app/`);
+  await page.locator('[data-test=history]').click();
+  await page.locator('[data-test=history-item]').nth(1).waitFor();
+  const hist = await page.locator('[data-test=history-item]').allInnerTexts();
+  assert.ok(hist.some((h) => /Signed/.test(h) && /employment-contract/.test(h)) && hist.some((h) => /Refused/.test(h) && /annex/.test(h)), hist.join(' | '));
+  await axe(page, 'history');
+  await shot(page, 'app-history.png');
+
+  // change the PIN; the new one signs
+  await page.goto(`${base}/app/#/pin`);
+  await page.locator('[data-test=old-pin]').fill(PIN);
+  await page.locator('[data-test=new-pin]').nth(0).fill(NEW_PIN);
+  await page.locator('[data-test=new-pin]').nth(1).fill(NEW_PIN);
+  await page.locator('button[type=submit]').click();
+  await page.getByText('Your PIN is changed.').waitFor();
+  await axe(page, 'change PIN');
+  await shot(page, 'app-change-pin.png');
+  const third = await createRequest(user.id, 'third.pdf');
+  await page.goto(`${base}/app/#/request/${third.req.id}`);
+  await page.locator(`[data-test=icon][data-icon-id="${third.req.icon.id}"]`).click();
+  await page.locator('[data-test=pin]').fill(NEW_PIN);
+  await page.locator('[data-test=approve]').click();
+  await page.locator('[data-test=result]', { hasText: 'Signed' }).waitFor({ timeout: 60000 });
+
+  // the shell starts offline from the service worker's cache
+  await page.context().setOffline(true);
+  await page.reload();
+  await page.locator('h1').waitFor();
+  assert.match(await page.locator('.bar').innerText(), /Paraphe/);
+  await page.context().setOffline(false);
+  await page.context().close();
+});
+
+test('lost phone: the account is blocked; re-activation with a new code', { skip, timeout: 180000 }, async () => {
+  const user = await newUser('Lena');
+  const page = await newPage();
+  await enroll(page, user.activationCode);
+  const pending = await createRequest(user.id);
+  await page.goto(`${base}/app/#/lost`);
+  await page.locator('[data-test=block-phone]').waitFor();
+  await axe(page, 'lost phone');
+  await shot(page, 'app-lost-phone.png');
+  const shown = cli('users', 'show', user.id);
+  await page.locator('[data-test=block-phone]').fill(shown.phone || shown.user?.phone);
+  await page.locator('[data-test=block-name]').fill('Lena');
+  await page.locator('[data-test=block]').click();
+  await page.getByText('it is now blocked').waitFor();
+  for (let i = 0; i < 50 && (await statusOf(pending.req.id)) === 'pending'; i++) await sleep(100);
+  assert.equal(await statusOf(pending.req.id), 'cancelled');
+  // the device is gone from this phone: the app asks for a new activation
+  await page.goto(`${base}/app/`);
+  await page.locator('[data-test=activation-code]').waitFor();
+
+  const again = cli('users', 'reactivate', user.id);
+  await page.goto(`${base}/app/#/reactivate`);
+  await enroll(page, again.activationCode);
+  const next = await createRequest(user.id);
+  await page.locator(`[data-test=request][data-request-id="${next.req.id}"]`).waitFor({ timeout: 10000 });
+  await page.goto(`${base}/app/#/reactivate`);
+  await axe(page, 're-activation');
+  await shot(page, 'app-reactivate.png');
+  await page.context().close();
+});
+
+test('the app speaks French, Dutch and German from the browser', { skip, timeout: 60000 }, async () => {
+  for (const [locale, title, file] of [['fr-BE', 'Activer ce téléphone', 'app-activation-fr.png'], ['nl-BE', 'Deze telefoon activeren', null], ['de-DE', 'Dieses Telefon aktivieren', null]]) {
+    const page = await newPage(locale);
+    await page.goto(`${base}/app/`);
+    await page.locator('h1', { hasText: title }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), locale.slice(0, 2));
+    await axe(page, `activation (${locale})`);
+    if (file) await shot(page, file);
+    await page.context().close();
+  }
+});
+
+test('the demo page is accessible', { skip, timeout: 60000 }, async () => {
+  const page = await newPage();
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.goto(`${base}/demo`);
+  await page.locator('[data-test=demo-submit]').waitFor();
+  await axe(page, 'demo');
+  await shot(page, 'demo-form.png');
+  await page.context().close();
+});
