@@ -121,7 +121,12 @@ func (e *Env) WithHSM(ctx context.Context) error {
 			return err
 		}
 	}
-	e.Keys = &HSMKeys{t: t, userKeys: e.Cfg.KeyType}
+	e.Keys = &HSMKeys{t: t, userKeys: e.Cfg.KeyType, storage: e.Cfg.KeyStorage}
+	if e.Cfg.KeyStorage == hsm.StorageWrapped {
+		if err := t.EnsureWrapKey(ctx); err != nil {
+			return fmt.Errorf("key-encryption key: %w", err)
+		}
+	}
 	key, err := e.Keys.FindKey(ctx, CheckpointKeyLabel)
 	if errors.Is(err, hsm.ErrKeyNotFound) {
 		key, err = e.Keys.GenerateKey(ctx, CheckpointKeyLabel)
@@ -196,6 +201,7 @@ func (e *Env) devices(st device.Store) *device.Service {
 type HSMKeys struct {
 	t        *hsm.Token
 	userKeys hsm.KeyType
+	storage  hsm.KeyStorage // where new users' keys are kept
 }
 
 var (
@@ -232,7 +238,7 @@ func (k *HSMKeys) GenerateKey(ctx context.Context, label string) (crypto.Signer,
 
 // NewSigningKey creates a user's signing key of the configured type.
 func (k *HSMKeys) NewSigningKey(ctx context.Context, name string) (hsm.KeyRef, crypto.PublicKey, error) {
-	c, err := k.t.CreateSigningKey(ctx, hsm.CreateKeyRequest{Name: name, Type: k.userKeys})
+	c, err := k.t.CreateSigningKey(ctx, hsm.CreateKeyRequest{Name: name, Type: k.userKeys, Storage: k.storage})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	HSM hsm.Config `yaml:"hsm"`
 	// KeyType of the users' signing keys: EC-P256 (default) or RSA-3072.
 	KeyType hsm.KeyType `yaml:"keyType"`
+	// KeyStorage is where users' signing keys are kept: "token" (default: each key a token
+	// object) or "wrapped" (each key wrapped under a token key and stored as a blob, so the
+	// token holds a fixed number of objects whatever the number of users).
+	KeyStorage hsm.KeyStorage `yaml:"keyStorage"`
 	// Country is the default countryName of user certificates.
 	Country string `yaml:"country"`
 	// Requests tunes signature requests.
@@ -261,10 +265,11 @@ func parseDuration(s string) (time.Duration, error) {
 // Default returns the embedded defaults for a data folder.
 func Default(dataDir string) Config {
 	return Config{
-		DataDir: dataDir,
-		Listen:  "127.0.0.1:8080",
-		KeyType: hsm.ECP256,
-		Country: "BE",
+		DataDir:    dataDir,
+		Listen:     "127.0.0.1:8080",
+		KeyType:    hsm.ECP256,
+		KeyStorage: hsm.StorageToken,
+		Country:    "BE",
 		Requests: Requests{
 			DefaultExpiry: Duration(5 * time.Minute),
 			MaxExpiry:     Duration(time.Hour),
@@ -366,6 +371,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyType != hsm.ECP256 && c.KeyType != hsm.RSA3072 {
 		errs = append(errs, fmt.Errorf("config: keyType must be %s or %s", hsm.ECP256, hsm.RSA3072))
+	}
+	if err := c.KeyStorage.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config: keyStorage: %w", err))
 	}
 	if c.HSM.Module != "" {
 		if err := c.HSM.Validate(); err != nil {

@@ -68,6 +68,10 @@ type Key struct {
 
 	mu   sync.Mutex
 	priv pkcs11.ObjectHandle // cached; looked up again by label if invalid
+
+	// wrapped, when set, holds the key outside the token: it is unwrapped for each
+	// signature (signWrapped) and priv is unused.
+	wrapped *wrappedKey
 }
 
 var _ crypto.Signer = (*Key)(nil)
@@ -95,52 +99,16 @@ func (t *Token) GenerateKey(ctx context.Context, req GenerateKeyRequest) (*Key, 
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("hsm: generate key: %w", err)
 	}
-	common := func(class uint) []*pkcs11.Attribute {
-		return []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-			pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-			pkcs11.NewAttribute(pkcs11.CKA_LABEL, req.Label),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-		}
+	pubT, privT, mech, err := keyPairTemplates(req.Type, req.Label, id, true)
+	if err != nil {
+		return nil, err
 	}
-	pubT := append(common(pkcs11.CKO_PUBLIC_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
-		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
-		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
-		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
-	)
-	privT := append(common(pkcs11.CKO_PRIVATE_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
-		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
-		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
-		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
-		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
-		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
-	)
-	var mech uint
-	switch req.Type {
-	case ECP256:
-		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
-		pubT = append(pubT,
-			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
-			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curves[0].params))
-		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC))
-	case RSA3072:
-		mech = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN
-		pubT = append(pubT,
-			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
-			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, 3072),
-			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA))
-	default:
-		return nil, fmt.Errorf("hsm: generate key: unsupported key type %q", req.Type)
-	}
+	privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false))
 
 	t.objMu.Lock()
 	defer t.objMu.Unlock()
 	var key *Key
-	err := t.withSession(ctx, func(h pkcs11.SessionHandle) error {
+	err = t.withSession(ctx, func(h pkcs11.SessionHandle) error {
 		objs, err := t.findObjects(h, privateKeyTemplate(req.Label), 1)
 		if err != nil {
 			return err
@@ -165,6 +133,52 @@ func (t *Token) GenerateKey(ctx context.Context, req GenerateKeyRequest) (*Key, 
 		return nil, err
 	}
 	return key, nil
+}
+
+// keyPairTemplates returns the templates and mechanism that generate a key pair of type
+// typ labelled label with CKA_ID id, on the token or as session objects. The private key
+// is private, sensitive and may only sign; its CKA_EXTRACTABLE is left to the caller.
+func keyPairTemplates(typ KeyType, label string, id []byte, token bool) (pubT, privT []*pkcs11.Attribute, mech uint, err error) {
+	common := func(class uint) []*pkcs11.Attribute {
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+			pkcs11.NewAttribute(pkcs11.CKA_TOKEN, token),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+		}
+	}
+	pubT = append(common(pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
+	)
+	privT = append(common(pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+	)
+	switch typ {
+	case ECP256:
+		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
+		pubT = append(pubT,
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
+			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curves[0].params))
+		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC))
+	case RSA3072:
+		mech = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN
+		pubT = append(pubT,
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
+			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, 3072),
+			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
+		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA))
+	default:
+		return nil, nil, 0, fmt.Errorf("hsm: generate key: unsupported key type %q", typ)
+	}
+	return pubT, privT, mech, nil
 }
 
 // privateKeyTemplate matches private keys labelled label.
@@ -448,6 +462,9 @@ func (k *Key) SignContext(ctx context.Context, digest []byte, opts crypto.Signer
 // CKA_ID, so that a key replaced under the same label is never used in
 // place of the one whose public key the caller holds.
 func (k *Key) signRaw(ctx context.Context, mech *pkcs11.Mechanism, input []byte) ([]byte, error) {
+	if k.wrapped != nil {
+		return k.signWrapped(ctx, mech, input)
+	}
 	t := k.tok
 	var sig []byte
 	err := t.withSession(ctx, func(h pkcs11.SessionHandle) error {

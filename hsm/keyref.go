@@ -63,6 +63,8 @@ type CreateKeyRequest struct {
 	// be unique, printable, and at most 200 bytes.
 	Name string
 	Type KeyType // ECP256 or RSA3072
+	// Storage is where the key is kept: StorageToken ("" too) or StorageWrapped.
+	Storage KeyStorage
 }
 
 // CreatedKey is what CreateSigningKey hands back: the reference to store, and the public
@@ -72,12 +74,24 @@ type CreatedKey struct {
 	Public crypto.PublicKey
 }
 
-// CreateSigningKey creates a user's signing key pair (see GenerateKey for its attributes)
-// and returns the reference to store for it.
+// CreateSigningKey creates a user's signing key pair and returns the reference to store
+// for it. On the token (StorageToken) the key is a token object (see GenerateKey for its
+// attributes) and the reference names it. Wrapped (StorageWrapped), the pair is generated
+// as session objects, the private key wrapped inside the token under the key-encryption
+// key (WrapKeyLabel, CKM_AES_KEY_WRAP_PAD; the private key extractable only for that, and
+// only towards trusted keys where the module lets the key-encryption key be trusted), and
+// both destroyed: the reference carries the blob and the public key, and the token keeps
+// no object for the user.
 func (t *Token) CreateSigningKey(ctx context.Context, req CreateKeyRequest) (CreatedKey, error) {
+	if err := req.Storage.Validate(); err != nil {
+		return CreatedKey{}, err
+	}
 	ref := LabelRef(req.Name)
 	if _, err := ref.label(); err != nil {
 		return CreatedKey{}, fmt.Errorf("hsm: create signing key: name must be 1 to %d printable bytes", maxLabelLen)
+	}
+	if req.Storage == StorageWrapped {
+		return t.createWrapped(ctx, req)
 	}
 	k, err := t.GenerateKey(ctx, GenerateKeyRequest{Label: req.Name, Type: req.Type})
 	if err != nil {
@@ -89,6 +103,12 @@ func (t *Token) CreateSigningKey(ctx context.Context, req CreateKeyRequest) (Cre
 // Signer opens the signing key that ref refers to. It fails with ErrBadKeyRef for a
 // malformed reference, and like FindKey when the key is missing.
 func (t *Token) Signer(ctx context.Context, ref KeyRef) (*Key, error) {
+	if w, pub, ok, err := parseWrapped(ref); ok {
+		if err != nil {
+			return nil, err
+		}
+		return t.wrappedSigner(w, pub, ref)
+	}
 	label, err := ref.label()
 	if err != nil {
 		return nil, err
@@ -96,8 +116,12 @@ func (t *Token) Signer(ctx context.Context, ref KeyRef) (*Key, error) {
 	return t.FindKey(ctx, label)
 }
 
-// DestroySigningKey destroys the key that ref refers to (see DeleteKey).
+// DestroySigningKey destroys the key that ref refers to (see DeleteKey). A wrapped key
+// has nothing on the token: it is gone once its reference is dropped.
 func (t *Token) DestroySigningKey(ctx context.Context, ref KeyRef) error {
+	if _, _, ok, err := parseWrapped(ref); ok {
+		return err
+	}
 	label, err := ref.label()
 	if err != nil {
 		return err

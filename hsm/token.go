@@ -45,6 +45,9 @@ type Token struct {
 	cacheMu sync.RWMutex
 	keys    map[string]*Key
 	secrets map[string]pkcs11.ObjectHandle
+	// kekTrusted records whether the key-encryption key of wrapped storage is
+	// CKA_TRUSTED (see EnsureWrapKey).
+	kekTrusted bool
 }
 
 func (t *Token) cachedKey(label string) *Key {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/app"
+	"github.com/paraphe/paraphe/hsm"
 )
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -24,11 +25,12 @@ func cmdServe(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	tlsKey := fs.String("tls-key", "", "the PEM private key of --tls-cert")
 	behind := fs.Bool("behind-tls-proxy", false, "plain HTTP behind a TLS-terminating proxy (X-Forwarded-Proto believed from trustedProxies)")
+	keyStorage := fs.String("key-storage", "", "where new users' signing keys are kept: token or wrapped (default: the config's keyStorage, token)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := wantArgs(pos, 0, "serve [--listen ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE | --behind-tls-proxy] [--demo]"); err != nil {
+	if err := wantArgs(pos, 0, "serve [--listen ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE | --behind-tls-proxy] [--demo] [--key-storage token|wrapped]"); err != nil {
 		return err
 	}
 	cfg, err := c.load()
@@ -40,6 +42,12 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	if *demo {
 		cfg.Demo = true
+	}
+	if *keyStorage != "" {
+		cfg.KeyStorage = hsm.KeyStorage(*keyStorage)
+		if err := cfg.KeyStorage.Validate(); err != nil {
+			return usageError{err.Error()}
+		}
 	}
 	if *tlsCert != "" || *tlsKey != "" {
 		cfg.TLS.CertFile, cfg.TLS.KeyFile = *tlsCert, *tlsKey
