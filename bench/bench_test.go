@@ -88,10 +88,12 @@ func sampleReport() *Report {
 			{SizeMB: 1, RawMs: 10, SHA256Ms: 1, Paraphe: map[string]float64{LevelBB: 11, LevelBT: 20}},
 			{SizeMB: 50, RawMs: 500, SHA256Ms: 50, Paraphe: map[string]float64{LevelBB: 900, LevelBT: 910}},
 		},
-		LatencyMs: map[string]map[string]Summary{P256: {"create": {N: 1, P50: 1, P99: 2, Max: 3}, "approveToSigned": {N: 1, P50: 4, P99: 350, Max: 400}}},
-		PeakRSSMB: map[string]float64{"pdf50MB": 70, "processHWM": 300},
-		Params:    Params{CPUs: 2, RawSessions: map[string]int{P256: 4, RSA3072: 2}, PDFRuns: 1},
-		Notes:     []string{"a note"},
+		LatencyMs:       map[string]map[string]Summary{P256: {"create": {N: 1, P50: 1, P99: 2, Max: 3}, "approveToSigned": {N: 1, P50: 4, P99: 350, Max: 400}}},
+		PeakRSSMB:       map[string]float64{"pdf50MB": 70, "processHWM": 300},
+		Batch:           map[string]Batch{P256: {Documents: 500, SignaturesPerSec: 9000}},
+		CPUMsPerRequest: map[string]float64{P256: 4.5, RSA3072: 7},
+		Params:          Params{CPUs: 2, RawSessions: map[string]int{P256: 4, RSA3072: 2}, PDFRuns: 1},
+		Notes:           []string{"a note"},
 	}
 }
 
@@ -111,7 +113,7 @@ func TestReportJSONShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"apiHashSignPerSec", "hsmRawOpsPerSec", "latencyMs", "pdf", "peakRssMB"}; !reflect.DeepEqual(keys, want) {
+	if want := []string{"apiHashSignPerSec", "batch", "cpuMsPerRequest", "hsmRawOpsPerSec", "latencyMs", "pdf", "peakRssMB"}; !reflect.DeepEqual(keys, want) {
 		t.Fatalf("top-level keys %v, want %v", keys, want)
 	}
 	if v := m["hsmRawOpsPerSec"].(map[string]any)["rsa3072"]; v != 600.0 {
@@ -120,6 +122,12 @@ func TestReportJSONShape(t *testing.T) {
 	row := m["pdf"].([]any)[1].(map[string]any)
 	if row["sizeMB"] != 50.0 || row["rawMs"] != 500.0 || row["paraphe"].(map[string]any)["B-T"] != 910.0 {
 		t.Fatalf("pdf row: %v", row)
+	}
+	if b := m["batch"].(map[string]any)["p256"].(map[string]any); b["documents"] != 500.0 || b["signaturesPerSec"] != 9000.0 {
+		t.Fatalf("batch.p256 = %v", b)
+	}
+	if c := m["cpuMsPerRequest"].(map[string]any)["rsa3072"]; c != 7.0 {
+		t.Fatalf("cpuMsPerRequest.rsa3072 = %v", c)
 	}
 	if p99 := m["latencyMs"].(map[string]any)["p256"].(map[string]any)["approveToSigned"].(map[string]any)["p99"]; p99 != 350.0 {
 		t.Fatalf("latencyMs.p256.approveToSigned.p99 = %v", p99)
@@ -218,6 +226,14 @@ func TestRunTiny(t *testing.T) {
 	for _, row := range rep.PDF {
 		if row.RawMs <= 0 || row.SHA256Ms <= 0 || row.Paraphe[LevelBB] <= 0 || row.Paraphe[LevelBT] <= 0 {
 			t.Errorf("pdf row %+v", row)
+		}
+	}
+	for _, k := range []string{P256, RSA3072} {
+		if b := rep.Batch[k]; b.Documents != BatchDocuments || b.SignaturesPerSec <= 0 {
+			t.Errorf("batch %s: %+v", k, b)
+		}
+		if rep.CPUMsPerRequest[k] <= 0 {
+			t.Errorf("cpuMsPerRequest %s = %v", k, rep.CPUMsPerRequest[k])
 		}
 	}
 	for _, k := range []string{"hashLoadP256", "hashLoadRSA3072", "pdf2MB", "pending20", "processHWM"} {

@@ -16,6 +16,7 @@ import (
 type hashResult struct {
 	perSec  float64
 	done    int64
+	cpu     time.Duration   // process CPU time used during the measuring window
 	create  []time.Duration // server time of POST /v1/signature-requests
 	approve []time.Duration // server time of POST .../approve (returns once signed)
 }
@@ -68,10 +69,10 @@ func (s *service) hashLoad(ctx context.Context, devs []*dev, warm, d time.Durati
 	}
 	sleep(ctx, warm)
 	measuring.Store(true)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	sleep(ctx, d)
 	stop.Store(true)
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	n := done.Load()
 	wg.Wait()
 	if firstErr != nil {
@@ -80,7 +81,7 @@ func (s *service) hashLoad(ctx context.Context, devs []*dev, warm, d time.Durati
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	res.done = n
+	res.done, res.cpu = n, cpu
 	res.perSec = float64(n) / elapsed.Seconds()
 	return res, nil
 }

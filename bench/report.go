@@ -24,7 +24,8 @@ const (
 
 // Report is the result of a run. Its JSON form is the object of issue 8:
 // {"hsmRawOpsPerSec":{"p256":…,"rsa3072":…},"apiHashSignPerSec":{…},"pdf":[…],
-// "latencyMs":{…},"peakRssMB":{…}}. Run's parameters and notes are kept out of the JSON.
+// "latencyMs":{…},"peakRssMB":{…}}, with "batch" and "cpuMsPerRequest" of issue 15
+// (ARCHITECTURE.md, contract part 2). Run's parameters and notes are kept out of the JSON.
 type Report struct {
 	// HSMRawOpsPerSec is raw C_Sign throughput on the token, by key type.
 	HSMRawOpsPerSec map[string]float64 `json:"hsmRawOpsPerSec"`
@@ -38,6 +39,11 @@ type Report struct {
 	// PeakRSSMB is the largest resident set seen during each phase, in MiB; "processHWM"
 	// is the kernel's high-water mark of the whole run.
 	PeakRSSMB map[string]float64 `json:"peakRssMB"`
+	// Batch is one approval of BatchDocuments hash documents at B-B, by key type.
+	Batch map[string]Batch `json:"batch"`
+	// CPUMsPerRequest is the process CPU time (server and simulated clients and devices,
+	// user + system) per completed hash-mode request under the load, by key type.
+	CPUMsPerRequest map[string]float64 `json:"cpuMsPerRequest"`
 
 	// Params describes what was run (not part of the JSON).
 	Params Params `json:"-"`
@@ -148,6 +154,27 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		q := ratio(api, raw)
 		fmt.Fprintf(tw, "   %s (raw: %d sessions)\t%.0f\t%.1f\t%.3f\t>= %.1f %s\t\n", k, p.RawSessions[k], raw, api, q, target, verdict(q >= target))
+	}
+	fmt.Fprintln(tw)
+
+	fmt.Fprintln(tw, "1b. One approval of a batch (B-B)\traw PKCS#11 (sig/s)\tParaphe batch (sig/s)\tratio\ttarget\t")
+	for _, k := range []string{P256, RSA3072} {
+		b, ok := r.Batch[k]
+		if !ok {
+			continue
+		}
+		target := TargetBatchP256
+		if k == RSA3072 {
+			target = TargetBatchRSA
+		}
+		q := ratio(b.SignaturesPerSec, r.HSMRawOpsPerSec[k])
+		fmt.Fprintf(tw, "   %s, %d documents\t%.0f\t%.0f\t%.3f\t>= %.1f %s\t\n", k, b.Documents, r.HSMRawOpsPerSec[k], b.SignaturesPerSec, q, target, verdict(q >= target))
+	}
+	fmt.Fprintf(tw, "1c. CPU per hash-mode request (ms, whole process)\tmeasured\ttarget\t\t\t\n")
+	for _, k := range []string{P256, RSA3072} {
+		if v, ok := r.CPUMsPerRequest[k]; ok {
+			fmt.Fprintf(tw, "   %s\t%.2f\t<= %.0f %s\t\t\t\n", k, v, TargetCPUMs, verdict(v <= TargetCPUMs))
+		}
 	}
 	fmt.Fprintln(tw)
 

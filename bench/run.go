@@ -32,6 +32,8 @@ type Plan struct {
 	PDFSizesMB []int
 	// PDFRuns is the number of runs of each PDF measurement; the median is kept.
 	PDFRuns int
+	// BatchRuns is the number of batch approvals per key type; the median is kept.
+	BatchRuns int
 	// PendingRequests are held pending by SSEDevices devices connected to the event
 	// stream, for PendingHold, in the memory phase (0 skips it).
 	PendingRequests, SSEDevices int
@@ -46,7 +48,7 @@ func QuickPlan() Plan {
 		Quick:       true,
 		RawSessions: uniqueSorted([]int{n, 2 * n}), RawWindow: 400 * time.Millisecond,
 		Concurrency: concurrency(), HashWarmup: 500 * time.Millisecond, HashWindow: 3 * time.Second,
-		PDFSizesMB: []int{1, 10, 50}, PDFRuns: 1,
+		PDFSizesMB: []int{1, 10, 50}, PDFRuns: 1, BatchRuns: 1,
 		PendingRequests: 1000, SSEDevices: 20, PendingHold: 500 * time.Millisecond,
 	}
 }
@@ -58,7 +60,7 @@ func FullPlan() Plan {
 	return Plan{
 		RawSessions: uniqueSorted([]int{1, n, 2 * n, 4 * n, 8}), RawWindow: 2 * time.Second,
 		Concurrency: concurrency(), HashWarmup: 2 * time.Second, HashWindow: 10 * time.Second,
-		PDFSizesMB: []int{1, 10, 50}, PDFRuns: 3,
+		PDFSizesMB: []int{1, 10, 50}, PDFRuns: 3, BatchRuns: 3,
 		PendingRequests: 10000, SSEDevices: 100, PendingHold: 2 * time.Second,
 	}
 }
@@ -93,6 +95,7 @@ func Run(ctx context.Context, plan Plan, progress io.Writer) (*Report, error) {
 	r.rep = &Report{
 		HSMRawOpsPerSec: map[string]float64{}, APIHashSignPerSec: map[string]float64{},
 		LatencyMs: map[string]map[string]Summary{}, PeakRSSMB: map[string]float64{}, PDF: []PDFRow{},
+		Batch: map[string]Batch{}, CPUMsPerRequest: map[string]float64{},
 		Params: Params{Quick: plan.Quick, CPUs: runtime.NumCPU(), RawSessions: map[string]int{}, Concurrency: plan.Concurrency,
 			HashDuration: plan.HashWindow, PendingRequests: plan.PendingRequests, SSEDevices: plan.SSEDevices,
 			PDFRuns: plan.PDFRuns, PDFUnit: "1 MB = 1 MiB"},
@@ -234,6 +237,7 @@ func (r *run) hashPhase(ctx context.Context, s *service, kt string) error {
 	if res.done == 0 {
 		return errors.New("bench: no hash-mode request finished in the window")
 	}
+	r.rep.CPUMsPerRequest[kt] = round3(float64(res.cpu) / float64(time.Millisecond) / float64(res.done))
 	r.rep.APIHashSignPerSec[kt] = round1(res.perSec)
 	r.rep.LatencyMs[kt] = map[string]Summary{"create": Summarize(res.create), "approveToSigned": Summarize(res.approve)}
 	name := "hashLoadP256"
@@ -241,7 +245,26 @@ func (r *run) hashPhase(ctx context.Context, s *service, kt string) error {
 		name = "hashLoadRSA3072"
 	}
 	r.rep.PeakRSSMB[name] = peak
-	r.logf("%s: %.1f requests/s (%d done), peak RSS %.1f MiB", kt, res.perSec, res.done, peak)
+	r.logf("%s: %.1f requests/s (%d done), %.2f ms of CPU each, peak RSS %.1f MiB", kt, res.perSec, res.done, r.rep.CPUMsPerRequest[kt], peak)
+	return r.batchPhase(ctx, s, devs[0], kt)
+}
+
+// batchPhase approves BatchDocuments documents at once, BatchRuns times, and keeps the
+// median rate.
+func (r *run) batchPhase(ctx context.Context, s *service, d *dev, kt string) error {
+	var ts []time.Duration
+	for range max(r.plan.BatchRuns, 1) {
+		t, err := s.batchRequest(ctx, d, BatchDocuments)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, t)
+	}
+	t := median(ts)
+	b := Batch{Documents: BatchDocuments, SignaturesPerSec: round1(float64(BatchDocuments) / t.Seconds())}
+	r.rep.Batch[kt] = b
+	r.logf("%s: batch of %d documents approved and signed in %s: %.0f signatures/s (%.2f× raw)", kt, BatchDocuments,
+		t.Round(time.Millisecond), b.SignaturesPerSec, ratio(b.SignaturesPerSec, r.rep.HSMRawOpsPerSec[kt]))
 	return nil
 }
 
