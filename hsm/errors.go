@@ -33,6 +33,13 @@ func isRV(err error, rv uint) bool {
 	return errors.As(err, &e) && uint(e) == rv
 }
 
+// tokenGone reports whether err means the whole token was lost (removed, not present,
+// failed), not only one session: every session opened before is then dead.
+func tokenGone(err error) bool {
+	return isRV(err, pkcs11.CKR_DEVICE_REMOVED) || isRV(err, pkcs11.CKR_TOKEN_NOT_PRESENT) ||
+		isRV(err, pkcs11.CKR_DEVICE_ERROR) || isRV(err, pkcs11.CKR_TOKEN_NOT_RECOGNIZED)
+}
+
 // sessionBroken reports whether err means the session can no longer be used
 // as it is and must be closed and opened again (after a token reset, a
 // network HSM fail-over, or a login state lost).

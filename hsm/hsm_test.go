@@ -786,15 +786,124 @@ func TestBrokenSessionIsReopened(t *testing.T) {
 	}
 	tok.p = &flaky{pkctx: tok.p}
 	digest := hashOf(crypto.SHA256, "x")
-	if _, err := key.SignContext(ctx, digest, crypto.SHA256); !isRV(err, pkcs11.CKR_SESSION_HANDLE_INVALID) {
-		t.Fatalf("first SignContext = %v, want CKR_SESSION_HANDLE_INVALID", err)
-	}
+	// The lost session is closed, a new one opened and logged in, and the signature
+	// made on it: the caller sees nothing.
 	sig, err := key.SignContext(ctx, digest, crypto.SHA256)
 	if err != nil {
-		t.Fatalf("SignContext after the session was lost: %v", err)
+		t.Fatalf("SignContext when the session is lost: %v", err)
 	}
 	verify(t, key.Public(), digest, sig, crypto.SHA256)
 	if err := tok.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// unplugged makes the token go away and come back, as a USB HSM pulled out or a network
+// HSM restarted: while away, calls on sessions fail with CKR_DEVICE_REMOVED and new
+// sessions with CKR_TOKEN_NOT_PRESENT; once back, the sessions of before are dead
+// (CKR_SESSION_HANDLE_INVALID) and only new ones work.
+type unplugged struct {
+	pkctx
+	mu     sync.Mutex
+	away   bool
+	live   map[pkcs11.SessionHandle]bool // sessions opened since the token is back
+	opens  int
+	logins int
+}
+
+func (u *unplugged) set(away bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.away = away
+	if away {
+		u.live = map[pkcs11.SessionHandle]bool{}
+	}
+}
+
+// check returns the error a call on sh gets now.
+func (u *unplugged) check(sh pkcs11.SessionHandle) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch {
+	case u.away:
+		return pkcs11.Error(pkcs11.CKR_DEVICE_REMOVED)
+	case u.live != nil && !u.live[sh]:
+		return pkcs11.Error(pkcs11.CKR_SESSION_HANDLE_INVALID)
+	}
+	return nil
+}
+
+func (u *unplugged) OpenSession(slot, flags uint) (pkcs11.SessionHandle, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.away {
+		return 0, pkcs11.Error(pkcs11.CKR_TOKEN_NOT_PRESENT)
+	}
+	h, err := u.pkctx.OpenSession(slot, flags)
+	if err == nil {
+		u.opens++
+		if u.live != nil {
+			u.live[h] = true
+		}
+	}
+	return h, err
+}
+
+func (u *unplugged) Login(sh pkcs11.SessionHandle, userType uint, pin string) error {
+	u.mu.Lock()
+	u.logins++
+	u.mu.Unlock()
+	return u.pkctx.Login(sh, userType, pin)
+}
+
+func (u *unplugged) SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	if err := u.check(sh); err != nil {
+		return err
+	}
+	return u.pkctx.SignInit(sh, m, o)
+}
+
+func (u *unplugged) GetSessionInfo(sh pkcs11.SessionHandle) (pkcs11.SessionInfo, error) {
+	if err := u.check(sh); err != nil {
+		return pkcs11.SessionInfo{}, err
+	}
+	return u.pkctx.GetSessionInfo(sh)
+}
+
+// TestTokenLostAndBack: while the token is away signatures fail and Ping (readiness)
+// says so; once it is back, the sessions are opened and logged in again without
+// reopening the Token, and signing works at the first try.
+func TestTokenLostAndBack(t *testing.T) {
+	tok := openToken(t, 2)
+	ctx := context.Background()
+	key, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: uniqueLabel(t, "ec"), Type: ECP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unplugged{pkctx: tok.p}
+	tok.p = u
+	digest := hashOf(crypto.SHA256, "unplugged")
+	u.set(true)
+	if _, err := key.SignContext(ctx, digest, crypto.SHA256); err == nil {
+		t.Fatal("signed while the token was away")
+	}
+	if err := tok.Ping(ctx); err == nil {
+		t.Fatal("Ping says ready while the token is away")
+	}
+	u.set(false)
+	for i := range 4 { // more signatures than sessions: every session of before is replaced
+		sig, err := key.SignContext(ctx, digest, crypto.SHA256)
+		if err != nil {
+			t.Fatalf("signature %d after the token came back: %v", i, err)
+		}
+		verify(t, key.Public(), digest, sig, crypto.SHA256)
+	}
+	if err := tok.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the token came back: %v", err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.opens < 2 || u.logins < 2 {
+		t.Errorf("%d sessions opened and %d logins after the token came back, want both sessions reopened and logged in", u.opens, u.logins)
 	}
 }

@@ -108,7 +108,7 @@ func (t *Token) GenerateKey(ctx context.Context, req GenerateKeyRequest) (*Key, 
 	t.objMu.Lock()
 	defer t.objMu.Unlock()
 	var key *Key
-	err = t.withSession(ctx, func(h pkcs11.SessionHandle) error {
+	err = t.withSessionOnce(ctx, func(h pkcs11.SessionHandle) error {
 		objs, err := t.findObjects(h, privateKeyTemplate(req.Label), 1)
 		if err != nil {
 			return err
@@ -327,7 +327,7 @@ func (t *Token) DeleteKey(ctx context.Context, label string) error {
 	t.objMu.Lock()
 	defer t.objMu.Unlock()
 	t.forget(label)
-	return t.withSession(ctx, func(h pkcs11.SessionHandle) error {
+	return t.withSessionOnce(ctx, func(h pkcs11.SessionHandle) error {
 		priv, err := t.findOne(h, privateKeyTemplate(label), label)
 		if err != nil {
 			return err

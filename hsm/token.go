@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miekg/pkcs11"
 
@@ -19,10 +20,15 @@ const sessionFlags = pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION
 // Token is a logged-in PKCS#11 token with a pool of sessions. It is safe for
 // concurrent use by multiple goroutines.
 type Token struct {
-	mod   *module
-	p     pkctx
-	slot  uint
-	label string
+	mod    *module
+	p      pkctx
+	slotMu sync.Mutex // guards slot, which changes when a token comes back in another slot
+	slot   uint
+	label  string
+	// epoch counts the losses of the whole token (device removed, token gone): a session
+	// opened in an earlier epoch is dead even if it has not failed yet, and is reopened
+	// before use.
+	epoch atomic.Uint64
 	pin   string // kept to log in again after a session is lost; never logged
 
 	pool chan *session // free sessions; capacity = size
@@ -75,8 +81,9 @@ func (t *Token) forget(label string) {
 // session is a pool entry. A broken session is closed and marked !open; it
 // is opened again (and logged in) the next time it is taken from the pool.
 type session struct {
-	h    pkcs11.SessionHandle
-	open bool
+	h     pkcs11.SessionHandle
+	open  bool
+	epoch uint64 // Token.epoch when the session was opened
 }
 
 // Open loads cfg.Module (once per process and module path, see the package
@@ -146,7 +153,20 @@ func (t *Token) open(ctx context.Context) error {
 // Login state is per application and token, so only the first session of a
 // process really logs in; the others get CKR_USER_ALREADY_LOGGED_IN.
 func (t *Token) reopen(s *session) error {
-	h, err := t.p.OpenSession(t.slot, sessionFlags)
+	epoch := t.epoch.Load()
+	t.slotMu.Lock()
+	slot := t.slot
+	t.slotMu.Unlock()
+	h, err := t.p.OpenSession(slot, sessionFlags)
+	if tokenGone(err) || isRV(err, pkcs11.CKR_SLOT_ID_INVALID) {
+		// The token came back (or will) in another slot: find it by its label again.
+		if slot, ferr := findSlot(t.p, t.label); ferr == nil {
+			t.slotMu.Lock()
+			t.slot = slot
+			t.slotMu.Unlock()
+			h, err = t.p.OpenSession(slot, sessionFlags)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("hsm: C_OpenSession: %w", err)
 	}
@@ -154,7 +174,7 @@ func (t *Token) reopen(s *session) error {
 		_ = t.p.CloseSession(h)
 		return fmt.Errorf("hsm: C_Login: %w", err)
 	}
-	s.h, s.open = h, true
+	s.h, s.open, s.epoch = h, true, epoch
 	return nil
 }
 
@@ -182,6 +202,9 @@ func (t *Token) acquire(ctx context.Context) (*session, error) {
 			return nil, ErrClosed
 		default:
 		}
+		if s.open && s.epoch < t.epoch.Load() {
+			t.closeSession(s) // opened before the token was lost
+		}
 		if !s.open {
 			if err := t.reopen(s); err != nil {
 				t.pool <- s
@@ -198,16 +221,32 @@ func (t *Token) acquire(ctx context.Context) (*session, error) {
 func (t *Token) releaseSession(s *session, err error) {
 	if err != nil && sessionBroken(err) {
 		slog.Default().Warn("hsm: dropping broken session", "token", t.label, "err", err)
+		if tokenGone(err) && s.epoch == t.epoch.Load() {
+			t.epoch.Add(1) // every other session of that epoch is dead too
+		}
 		t.closeSession(s)
 	}
 	t.pool <- s
 }
 
-// withSession runs fn with a session from the pool.
+// withSession runs fn with a session from the pool. When fn fails because the session
+// or the token was lost (see sessionBroken), it runs fn once more on a session opened
+// and logged in anew: fn must be safe to repeat (a signature, a search, an HMAC).
 // Errors that mean the token cannot serve now (no session in time, a session that
 // cannot be reopened, a device or session failure) are of kind errkind.Unavailable, so
 // front ends answer "try again later" (503) rather than "internal error".
 func (t *Token) withSession(ctx context.Context, fn func(h pkcs11.SessionHandle) error) error {
+	err := t.withSessionOnce(ctx, fn)
+	if err != nil && sessionBroken(err) {
+		slog.Default().Info("hsm: retrying on a new session", "token", t.label)
+		err = t.withSessionOnce(ctx, fn)
+	}
+	return err
+}
+
+// withSessionOnce runs fn with a session from the pool, once: for steps that must not be
+// repeated blindly (creating token objects).
+func (t *Token) withSessionOnce(ctx context.Context, fn func(h pkcs11.SessionHandle) error) error {
 	s, err := t.acquire(ctx)
 	if err != nil {
 		return errkind.Wrap(errkind.Unavailable, err)
@@ -238,7 +277,7 @@ func (t *Token) Close() error {
 // Ping checks that a session is usable and logged in, for readiness probes.
 // It waits for a free session at most until ctx is done.
 func (t *Token) Ping(ctx context.Context) error {
-	return t.withSession(ctx, func(h pkcs11.SessionHandle) error {
+	return t.withSessionOnce(ctx, func(h pkcs11.SessionHandle) error {
 		info, err := t.p.GetSessionInfo(h)
 		if err != nil {
 			return fmt.Errorf("hsm: C_GetSessionInfo: %w", err)
