@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -251,5 +252,67 @@ func TestPrepareRotatedMK(t *testing.T) {
 		if !bytes.Contains(upd, []byte(want)) {
 			t.Errorf("update lacks %s", want)
 		}
+	}
+}
+
+// TestPDFAStaysPDFA signs the corpus's PDF/A files (PDF/A-1b, PDF/A-2u with a
+// grey output intent) with a visible appearance and runs the checks of
+// veraPDF that concern what signing adds: every font embedded (pdffonts),
+// no transparency group, soft mask or constant alpha added, only DeviceGray
+// drawn, the OutputIntent and the PDF/A identification (XMP metadata) kept,
+// and the widget printable with only a normal appearance.
+func TestPDFAStaysPDFA(t *testing.T) {
+	pdffonts := requireTool(t, "pdffonts")
+	for _, name := range []string{"dss__not_signed_pdfa.pdf", "dss__pdfa2u-gray.pdf"} {
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join(corpusDir, name))
+			if errors.Is(err, os.ErrNotExist) {
+				t.Skip("shared corpus absent")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := sign(t, in, 0, PrepareRequest{Appearance: &Appearance{Page: 1, Rect: [4]float64{40, 40, 300, 100},
+				Lines: []string{"Signed by " + unicodeName, "Qualified electronic signature"}}})
+			upd := out[len(in):]
+			for _, bad := range []string{"/Group", "/SMask", "/CA ", "/ca ", " rg\n", " RG\n", "/DeviceRGB", "/DeviceCMYK", "/D <<", "/R <<"} {
+				if bytes.Contains(upd, []byte(bad)) {
+					t.Errorf("the signature revision adds %q", bad)
+				}
+			}
+			for _, want := range []string{"/OutputIntents", "pdfaid:part"} {
+				if bytes.Contains(in, []byte(want)) && !bytes.Contains(out, []byte(want)) {
+					t.Errorf("%s lost", want)
+				}
+			}
+			r, err := Open(context.Background(), bytes.NewReader(out), int64(len(out)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := r.Resolve(r.Trailer().Get("Root"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, ok := o.(*Dict)
+			if !ok {
+				t.Fatal("no catalog")
+			}
+			if cat.Get("OutputIntents") == nil {
+				t.Error("the catalog of the signed revision has no /OutputIntents")
+			}
+			if cat.Get("Metadata") == nil {
+				t.Error("the catalog of the signed revision has no /Metadata")
+			}
+			path := writeTemp(t, "a.pdf", out)
+			fonts, err := exec.Command(pdffonts, path).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range strings.Split(strings.TrimSpace(string(fonts)), "\n")[2:] {
+				if !regexp.MustCompile(` yes +(yes|no) +(yes|no) +\d+ +\d+$`).MatchString(row) {
+					t.Errorf("font not embedded: %q", row)
+				}
+			}
+		})
 	}
 }
