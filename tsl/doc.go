@@ -27,6 +27,9 @@
 //     QcSSCD; QCNoSSCD/QCNoQSCD win). Qualifiers apply when their
 //     CriteriaList (policy sets, key usage bits; assert all, atLeastOne or
 //     none) matches the certificate.
+//   - Signature values: RSA and ECDSA; an ECDSA value in the XMLDSig
+//     encoding (r||s) is turned into DER before goxmldsig checks it (it
+//     only reads DER), outside SignedInfo so nothing signed changes.
 //   - Limits: a list file is read up to 64 MiB (the largest national
 //     lists are a few MiB), a folder up to 500 lists (the EU has about 30),
 //     so that a wrong path cannot make the reader take the machine.

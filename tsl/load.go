@@ -3,10 +3,13 @@ package tsl
 import (
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,6 +156,7 @@ func verifyList(source string, data []byte, signers []*x509.Certificate, territo
 	if root == nil || root.Tag != "TrustServiceStatusList" {
 		return nil, fmt.Errorf("%w: %s: not a TrustServiceStatusList", ErrList, source)
 	}
+	derECDSASignatureValue(root)
 	var lastErr error
 	for _, cert := range signers {
 		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
@@ -219,4 +223,35 @@ func parsePEM(b []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no certificate")
 	}
 	return out, nil
+}
+
+// derECDSASignatureValue rewrites an ECDSA SignatureValue from the XMLDSig
+// encoding (r||s, RFC 4050/6931) to the DER ECDSA-Sig-Value that crypto/x509,
+// and so goxmldsig, verifies. SignatureValue is outside SignedInfo, so
+// nothing signed changes; a value that already parses as DER is left alone.
+func derECDSASignatureValue(root *etree.Element) {
+	for _, sig := range root.ChildElements() {
+		if sig.Tag != "Signature" {
+			continue
+		}
+		method := sig.FindElement("./SignedInfo/SignatureMethod")
+		value := sig.FindElement("./SignatureValue")
+		if method == nil || value == nil || !strings.Contains(strings.ToLower(method.SelectAttrValue("Algorithm", "")), "ecdsa") {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(value.Text()), ""))
+		if err != nil || len(raw) == 0 || len(raw)%2 != 0 {
+			continue
+		}
+		var probe struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(raw, &probe); err == nil && len(rest) == 0 {
+			continue
+		}
+		half := len(raw) / 2
+		der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:])})
+		if err != nil {
+			continue
+		}
+		value.SetText(base64.StdEncoding.EncodeToString(der))
+	}
 }

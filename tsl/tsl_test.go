@@ -235,3 +235,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestECDSASignedList loads lists signed with ECDSA, with the signature
+// value as XMLDSig specifies it (r||s) and as DER.
+func TestECDSASignedList(t *testing.T) {
+	q := newQTSP(t)
+	op := tsltest.NewECOperator(t, "EE operator")
+	der := tsltest.SignList(t, tsltest.MakeList("EE", 5, []tsltest.Service{{Name: "CA", Cert: q.ca, Status: StatusGranted, Since: time.Now().Add(-time.Hour)}}, ""), op)
+	for name, list := range map[string][]byte{"r||s": tsltest.RawECDSASignatureValue(t, der), "DER": der} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "EE.xml", list)
+			write(t, dir, "EE.pem", op.PEM())
+			set, err := Load(context.Background(), []string{dir}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(set.AnchorsAt(time.Now())) != 1 {
+				t.Error("no anchor")
+			}
+		})
+	}
+}

@@ -6,10 +6,14 @@
 package tsltest
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -32,7 +36,7 @@ const (
 
 // Operator is a list operator's signing key and certificate.
 type Operator struct {
-	Key  *rsa.PrivateKey
+	Key  crypto.Signer
 	Cert *x509.Certificate
 }
 
@@ -42,9 +46,24 @@ func NewOperator(t testing.TB, name string) Operator {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newOperator(t, name, key)
+}
+
+// NewECOperator is an operator with an ECDSA P-256 key.
+func NewECOperator(t testing.TB, name string) Operator {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newOperator(t, name, key)
+}
+
+func newOperator(t testing.TB, name string, key crypto.Signer) Operator {
+	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +161,38 @@ func SignList(t testing.TB, xml string, op Operator) []byte {
 	out := etree.NewDocument()
 	out.SetRoot(signed)
 	b, err := out.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// RawECDSASignatureValue rewrites the DER ECDSA signature value that
+// goxmldsig writes into r||s of 32 bytes each, the encoding XMLDSig
+// specifies (RFC 4050) and other signers write.
+func RawECDSASignatureValue(t testing.TB, signed []byte) []byte {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(signed); err != nil {
+		t.Fatal(err)
+	}
+	v := doc.Root().FindElement("./Signature/SignatureValue")
+	if v == nil {
+		t.Fatal("no SignatureValue")
+	}
+	der, err := base64.StdEncoding.DecodeString(v.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &rs); err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 64)
+	rs.R.FillBytes(raw[:32])
+	rs.S.FillBytes(raw[32:])
+	v.SetText(base64.StdEncoding.EncodeToString(raw))
+	b, err := doc.WriteToBytes()
 	if err != nil {
 		t.Fatal(err)
 	}
