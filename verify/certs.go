@@ -400,7 +400,7 @@ func (r *revocationData) embeddedStatus(cert, issuer *x509.Certificate) revStatu
 			return st
 		}
 		crl := r.crl(i)
-		if crl == nil || !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+		if crl == nil || !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || checkCRLSignature(crl, issuer) != nil {
 			continue
 		}
 		st.found = true

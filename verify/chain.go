@@ -82,3 +82,12 @@ func buildOwnChain(cert *x509.Certificate, anchors, pool []*x509.Certificate, at
 	}
 	return chainResult{ind: Indeterminate, sub: CertificateChainGeneral, detail: fmt.Sprintf("no trust anchor within %d certificates", maxOwnChain)}
 }
+
+// checkCRLSignature checks a CRL's signature with its issuer's key,
+// brainpool or not.
+func checkCRLSignature(crl *x509.RevocationList, issuer *x509.Certificate) error {
+	if k, ok := issuer.PublicKey.(*brainpool.PublicKey); ok {
+		return brainpool.CheckSigned(crl.Raw, crl.RawTBSRevocationList, k)
+	}
+	return crl.CheckSignatureFrom(issuer)
+}

@@ -347,11 +347,18 @@ func SignatureHash(alg asn1.ObjectIdentifier) (crypto.Hash, bool, bool) {
 // algorithm and value from the certificate's own bytes (crypto/x509 does
 // not name the ecdsa-plain algorithms).
 func CheckCertificateSignature(child *x509.Certificate, pub *PublicKey) error {
-	alg, sig, err := outerSignature(child.Raw)
+	return CheckSigned(child.Raw, child.RawTBSCertificate, pub)
+}
+
+// CheckSigned checks a signed structure SEQUENCE { tbs, signatureAlgorithm,
+// signatureValue } (a certificate or a CRL: raw is the whole structure, tbs
+// its to-be-signed part) with pub.
+func CheckSigned(raw, tbs []byte, pub *PublicKey) error {
+	alg, sig, err := outerSignature(raw)
 	if err != nil {
 		return err
 	}
-	return CheckSignature(pub, alg, child.RawTBSCertificate, sig)
+	return CheckSignature(pub, alg, tbs, sig)
 }
 
 // outerSignature reads the signatureAlgorithm and signatureValue of a

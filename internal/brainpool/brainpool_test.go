@@ -1,7 +1,9 @@
 package brainpool
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -134,4 +136,42 @@ func FuzzParseCertificate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOpenSSLCRL has openssl issue a CRL with a brainpool CA key and checks
+// its signature here.
+func TestOpenSSLCRL(t *testing.T) {
+	openssl := requireOpenSSL(t)
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	run(t, openssl, "ecparam", "-name", "brainpoolP384r1", "-genkey", "-noout", "-out", p("ca.key"))
+	run(t, openssl, "req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/CN=Brainpool CRL CA", "-days", "2", "-sha384", "-out", p("ca.pem"))
+	cnf := "[ca]\ndefault_ca = d\n[d]\ndatabase = " + p("index.txt") + "\ncrlnumber = " + p("crlnumber") + "\ndefault_md = sha384\ndefault_crl_days = 1\n"
+	for name, content := range map[string]string{"ca.cnf": cnf, "index.txt": "", "crlnumber": "01\n"} {
+		if err := os.WriteFile(p(name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, openssl, "ca", "-config", p("ca.cnf"), "-gencrl", "-keyfile", p("ca.key"), "-cert", p("ca.pem"), "-out", p("crl.pem"))
+	caPEM, _ := os.ReadFile(p("ca.pem"))
+	blk, _ := pem.Decode(caPEM)
+	ca, err := ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlPEM, _ := os.ReadFile(p("crl.pem"))
+	blk, _ = pem.Decode(crlPEM)
+	crl, err := x509.ParseRevocationList(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := ca.PublicKey.(*PublicKey)
+	if err := CheckSigned(crl.Raw, crl.RawTBSRevocationList, pub); err != nil {
+		t.Fatalf("CRL signature: %v", err)
+	}
+	bad := bytes.Clone(crl.RawTBSRevocationList)
+	bad[len(bad)-1] ^= 1
+	if CheckSigned(crl.Raw, bad, pub) == nil {
+		t.Error("a changed CRL verifies")
+	}
 }
