@@ -85,7 +85,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	notifier := notify.NewNotifier(e.Store, hub, pushers, e.Log)
 	devices := e.devices(counted)
 	integrators := e.Integrators()
-	policy := notify.CallbackPolicy{AllowLoopback: cfg.Webhooks.AllowLoopback, AllowPrivate: cfg.Webhooks.AllowPrivate}
+	policy := notify.CallbackPolicy{AllowLoopback: cfg.LoopbackCallbacks(), AllowPrivate: cfg.Webhooks.AllowPrivate}
 	hooks := notify.NewWebhooks(counted, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
 	blobs, err := e.Blobs()
 	if err != nil {
@@ -118,11 +118,14 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 // Service is the assembled HTTP service and the workers behind it.
 type Service struct {
 	*Domain
-	retention   *retention.Job
-	store       *store.Store
-	Handler     http.Handler
-	databaseURL string
-	log         *slog.Logger
+	retention *retention.Job
+	store     *store.Store
+	Handler   http.Handler
+	// MetricsHandler serves GET /metrics on the separate address of metrics.listen
+	// (behind the bearer token when metrics.tokenFile is set).
+	MetricsHandler http.Handler
+	databaseURL    string
+	log            *slog.Logger
 }
 
 // NewService builds the domain services and the HTTP handler.
@@ -161,6 +164,17 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	metricsH, mainMetrics, err := e.metricsHandlers(m.Handler())
+	if err != nil {
+		return nil, err
+	}
+	// The development TSA answers the public only while it is one of the TSAs this
+	// server uses: once qualified TSAs are configured it would only be a free signing
+	// oracle of the development CA's chain.
+	var publicTSA http.Handler
+	if e.servesBuiltinTSA() {
+		publicTSA = ts
+	}
 	var wp api.WebPush
 	if d.WebPush != nil {
 		wp = d.WebPush
@@ -176,8 +190,8 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	h, err := api.New(api.Deps{
 		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
-		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: ts,
-		Metrics: m.Handler(), HTTPStats: m,
+		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
+		Metrics: mainMetrics, HTTPStats: m,
 		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
 		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
@@ -194,7 +208,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
+	return &Service{Domain: d, Handler: h, MetricsHandler: metricsH, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
 }
 
 // VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,14 @@ func (e *Env) timestamper() (*tsa.Client, error) {
 		return nil, err
 	}
 	return c.WithLocal(own, builtinTSA{e}), nil
+}
+
+// servesBuiltinTSA reports whether POST /tsa is public: when no TSA is configured (the
+// built-in one is then the one used), or when this server's own /tsa is among those
+// configured.
+func (e *Env) servesBuiltinTSA() bool {
+	own := strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"
+	return len(e.Cfg.TSA.URLs) == 0 || slices.Contains(e.Cfg.TSA.URLs, own)
 }
 
 // builtinTSA answers time-stamp requests with this process's own TSA, once NewService has

@@ -84,6 +84,13 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rateLimits"`
 	// Webhooks sets which callback URLs integrators may give.
 	Webhooks Webhooks `yaml:"webhooks"`
+	// Development says this server is a development one: loopback callback URLs are
+	// accepted and GET /metrics is public on the main address. Unset, it follows the
+	// HSM: the embedded SoftHSM2 token (no hsm.module) is development only, a real HSM
+	// module means production. See IsDevelopment.
+	Development *bool `yaml:"development"`
+	// Metrics says where GET /metrics (Prometheus) is served; see Metrics.
+	Metrics Metrics `yaml:"metrics"`
 	// Retention sets how long results, personal details and evidence are kept.
 	Retention Retention `yaml:"retention"`
 	// TrustedProxies whose X-Forwarded-For is believed.
@@ -183,8 +190,61 @@ type TSA struct {
 // Webhooks sets the callback URL policy. Hosts on loopback or private networks are
 // refused unless allowed: a callback must not become a way into the operator's network.
 type Webhooks struct {
-	AllowLoopback bool `yaml:"allowLoopback"`
-	AllowPrivate  bool `yaml:"allowPrivate"`
+	// AllowLoopback accepts loopback callbacks; only a development server may (unset:
+	// yes in development, no otherwise).
+	AllowLoopback *bool `yaml:"allowLoopback"`
+	AllowPrivate  bool  `yaml:"allowPrivate"`
+}
+
+// Metrics places GET /metrics, whose counters (PIN failures, webhook outcomes, request
+// rates) are for the operator, not the public. With Listen, metrics are served on that
+// address only (a port the public cannot reach) and no longer on the main one; with
+// TokenFile, a scraper must send "Authorization: Bearer TOKEN" (the file's content).
+// Without either, a development server serves them openly on the main address (the
+// acceptance checks read them there) and a production server does not serve them.
+type Metrics struct {
+	Listen    string `yaml:"listen"`
+	TokenFile string `yaml:"tokenFile"`
+}
+
+// IsDevelopment reports whether the server runs in development mode: as configured by
+// development, else whenever the embedded SoftHSM2 token is the HSM.
+func (c Config) IsDevelopment() bool {
+	if c.Development != nil {
+		return *c.Development
+	}
+	return c.HSM.Module == ""
+}
+
+// LoopbackCallbacks reports whether integrators' callback URLs may be on loopback:
+// only in development mode, where webhooks.allowLoopback may still turn it off.
+func (c Config) LoopbackCallbacks() bool {
+	if !c.IsDevelopment() {
+		return false
+	}
+	return c.Webhooks.AllowLoopback == nil || *c.Webhooks.AllowLoopback
+}
+
+// PublicMetrics reports whether GET /metrics is served on the main address without a
+// token: in development mode, when neither metrics.listen nor metrics.tokenFile is set.
+func (c Config) PublicMetrics() bool {
+	return c.IsDevelopment() && c.Metrics.Listen == "" && c.Metrics.TokenFile == ""
+}
+
+// MetricsToken reads metrics.tokenFile; empty when none is configured.
+func (c Config) MetricsToken() (string, error) {
+	if c.Metrics.TokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.Metrics.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("config: metrics.tokenFile: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < 16 {
+		return "", errors.New("config: metrics.tokenFile must hold a token of at least 16 characters")
+	}
+	return tok, nil
 }
 
 // Retention sets the retention periods (durations such as "168h" or "7d"); see package
@@ -284,9 +344,7 @@ func Default(dataDir string) Config {
 			EvidenceKeep:      Duration(3653 * 24 * time.Hour), // 10 years with their leap days
 			Interval:          Duration(time.Hour),
 		},
-		// The development default accepts loopback callbacks (the contract says so);
-		// production configurations turn it off.
-		Webhooks: Webhooks{AllowLoopback: true},
+		// Loopback callbacks: allowed in development mode only (LoopbackCallbacks).
 		// Same for Web Push endpoints: tests and development use a loopback push service.
 		WebPush: WebPush{Subject: "mailto:operator@paraphe.invalid", TTL: Duration(5 * time.Minute), AllowLoopback: true},
 		// Integrators get room for batch jobs; the public endpoints, which an attacker can
@@ -368,6 +426,16 @@ func (c Config) Validate() error {
 	}
 	if c.BehindTLSProxy && c.TLS.Enabled() {
 		errs = append(errs, errors.New("config: behindTLSProxy and tls exclude each other"))
+	}
+	if !c.IsDevelopment() && c.Webhooks.AllowLoopback != nil && *c.Webhooks.AllowLoopback {
+		errs = append(errs, errors.New("config: webhooks.allowLoopback needs development mode (development: true)"))
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("config: metrics.listen %q: %w", c.Metrics.Listen, err))
+		} else if c.Metrics.Listen == c.Listen {
+			errs = append(errs, errors.New("config: metrics.listen must differ from listen"))
+		}
 	}
 	if c.KeyType != hsm.ECP256 && c.KeyType != hsm.RSA3072 {
 		errs = append(errs, fmt.Errorf("config: keyType must be %s or %s", hsm.ECP256, hsm.RSA3072))

@@ -102,7 +102,23 @@ func cmdServe(ctx context.Context, args []string) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { svc.RunWorkers(bg, log) })
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		// Metrics on an address of their own (for the operator's scraper only).
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", svc.MetricsHandler)
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
@@ -120,8 +136,15 @@ func cmdServe(ctx context.Context, args []string) error {
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err = srv.Shutdown(sctx)
+		if msrv != nil {
+			_ = msrv.Shutdown(sctx)
+		}
 		cancel()
 	}
+	if msrv != nil {
+		_ = msrv.Close()
+	}
+	srv.Close()
 	stopBG()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
