@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"mime/multipart"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/paraphe/paraphe/internal/testenv"
 	"github.com/paraphe/paraphe/verify"
 )
 
@@ -130,8 +132,19 @@ func TestPDFModeVisibleAppearance(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := call(t, key, "GET", "/v1/signature-requests/"+id+"/documents/0", "", nil)
-	if !bytes.Contains(out.Body, []byte("Qualified electronic signature")) {
-		t.Fatal("no visible appearance text in the signed file")
+	// The appearance's text is drawn with an embedded CID font (glyph ids, not Latin-1
+	// bytes), so it is read back the way a person's viewer reads it: pdftotext.
+	pdftotext := testenv.Tool(t, "pdftotext")
+	signed := filepath.Join(t.TempDir(), "visible.pdf")
+	if err := os.WriteFile(signed, out.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	txt, err := exec.Command(pdftotext, "-q", "-f", "2", "-l", "2", signed, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(txt)), " "), "Qualified electronic signature") {
+		t.Fatalf("no visible appearance text on page 2 of the signed file; pdftotext gives %q", txt)
 	}
 	if dir := os.Getenv("PARAPHE_KEEP_PDF"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "visible.pdf"), out.Body, 0o644)
