@@ -225,7 +225,7 @@ func TestCSCConformance(t *testing.T) {
 	rid := approveOnPhone(t, dev, az["icon"].(map[string]any)["id"].(string))
 	chk := run(t, example{"authorizeCheck", "/csc/v2/credentials/authorizeCheck", map[string]any{"handle": az["handle"]}, 200, []string{"SAD", "expiresIn"}})
 	// The phone showed the description and one document per hash.
-	if r, err := dev.Request(context.Background(), rid); err != nil || len(r.Documents) != 2 {
+	if r, err := dev.Request(context.Background(), rid); err != nil || len(r.Documents) != 2 || r.Description != "Employment contract" {
 		t.Fatalf("phone's request: %+v %v", r, err)
 	}
 	// 11.8 extendTransaction: a new SAD; the old one dies.

@@ -113,7 +113,7 @@ func TestReportJSONShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"apiHashSignPerSec", "batch", "cpuMsPerRequest", "hsmRawOpsPerSec", "latencyMs", "pdf", "peakRssMB"}; !reflect.DeepEqual(keys, want) {
+	if want := []string{"apiHashSignPerSec", "batch", "cpuMsPerRequest", "cscSignHash", "hsmRawOpsPerSec", "latencyMs", "pdf", "peakRssMB"}; !reflect.DeepEqual(keys, want) {
 		t.Fatalf("top-level keys %v, want %v", keys, want)
 	}
 	if v := m["hsmRawOpsPerSec"].(map[string]any)["rsa3072"]; v != 600.0 {
@@ -213,6 +213,9 @@ func TestRunTiny(t *testing.T) {
 	for _, k := range []string{P256, RSA3072} {
 		if rep.HSMRawOpsPerSec[k] <= 0 || rep.APIHashSignPerSec[k] <= 0 {
 			t.Errorf("%s: raw %v, api %v", k, rep.HSMRawOpsPerSec[k], rep.APIHashSignPerSec[k])
+		}
+		if b := rep.CSCSignHash[k]; b.Hashes != CSCHashes || b.SignaturesPerSec <= 0 || b.RawRatio <= 0 {
+			t.Errorf("%s: CSC batch %+v", k, b)
 		}
 		for _, step := range []string{"create", "approveToSigned"} {
 			if s := rep.LatencyMs[k][step]; s.N == 0 || s.P50 <= 0 || s.Max < s.P99 || s.P99 < s.P50 {

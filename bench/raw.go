@@ -211,9 +211,10 @@ func cmpErr(first, next error) error {
 // for a key stored in the token (as users' keys are: the baseline) and for a session
 // key (in memory: what the token does without its object store).
 type rawResult struct {
-	opsPerSec        float64
-	sessions         int
-	sessionOpsPerSec float64
+	oneSessionOpsPerSec float64 // token key, one session: the CSC batch's baseline
+	opsPerSec           float64
+	sessions            int
+	sessionOpsPerSec    float64
 }
 
 // measureRaw measures raw throughput for each key type with each session count in
@@ -233,6 +234,9 @@ func measureRaw(ctx context.Context, cfg hsm.Config, counts []int, d time.Durati
 				return nil, err
 			}
 			best, n, err := t.best(ctx, kt, priv, counts, d)
+			if onToken && err == nil {
+				res.oneSessionOpsPerSec, err = t.throughput(ctx, kt, priv, 1, d)
+			}
 			if onToken {
 				t.p.DestroyObject(t.main, priv)
 				t.p.DestroyObject(t.main, pub)

@@ -44,6 +44,13 @@ type Report struct {
 	// CPUMsPerRequest is the process CPU time (server and simulated clients and devices,
 	// user + system) per completed hash-mode request under the load, by key type.
 	CPUMsPerRequest map[string]float64 `json:"cpuMsPerRequest"`
+	// CSCSignHash is the CSC batch by key type: CSCHashes hashes approved at once, then
+	// one signHash, in signatures per second against the raw HSM rate.
+	CSCSignHash map[string]CSCBatch `json:"cscSignHash"`
+
+	// HSMRawOneSession is raw C_Sign throughput on one session (the CSC batch's
+	// baseline), by key type (not part of the JSON).
+	HSMRawOneSession map[string]float64 `json:"-"`
 
 	// Params describes what was run (not part of the JSON).
 	Params Params `json:"-"`
@@ -175,6 +182,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if v, ok := r.CPUMsPerRequest[k]; ok {
 			fmt.Fprintf(tw, "   %s\t%.2f\t<= %.0f %s\t\t\t\n", k, v, TargetCPUMs, verdict(v <= TargetCPUMs))
 		}
+	}
+	fmt.Fprintf(tw, "1d. CSC signHash of %d hashes after one approval\traw PKCS#11, 1 session (sig/s)\tsignHash (sig/s)\tratio\t\t\n", CSCHashes)
+	for _, k := range []string{P256, RSA3072} {
+		b, ok := r.CSCSignHash[k]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(tw, "   %s\t%.0f\t%.1f\t%.3f\t\t\n", k, r.HSMRawOneSession[k], b.SignaturesPerSec, b.RawRatio)
 	}
 	fmt.Fprintln(tw)
 

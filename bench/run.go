@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/paraphe/paraphe/csc"
 	"github.com/paraphe/paraphe/hsm"
 )
 
@@ -96,6 +97,7 @@ func Run(ctx context.Context, plan Plan, progress io.Writer) (*Report, error) {
 		HSMRawOpsPerSec: map[string]float64{}, APIHashSignPerSec: map[string]float64{},
 		LatencyMs: map[string]map[string]Summary{}, PeakRSSMB: map[string]float64{}, PDF: []PDFRow{},
 		Batch: map[string]Batch{}, CPUMsPerRequest: map[string]float64{},
+		CSCSignHash: map[string]CSCBatch{}, HSMRawOneSession: map[string]float64{},
 		Params: Params{Quick: plan.Quick, CPUs: runtime.NumCPU(), RawSessions: map[string]int{}, Concurrency: plan.Concurrency,
 			HashDuration: plan.HashWindow, PendingRequests: plan.PendingRequests, SSEDevices: plan.SSEDevices,
 			PDFRuns: plan.PDFRuns, PDFUnit: "1 MB = 1 MiB"},
@@ -144,6 +146,7 @@ func (r *run) all(ctx context.Context) error {
 		v := raw[k]
 		r.rep.HSMRawOpsPerSec[k] = round1(v.opsPerSec)
 		r.rep.Params.RawSessions[k] = v.sessions
+		r.rep.HSMRawOneSession[k] = round1(v.oneSessionOpsPerSec)
 		r.logf("raw %s: %.0f signatures/s with a token key (%d sessions); %.0f/s with a session key", k, v.opsPerSec, v.sessions, v.sessionOpsPerSec)
 		r.note("raw %s with a session key (in memory, not in the token's object store): %.0f signatures/s", k, v.sessionOpsPerSec)
 	}
@@ -246,7 +249,10 @@ func (r *run) hashPhase(ctx context.Context, s *service, kt string) error {
 	}
 	r.rep.PeakRSSMB[name] = peak
 	r.logf("%s: %.1f requests/s (%d done), %.2f ms of CPU each, peak RSS %.1f MiB", kt, res.perSec, res.done, r.rep.CPUMsPerRequest[kt], peak)
-	return r.batchPhase(ctx, s, devs[0], kt)
+	if err := r.batchPhase(ctx, s, devs[0], kt); err != nil {
+		return err
+	}
+	return r.cscPhase(ctx, s, devs[0], kt)
 }
 
 // batchPhase approves BatchDocuments documents at once, BatchRuns times, and keeps the
@@ -355,4 +361,22 @@ func median(ds []time.Duration) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[(len(ds)-1)/2]
+}
+
+// cscPhase approves CSCHashes hashes at once through the CSC API, then signs them all in
+// one signHash, and compares the rate with raw single-session C_Sign (signHash signs its
+// hashes one after the other).
+func (r *run) cscPhase(ctx context.Context, s *service, d *dev, kt string) error {
+	algo := csc.OIDECDSASHA256
+	if kt == RSA3072 {
+		algo = csc.OIDRSASHA256
+	}
+	took, err := s.cscBatch(ctx, d, algo)
+	if err != nil {
+		return err
+	}
+	perSec := float64(CSCHashes) / took.Seconds()
+	r.rep.CSCSignHash[kt] = CSCBatch{Hashes: CSCHashes, SignaturesPerSec: round1(perSec), RawRatio: round3(ratio(perSec, r.rep.HSMRawOneSession[kt]))}
+	r.logf("%s: CSC signHash of %d hashes after one approval in %s (%.0f signatures/s)", kt, CSCHashes, took.Round(time.Millisecond), perSec)
+	return nil
 }

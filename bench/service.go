@@ -36,11 +36,13 @@ type service struct {
 	srv    *http.Server
 	base   string
 	apiKey string
-	http   *http.Client
-	stopBG context.CancelFunc
-	wg     sync.WaitGroup
-	users  int
-	errLog *errTail
+	// clientID is the integrator's id: its OAuth client id on the CSC API.
+	clientID string
+	http     *http.Client
+	stopBG   context.CancelFunc
+	wg       sync.WaitGroup
+	users    int
+	errLog   *errTail
 }
 
 // serviceConfig selects what differs between the phases.
@@ -114,7 +116,7 @@ func startService(ctx context.Context, sc serviceConfig) (*service, error) {
 		s.close()
 		return nil, err
 	}
-	s.apiKey = created.APIKey
+	s.apiKey, s.clientID = created.APIKey, created.ID
 	return s, nil
 }
 

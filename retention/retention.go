@@ -74,6 +74,9 @@ type Sweeper interface {
 	PseudonymizeRequests(ctx context.Context, finishedBefore, at time.Time) (int64, error)
 	DeleteRequests(ctx context.Context, finishedBefore time.Time) (int64, error)
 	PruneAudit(ctx context.Context, before, at time.Time) (audit.Anchor, int64, error)
+	// DeleteExpiredTokens deletes the hashes of CSC API secrets (tokens, codes, SADs)
+	// that expired before a time: dead, they prove nothing the audit log does not.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Store is both; store.Store implements it.
@@ -181,6 +184,10 @@ func (j *Job) Run(ctx context.Context, now time.Time) (out Summary, err error) {
 	}
 	if out.RequestsDeleted, err = j.st.DeleteRequests(ctx, now.Add(-c.EvidenceKeep)); err != nil {
 		return out, fmt.Errorf("retention: evidence: %w", err)
+	}
+	// A day of grace keeps a just-expired secret explainable ("expired", not "unknown").
+	if _, err = j.st.DeleteExpiredTokens(ctx, now.Add(-24*time.Hour)); err != nil {
+		return out, fmt.Errorf("retention: expired tokens: %w", err)
 	}
 	anchor, pruned, err := j.st.PruneAudit(ctx, now.Add(-c.EvidenceKeep), now)
 	if err != nil {

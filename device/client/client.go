@@ -164,7 +164,9 @@ type Request struct {
 	ID         string `json:"id"`
 	Integrator string `json:"integrator"`
 	Status     string `json:"status,omitempty"`
-	Documents  []struct {
+	// Description is what the integrator says is approved (CSC authorizations).
+	Description string `json:"description,omitempty"`
+	Documents   []struct {
 		Name            string `json:"name"`
 		Digest          string `json:"digest"`
 		DigestAlgorithm string `json:"digestAlgorithm"`

@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/paraphe/paraphe/csc"
+)
+
+// CSCHashes is the number of hashes of the CSC batch: one approval of 500 hashes, then
+// one signHash of all of them, as a signing product does for a large batch.
+const CSCHashes = 500
+
+// CSCBatch is the CSC batch's result for one key type.
+type CSCBatch struct {
+	// Hashes is the number of hashes approved at once and signed in one signHash.
+	Hashes int `json:"hashes"`
+	// SignaturesPerSec is Hashes over the signHash call's time, seen by the client.
+	SignaturesPerSec float64 `json:"signaturesPerSec"`
+	// RawRatio is SignaturesPerSec over the raw single-session C_Sign rate: signHash signs
+	// its hashes one after the other on one session.
+	RawRatio float64 `json:"rawRatio"`
+}
+
+// cscBatch runs the explicit CSC flow for d's signer: one authorization of CSCHashes
+// hashes approved on the phone, then one timed signHash.
+func (s *service) cscBatch(ctx context.Context, d *dev, signAlgo string) (time.Duration, error) {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.clientID}, "client_secret": {s.apiKey}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/csc/v2/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if err := s.do(req, http.StatusOK, &tok); err != nil {
+		return 0, err
+	}
+	cscCall := func(path string, in any, want int, out any) error {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		return s.do(req, want, out)
+	}
+	var list struct {
+		CredentialIDs []string `json:"credentialIDs"`
+	}
+	if err := cscCall("/csc/v2/credentials/list", map[string]string{"userID": d.st.UserID}, http.StatusOK, &list); err != nil {
+		return 0, err
+	}
+	if len(list.CredentialIDs) != 1 {
+		return 0, errors.New("bench: the signer has no CSC credential")
+	}
+	cred := list.CredentialIDs[0]
+	hashes := make([]string, CSCHashes)
+	for i := range hashes {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		h := sha256.Sum256(b)
+		hashes[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	var handle struct {
+		Handle string `json:"handle"`
+		Icon   struct {
+			ID string `json:"id"`
+		} `json:"icon"`
+	}
+	if err := cscCall("/csc/v2/credentials/authorize", map[string]any{"credentialID": cred, "numSignatures": len(hashes), "hashes": hashes,
+		"hashAlgorithmOID": csc.OIDSHA256, "authData": []map[string]string{{"id": "phone"}}, "description": "Benchmark batch"},
+		http.StatusAccepted, &handle); err != nil {
+		return 0, err
+	}
+	// The phone: the pending request, read with its nonce, approved with the icon.
+	var pending []struct {
+		ID        string `json:"id"`
+		Documents []struct {
+			Digest string `json:"digest"`
+		} `json:"documents"`
+	}
+	if err := s.call(ctx, http.MethodGet, "/v1/device/requests", "", nil, http.StatusOK, &pending, d.signer()); err != nil {
+		return 0, err
+	}
+	id := ""
+	for _, p := range pending {
+		if len(p.Documents) == CSCHashes && p.Documents[0].Digest == hashes[0] {
+			id = p.ID
+		}
+	}
+	if id == "" {
+		return 0, errors.New("bench: the phone does not show the CSC authorization")
+	}
+	it, err := s.fetchForApproval(ctx, d, id)
+	if err != nil {
+		return 0, err
+	}
+	body, err := approveBody(d, it, handle.Icon.ID)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.call(ctx, http.MethodPost, "/v1/device/requests/"+url.PathEscape(it.ID)+"/approve", "application/json",
+		body, http.StatusOK, nil, d.signer()); err != nil {
+		return 0, err
+	}
+	var sad struct {
+		SAD string `json:"SAD"`
+	}
+	if err := cscCall("/csc/v2/credentials/authorizeCheck", map[string]string{"handle": handle.Handle}, http.StatusOK, &sad); err != nil {
+		return 0, err
+	}
+	var sigs struct {
+		Signatures []string `json:"signatures"`
+	}
+	t0 := time.Now()
+	if err := cscCall("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad.SAD, "hashes": hashes,
+		"hashAlgorithmOID": csc.OIDSHA256, "signAlgo": signAlgo}, http.StatusOK, &sigs); err != nil {
+		return 0, err
+	}
+	took := time.Since(t0)
+	if len(sigs.Signatures) != len(hashes) {
+		return 0, fmt.Errorf("bench: signHash gave %d signatures for %d hashes", len(sigs.Signatures), len(hashes))
+	}
+	return took, nil
+}
