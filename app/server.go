@@ -363,7 +363,7 @@ func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.a.RootCRL(c
 // pdfLimits converts the configured PDF limits (zero fields take pdf's defaults).
 func pdfLimits(l config.PDFLimits) pdf.Limits {
 	return pdf.Limits{Objects: l.Objects, Revisions: l.Revisions, StreamBytes: l.StreamBytes,
-		DecodedBytes: l.DecodedBytes, CacheBytes: l.CacheBytes, ObjectReads: l.ObjectReads}
+		DecodedBytes: l.DecodedBytes, CacheBytes: l.CacheBytes, ObjectReads: l.ObjectReads, Elements: l.Elements}
 }
 
 // validationTempDir returns the folder of the data directory that holds validation

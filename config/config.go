@@ -290,6 +290,9 @@ type PDFLimits struct {
 	CacheBytes int64 `yaml:"cacheBytes"`
 	// ObjectReads caps the objects parsed by one parse (default 2,000,000).
 	ObjectReads int `yaml:"objectReads"`
+	// Elements caps the elements (numbers, names, array items, ...) parsed by one
+	// parse: the memory of parsed objects (default 8,000,000, about 200 MiB).
+	Elements int64 `yaml:"elements"`
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -461,7 +464,7 @@ func (c Config) Validate() error {
 	if c.Limits.JSONBody < 1024 || c.Limits.PDFBody < 1024 {
 		errs = append(errs, errors.New("config: limits must be at least 1024 bytes"))
 	}
-	if p := c.Limits.PDF; c.Limits.Validations < 0 || p.Objects < 0 || p.Revisions < 0 || p.StreamBytes < 0 || p.DecodedBytes < 0 || p.CacheBytes < 0 || p.ObjectReads < 0 {
+	if p := c.Limits.PDF; c.Limits.Validations < 0 || p.Objects < 0 || p.Revisions < 0 || p.StreamBytes < 0 || p.DecodedBytes < 0 || p.CacheBytes < 0 || p.ObjectReads < 0 || p.Elements < 0 {
 		errs = append(errs, errors.New("config: limits.validations and limits.pdf must not be negative (0 takes the default)"))
 	}
 	rt := c.Retention

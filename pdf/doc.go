@@ -35,8 +35,9 @@
 //   - Hostile input is refused in bounded time and memory (ErrLimit, with
 //     ErrBroken): every operation runs under one budget, Limits (carried
 //     by the context, WithLimits; DefaultLimits otherwise): object numbers,
-//     revisions, object reads, bytes of one stream, bytes decoded in all,
-//     decoded object streams cached. Decoded bytes are charged for every
+//     revisions, object reads, elements parsed, bytes of one stream, bytes
+//     decoded in all, decoded object streams cached; one array or
+//     dictionary holds at most maxContainerLen items. Decoded bytes are charged for every
 //     filter and predictor step as really produced: a buffer is never sized
 //     from declared parameters (a predictor row of Columns × Colors × BPC
 //     is decoded only as far as the data goes), and inflate counts a

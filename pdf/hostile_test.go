@@ -34,12 +34,16 @@ func TestHostileDocuments(t *testing.T) {
 		file    []byte
 		limit   bool  // every operation must refuse with ErrLimit
 		maxHeap int64 // bytes one operation may allocate
+		openOK  bool  // Open does not read the hostile object: it succeeds
 	}{
-		{"xref overflow", hostile.XrefOverflow(), true, 1 << 20},
-		{"xref stream overflow", hostile.XrefStreamOverflow(), true, 1 << 20},
-		{"flate bomb 256 MiB", hostile.FlateBomb(256), true, 4 << 20},
-		{"40 predicted xref streams", hostile.XrefChain(40), false, 4 << 20},
-		{"predictor stream listed 600 times in the DSS", hostile.PredictorRepeat(600), false, 4 << 20},
+		{"xref overflow", hostile.XrefOverflow(), true, 1 << 20, false},
+		{"xref stream overflow", hostile.XrefStreamOverflow(), true, 1 << 20, false},
+		{"flate bomb 256 MiB", hostile.FlateBomb(256), true, 4 << 20, false},
+		{"40 predicted xref streams", hostile.XrefChain(40), false, 4 << 20, false},
+		{"predictor stream listed 600 times in the DSS", hostile.PredictorRepeat(600), false, 4 << 20, false},
+		// 20 million items (40 MiB inflated): refused at a million, before
+		// it takes more than a few tens of MiB
+		{"array of 20 million items", hostile.ArrayBomb(20_000_000), true, 128 << 20, true},
 	}
 	ops := []struct {
 		name string
@@ -70,7 +74,11 @@ func TestHostileDocuments(t *testing.T) {
 			t.Run(tc.name+"/"+op.name, func(t *testing.T) {
 				var err error
 				heap := allocated(func() { err = op.run(context.Background(), tc.file) })
-				if tc.limit && (!errors.Is(err, ErrLimit) || !errors.Is(err, ErrBroken)) {
+				if tc.openOK && op.name == "Open and decode the DSS" {
+					if err != nil {
+						t.Errorf("got %v, want the document opened", err)
+					}
+				} else if tc.limit && (!errors.Is(err, ErrLimit) || !errors.Is(err, ErrBroken)) {
 					t.Errorf("got %v, want ErrLimit", err)
 				}
 				if !tc.limit && err != nil {
@@ -146,6 +154,29 @@ func TestDecodeBudget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Inspect(tc.ctx(), bytes.NewReader(tc.file), int64(len(tc.file)))
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestElementsBudget checks that the elements parsed by one operation are
+// counted: arrays under the per-object cap, many of them, reach the
+// operation's limit.
+func TestElementsBudget(t *testing.T) {
+	file := hostile.ArrayBomb(500_000)
+	tests := []struct {
+		name string
+		lim  Limits
+		want error
+	}{
+		{"within the default", Limits{}, nil},
+		{"over a small budget", Limits{Elements: 100_000}, ErrLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Inspect(WithLimits(context.Background(), tc.lim), bytes.NewReader(file), int64(len(file)))
 			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}

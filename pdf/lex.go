@@ -15,6 +15,10 @@ const (
 	maxStringLen = 8 << 20
 	maxNesting   = 64
 	maxTokenLen  = 4096
+	// maxContainerLen caps the items of one array or dictionary: the
+	// largest real ones (a flat page tree's /Kids, a CID font's /W) hold
+	// tens of thousands; a million items take 16 MiB once parsed.
+	maxContainerLen = 1 << 20
 )
 
 var errSyntax = errors.New("pdf: syntax error")
@@ -52,6 +56,8 @@ type lexer struct {
 	start int64 // file offset of buf[0]
 	pos   int64 // next byte to read
 	back  []token
+	// b, when set, is charged for every object parsed (Limits.Elements).
+	b *budget
 }
 
 func newLexer(r io.ReaderAt, size, pos int64) *lexer {
@@ -363,6 +369,12 @@ func (l *lexer) parseObject(depth int) (Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.b != nil {
+		// an element costs about 32 bytes once parsed; a string its bytes
+		if err := l.b.parsed(1 + int64(len(t.b))/32); err != nil {
+			return nil, err
+		}
+	}
 	switch t.kind {
 	case tEOF:
 		return nil, fmt.Errorf("%w: unexpected end of file", errSyntax)
@@ -408,6 +420,9 @@ func (l *lexer) parseObject(depth int) (Object, error) {
 			if t.kind == tEOF {
 				return nil, fmt.Errorf("%w: unterminated array", errSyntax)
 			}
+			if len(a) >= maxContainerLen {
+				return nil, limitErr("array of more than %d items at %d", maxContainerLen, t.pos)
+			}
 			l.unread(t)
 			o, err := l.parseObject(depth + 1)
 			if err != nil {
@@ -427,6 +442,9 @@ func (l *lexer) parseObject(depth int) (Object, error) {
 			}
 			if t.kind != tName {
 				return nil, fmt.Errorf("%w: dictionary key is not a name at %d", errSyntax, t.pos)
+			}
+			if d.Len() >= maxContainerLen {
+				return nil, limitErr("dictionary of more than %d entries at %d", maxContainerLen, t.pos)
 			}
 			v, err := l.parseObject(depth + 1)
 			if err != nil {

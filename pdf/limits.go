@@ -33,13 +33,23 @@ type Limits struct {
 	CacheBytes int64
 	// ObjectReads caps the objects parsed by one operation.
 	ObjectReads int
+	// Elements caps the elements parsed by one operation (numbers, names,
+	// references, strings, array items, dictionary entries; a string
+	// counts one per 32 bytes): it bounds the memory parsed objects take,
+	// some 32 bytes each, which the bytes read do not (two bytes of
+	// "0 " in a decoded object stream become a 16-byte array item).
+	Elements int64
 }
 
 // DefaultLimits are far above real documents (a 1,200-page document with
-// object streams has about 50,000 objects, a few MiB of object streams and
-// a handful of revisions; a large national CRL in a /DSS is tens of MiB) and
-// keep one operation under about 150 MiB of memory and a second or two of
-// CPU on any input.
+// object streams has about 50,000 objects and 500,000 elements, a few MiB
+// of object streams and a handful of revisions; a large national CRL in a
+// /DSS is tens of MiB; the files of the shared corpus parse fewer than
+// 20,000 elements) and bound one operation on any input to a few seconds
+// of CPU and, at worst, about 350 MiB of memory: one stream (48 MiB), the
+// cache (32 MiB), the cross-reference (about 50 MiB) and parsed objects
+// (8 million elements, about 200 MiB); hostile files seen so far stop far
+// below that, and real documents use a few MiB.
 func DefaultLimits() Limits {
 	return Limits{
 		Objects:      1_000_000,
@@ -48,6 +58,7 @@ func DefaultLimits() Limits {
 		DecodedBytes: 256 << 20,
 		CacheBytes:   32 << 20,
 		ObjectReads:  2_000_000,
+		Elements:     8_000_000,
 	}
 }
 
@@ -71,6 +82,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.ObjectReads <= 0 {
 		l.ObjectReads = def.ObjectReads
+	}
+	if l.Elements <= 0 {
+		l.Elements = def.Elements
 	}
 	return l
 }
@@ -98,6 +112,7 @@ type budget struct {
 	lim     Limits
 	fetches int
 	decoded int64
+	elems   int64
 	// cached lists the decoded object streams kept by the readers sharing
 	// the budget, oldest first, with their total size in cachedBytes.
 	cached      []cachedStm
@@ -124,6 +139,16 @@ func (b *budget) charge(n int64) error {
 	b.decoded += n
 	if b.decoded > b.lim.DecodedBytes {
 		return limitErr("more than %d bytes decoded", b.lim.DecodedBytes)
+	}
+	return nil
+}
+
+// parsed counts n parsed elements, refusing once the operation's total is
+// exceeded.
+func (b *budget) parsed(n int64) error {
+	b.elems += n
+	if b.elems > b.lim.Elements {
+		return limitErr("more than %d elements parsed", b.lim.Elements)
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func open(ctx context.Context, r io.ReaderAt, size int64) (*reader, error) {
 		return err
 	}
 	if err := check(); err != nil {
-		if d.repaired || ctx.Err() != nil {
+		if d.repaired || ctx.Err() != nil || errors.Is(err, ErrLimit) {
 			return nil, err
 		}
 		if rerr := d.repair(); rerr != nil {
@@ -242,7 +242,7 @@ func (d *reader) readSection(off int64, allowHybrid bool) (*Dict, xrefKind, erro
 		return nil, 0, d.broken("xref offset %d out of file", off)
 	}
 	pos := d.base + off
-	l := newLexer(d.r, d.size, pos)
+	l := d.lexer(d.r, d.size, pos)
 	t, err := l.next()
 	if err != nil {
 		return nil, 0, d.broken("xref: %v", err)
@@ -295,6 +295,9 @@ func (d *reader) readTable(l *lexer) (*Dict, error) {
 		}
 		if t.kind == tKeyword && t.s == "trailer" {
 			o, err := l.parseObject(0)
+			if errors.Is(err, ErrLimit) {
+				return nil, err
+			}
 			if err != nil {
 				return nil, d.broken("trailer: %v", err)
 			}
@@ -440,7 +443,7 @@ func (d *reader) parseIndirectAt(pos int64, wantNum int) (Object, Ref, error) {
 			return nil, Ref{}, err
 		}
 	}
-	l := newLexer(d.r, d.size, pos)
+	l := d.lexer(d.r, d.size, pos)
 	a, err1 := l.next()
 	b, err2 := l.next()
 	c, err3 := l.next()
@@ -452,6 +455,9 @@ func (d *reader) parseIndirectAt(pos int64, wantNum int) (Object, Ref, error) {
 		return nil, Ref{}, d.broken("object %d expected at offset %d, found %d", wantNum, pos, id.Num)
 	}
 	o, err := l.parseObject(0)
+	if errors.Is(err, ErrLimit) {
+		return nil, Ref{}, err
+	}
 	if err != nil {
 		return nil, Ref{}, d.broken("object %d: %v", id.Num, err)
 	}
@@ -601,8 +607,11 @@ func (d *reader) fetchCompressed(num, stmNum int) (Object, error) {
 	if !ok {
 		return nil, d.broken("object %d not in object stream %d", num, stmNum)
 	}
-	l := newLexer(bytes.NewReader(os.data), int64(len(os.data)), off)
+	l := d.lexer(bytes.NewReader(os.data), int64(len(os.data)), off)
 	o, err := l.parseObject(0)
+	if errors.Is(err, ErrLimit) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, d.broken("object %d: %v", num, err)
 	}
@@ -757,8 +766,12 @@ func (d *reader) repair() error {
 		}
 	}
 	for _, t := range trailers {
-		l := newLexer(d.r, d.size, t)
-		if o, err := l.parseObject(0); err == nil {
+		l := d.lexer(d.r, d.size, t)
+		o, err := l.parseObject(0)
+		if errors.Is(err, ErrLimit) {
+			return err
+		}
+		if err == nil {
 			if tr, ok := o.(*Dict); ok {
 				for _, k := range tr.keys {
 					d.trailer.set(k, tr.vals[k])
@@ -848,4 +861,11 @@ func (d *reader) checkRange(start, count int64) error {
 		return limitErr("xref subsection %d %d names objects beyond the limit of %d", start, count, lim)
 	}
 	return nil
+}
+
+// lexer returns a lexer over r whose parsed objects are charged to d's budget.
+func (d *reader) lexer(r io.ReaderAt, size, pos int64) *lexer {
+	l := newLexer(r, size, pos)
+	l.b = d.b
+	return l
 }

@@ -25,6 +25,7 @@ func TestValidateHostile(t *testing.T) {
 		{"flate bomb 256 MiB", hostile.FlateBomb(256), 16 << 20},
 		{"40 predicted xref streams", hostile.XrefChain(40), 16 << 20},
 		{"predictor stream listed 600 times in the DSS", hostile.PredictorRepeat(600), 16 << 20},
+		{"array of 20 million items", hostile.ArrayBomb(20_000_000), 160 << 20},
 	}
 	v := New(Options{})
 	for _, tc := range tests {

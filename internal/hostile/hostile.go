@@ -183,3 +183,40 @@ func XrefStreamOverflow() []byte {
 	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", xref)
 	return b.Bytes()
 }
+
+// ArrayBomb is a one-page PDF whose page tree node, in an object stream,
+// carries an array of n zeros (2n bytes once inflated, about n/500 bytes in
+// the file): parsed, each item takes 16 bytes or more.
+func ArrayBomb(n int) []byte {
+	big := bytes.Repeat([]byte("0 "), n)
+	members := []struct {
+		num  int
+		body []byte
+	}{{1, []byte(catalog)}, {2, append(append([]byte("<< /Type /Pages /Kids [3 0 R] /Count 1 /Junk ["), big...), "] >>"...)}, {3, []byte(page)}}
+	var head, body bytes.Buffer
+	for _, m := range members {
+		fmt.Fprintf(&head, "%d %d ", m.num, body.Len())
+		body.Write(m.body)
+		body.WriteByte(' ')
+	}
+	comp := deflate(head.Bytes(), body.Bytes())
+	var b bytes.Buffer
+	b.WriteString(header)
+	offStm := b.Len()
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n",
+		len(members), head.Len(), len(comp), comp)
+	offXref := b.Len()
+	var rows []byte
+	row := func(typ, f2, f3 int) {
+		rows = append(rows, byte(typ), byte(f2>>24), byte(f2>>16), byte(f2>>8), byte(f2), byte(f3>>8), byte(f3))
+	}
+	row(0, 0, 65535)
+	for i := range members {
+		row(2, 4, i)
+	}
+	row(1, offStm, 0)
+	row(1, offXref, 0)
+	fmt.Fprintf(&b, "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n%s\nendstream\nendobj\n", len(rows), rows)
+	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", offXref)
+	return b.Bytes()
+}
