@@ -190,7 +190,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	h, err := api.New(api.Deps{
 		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
-		PKI: pki{a: e.CA, st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
+		PKI: pki{a: e.CA, pub: ca.NewPublicResponder(e.CA), st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
 		Metrics: mainMetrics, HTTPStats: m,
 		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
@@ -346,19 +346,22 @@ func (s *Service) queueOwedWebhooks(ctx context.Context) error {
 	return nil
 }
 
-// pki adapts the CA and the store's certificate records to the API.
+// pki adapts the CA and the store's certificate records to the API. The public
+// revocation answers come from a cache (ca.PublicResponder), so that anonymous calls
+// cannot keep the CA keys busy.
 type pki struct {
-	a  *ca.Authority
-	st *store.Store
+	a   *ca.Authority
+	pub *ca.PublicResponder
+	st  *store.Store
 }
 
 func (p pki) Root() *x509.Certificate    { return p.a.Root() }
 func (p pki) Issuing() *x509.Certificate { return p.a.Issuing() }
 func (p pki) OCSP(ctx context.Context, req []byte) ([]byte, error) {
-	return p.a.OCSP(ctx, req, p.st)
+	return p.pub.OCSP(ctx, req, p.st)
 }
-func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.a.CRL(ctx, p.st) }
-func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.a.RootCRL(ctx) }
+func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.pub.CRL(ctx, p.st) }
+func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.pub.RootCRL(ctx) }
 
 // pdfLimits converts the configured PDF limits (zero fields take pdf's defaults).
 func pdfLimits(l config.PDFLimits) pdf.Limits {

@@ -18,6 +18,11 @@
 //     the caller's store through StatusSource and RevocationLister.
 //   - OCSP never answers a malformed request with a Go error; it answers with
 //     an RFC 6960 error response.
+//   - The public endpoints answer through a PublicResponder, which reuses a
+//     signed OCSP answer for five minutes (keyed by CertID and status, so a
+//     revocation is never hidden) and a CRL for an hour unless its content
+//     changed: anonymous calls cannot keep the CA keys in the HSM busy. Answers
+//     embedded in signatures are always signed fresh.
 //
 // An Authority is immutable after Open (the CRL number counter is atomic) and
 // is safe for concurrent use. Open itself must not run concurrently on the same
