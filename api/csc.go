@@ -302,7 +302,8 @@ func authorizeParams(get func(string) string) csc.AuthorizeParams {
 	return csc.AuthorizeParams{ResponseType: get("response_type"), ClientID: get("client_id"), RedirectURI: get("redirect_uri"),
 		Scope: get("scope"), CodeChallenge: get("code_challenge"), CodeChallengeMethod: get("code_challenge_method"), State: get("state"),
 		CredentialID: get("credentialID"), NumSignatures: get("numSignatures"), Hashes: get("hashes"), HashAlgorithmOID: get("hashAlgorithmOID"),
-		Description: get("description"), AuthorizationDetails: get("authorization_details"), RequestURI: get("request_uri")}
+		Description: get("description"), AuthorizationDetails: get("authorization_details"), RequestURI: get("request_uri"),
+		CallbackURL: get("callbackUrl")}
 }
 
 type cscPushOut struct {
@@ -328,6 +329,9 @@ func (s *server) cscPush(c *gin.Context) {
 type cscAuthorizeOut struct {
 	Icon *iconOut `json:"icon"`
 	Poll string   `json:"poll"`
+	// RequestID is Paraphe's extension: the signature request behind the authorization
+	// (its evidence record, its webhook).
+	RequestID string `json:"requestId"`
 }
 
 // wantsJSON reports whether the client prefers JSON to HTML.
@@ -354,7 +358,7 @@ func (s *server) cscAuthorizePage(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, cscAuthorizeOut{Icon: iconView(a.Icon), Poll: a.PollPath})
+		c.JSON(http.StatusOK, cscAuthorizeOut{Icon: iconView(a.Icon), Poll: a.PollPath, RequestID: a.RequestID})
 		return
 	}
 	c.Header("Content-Type", "text/html; charset=utf-8")
@@ -499,11 +503,16 @@ type cscCredAuthorizeIn struct {
 	HashAlgorithmOID string        `json:"hashAlgorithmOID"`
 	AuthData         []cscAuthData `json:"authData"`
 	Description      string        `json:"description"`
+	// CallbackURL is Paraphe's extension: a webhook on the final state, as on the REST API.
+	CallbackURL string `json:"callbackUrl"`
 }
 
 type cscHandleOut struct {
 	Handle string   `json:"handle"`
 	Icon   *iconOut `json:"icon,omitempty"`
+	// RequestID is Paraphe's extension: the signature request behind the authorization
+	// (GET /v1/signature-requests/{id} and its evidence with the same client's API key).
+	RequestID string `json:"requestId,omitempty"`
 }
 
 func (s *server) cscCredAuthorize(c *gin.Context) {
@@ -516,12 +525,13 @@ func (s *server) cscCredAuthorize(c *gin.Context) {
 		ids[i] = a.ID
 	}
 	h, r, err := s.CSC.Authorize(c.Request.Context(), cscPrincipal(c), csc.AuthorizeRequest{CredentialID: in.CredentialID,
-		NumSignatures: in.NumSignatures, Hashes: in.Hashes, HashAlgorithmOID: in.HashAlgorithmOID, Description: in.Description, AuthDataIDs: ids})
+		NumSignatures: in.NumSignatures, Hashes: in.Hashes, HashAlgorithmOID: in.HashAlgorithmOID, Description: in.Description, AuthDataIDs: ids,
+		CallbackURL: in.CallbackURL})
 	if err != nil {
 		cscFail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, cscHandleOut{Handle: h, Icon: iconView(r.IconID)})
+	c.JSON(http.StatusAccepted, cscHandleOut{Handle: h, Icon: iconView(r.IconID), RequestID: r.ID})
 }
 
 type cscHandleIn struct {

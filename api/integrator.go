@@ -211,8 +211,13 @@ func (s *server) getDocument(c *gin.Context) {
 	}
 	defer res.Close()
 	ct, ext := "application/pkcs7-signature", ".p7s"
-	if r.Format == signer.FormatPAdES {
+	switch r.Format {
+	case signer.FormatPAdES:
 		ct, ext = "application/pdf", ""
+	case signer.FormatRaw:
+		// A CSC authorization keeps the raw signature value (signHash) or the CMS of the
+		// PDF signDoc returned, as its evidence.
+		ct, ext = "application/octet-stream", ".sig"
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+safeFilename(r.Documents[idx].Name)+ext+`"`)
 	c.DataFromReader(http.StatusOK, res.Size(), ct, res, nil)

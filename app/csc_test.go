@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -493,5 +494,73 @@ func TestCSCSignHashPDFByteRange(t *testing.T) {
 	}
 	if rep.Indication != verify.TotalPassed || len(rep.Signatures) != 1 || rep.Signatures[0].Level != "PAdES-BASELINE-B" {
 		t.Fatalf("report: %+v", rep)
+	}
+}
+
+// TestCSCRequestLikeAnyOther: an authorization is a signature request of the client's:
+// its id (Paraphe's extension), its status and evidence on the REST API with the same
+// integrator's key, the audit entries of each consumption, and the webhook (Paraphe's
+// callbackUrl extension) on its final state.
+func TestCSCRequestLikeAnyOther(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan map[string]any, 4)
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m
+	}))
+	defer hooks.Close()
+	dom, err := testEnv.Domain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go dom.Webhooks.Run(ctx)
+
+	c := newCSCClient(t, "csc-like-rest")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h1, h2 := newHash(), newHash()
+	st, m := c.post("/csc/v2/credentials/authorize", map[string]any{"credentialID": cred, "numSignatures": 2, "hashes": []string{h1, h2},
+		"hashAlgorithmOID": oidSHA256, "authData": []map[string]string{{"id": "phone"}}, "callbackUrl": hooks.URL + "/hook"})
+	if st != 202 {
+		t.Fatalf("authorize: %d %v", st, m)
+	}
+	id := m["requestId"].(string)
+	approveOnPhone(t, dev, m["icon"].(map[string]any)["id"].(string))
+	if s := status(t, c.key, id); s != "authorized" {
+		t.Fatalf("REST status after approval: %s", s)
+	}
+	st, chk := c.post("/csc/v2/credentials/authorizeCheck", map[string]any{"handle": m["handle"]})
+	if st != 200 {
+		t.Fatalf("authorizeCheck: %d %v", st, chk)
+	}
+	for _, h := range []string{h2, h1} { // one at a time, in another order
+		if st, m := c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": chk["SAD"], "hashes": []string{h},
+			"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256}); st != 200 {
+			t.Fatalf("signHash: %d %v", st, m)
+		}
+	}
+	if s := status(t, c.key, id); s != "signed" {
+		t.Fatalf("REST status once used up: %s", s)
+	}
+	ev := call(t, c.key, "GET", "/v1/signature-requests/"+id+"/evidence", "", nil)
+	if ev.Status != 200 {
+		t.Fatalf("evidence: %d %s", ev.Status, ev.Body)
+	}
+	made := strings.Count(string(ev.Body), `"signatures.made"`)
+	if made != 2 || !strings.Contains(string(ev.Body), `"signature.intent"`) || !strings.Contains(string(ev.Body), `"request.signed"`) {
+		t.Fatalf("evidence audit lacks the consumptions (%d signatures.made): %s", made, ev.Body)
+	}
+	if doc := call(t, c.key, "GET", "/v1/signature-requests/"+id+"/documents/1", "", nil); doc.Status != 200 || len(doc.Body) < 64 {
+		t.Fatalf("the second hash's signature: %d", doc.Status)
+	}
+	select {
+	case w := <-got:
+		if w["id"] != id || w["status"] != "signed" {
+			t.Fatalf("webhook %v", w)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no webhook within 30 s")
 	}
 }

@@ -169,6 +169,7 @@ type authorizeAsk struct {
 	Labels           []string // RAR labels, shown as the documents' names
 	HashAlgorithmOID string
 	Description      string
+	CallbackURL      string // Paraphe's extension: the integrator's webhook, as on the REST API
 }
 
 // startAuthorization checks what the client asks and creates the authorization: a
@@ -210,7 +211,7 @@ func (s *Service) startAuthorization(ctx context.Context, clientID string, a aut
 		docs[i] = signer.DocumentInput{Name: name, Hash: h, Digest: d}
 	}
 	r, _, err := s.Requests.Create(ctx, signer.CreateInput{IntegratorID: clientID, UserID: c.UserID, Format: signer.FormatRaw,
-		Documents: docs, Description: a.Description})
+		Documents: docs, Description: a.Description, CallbackURL: a.CallbackURL})
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +226,7 @@ type AuthorizeRequest struct {
 	HashAlgorithmOID string
 	Description      string
 	AuthDataIDs      []string // the ids of authData objects; only "phone" is served
+	CallbackURL      string   // Paraphe's extension: a webhook on the final state
 }
 
 // Authorize serves credentials/authorize: the explicit, out-of-band authorization. The
@@ -239,7 +241,7 @@ func (s *Service) Authorize(ctx context.Context, p *Principal, in AuthorizeReque
 		return "", nil, invalidParam("credentialID")
 	}
 	r, err = s.startAuthorization(ctx, p.ClientID, authorizeAsk{CredentialID: in.CredentialID, NumSignatures: in.NumSignatures,
-		Hashes: in.Hashes, HashAlgorithmOID: in.HashAlgorithmOID, Description: in.Description})
+		Hashes: in.Hashes, HashAlgorithmOID: in.HashAlgorithmOID, Description: in.Description, CallbackURL: in.CallbackURL})
 	if err != nil {
 		return "", nil, err
 	}

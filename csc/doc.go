@@ -19,6 +19,11 @@
 //     digest the signer saw.
 //   - The authorization endpoint redirects only to a redirect URI registered for the
 //     client, compared exactly; PKCE with S256 is required.
+//   - Paraphe's extensions, ignored by clients that do not know them: the icon and the
+//     request id in the answers of credentials/authorize and oauth2/authorize (the client
+//     shows the icon; the id reaches the request's status, evidence and results on the
+//     REST API with the same integrator's key), and callbackUrl to get the REST API's
+//     webhook on the final state.
 //
 // Limits, and why: access tokens live 1 h (a signing session); a SAD lives 5 min (CSC's
 // usual value: time to compute and send the signatures), renewable by extendTransaction

@@ -170,6 +170,7 @@ type AuthorizeParams struct {
 	Description          string `json:"description"`
 	AuthorizationDetails string `json:"authorization_details"`
 	RequestURI           string `json:"request_uri"`
+	CallbackURL          string `json:"callbackUrl"` // Paraphe's extension: a webhook on the final state
 }
 
 // authorizationDetail is one RAR entry (RFC 9396) of type "credential" (CSC 2.0.0.2 §8.4).
@@ -186,8 +187,9 @@ type authorizationDetail struct {
 
 // Authorizing is an authorization started in the signer's browser.
 type Authorizing struct {
-	Icon     string // the right icon's id
-	PollPath string // path of the poll URL, with its secret
+	RequestID string // the signature request (evidence, webhooks)
+	Icon      string // the right icon's id
+	PollPath  string // path of the poll URL, with its secret
 }
 
 // pollData is what the browser's wait remembers.
@@ -257,7 +259,7 @@ func (s *Service) StartAuthorize(ctx context.Context, p AuthorizeParams) (*Autho
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Authorizing{Icon: r.IconID, PollPath: "/csc/v2/oauth2/authorize/poll/" + poll}, r, nil
+	return &Authorizing{RequestID: r.ID, Icon: r.IconID, PollPath: "/csc/v2/oauth2/authorize/poll/" + poll}, r, nil
 }
 
 // authorizeAsk turns the URL parameters or authorization_details into what to ask.
@@ -269,7 +271,7 @@ func (s *Service) authorizeAsk(p AuthorizeParams) (authorizeAsk, error) {
 		}
 		d := ds[0]
 		a := authorizeAsk{CredentialID: d.CredentialID, HashAlgorithmOID: d.HashAlgorithmOID, NumSignatures: len(d.DocumentDigests),
-			Description: d.Description}
+			Description: d.Description, CallbackURL: p.CallbackURL}
 		for _, dd := range d.DocumentDigests {
 			a.Hashes = append(a.Hashes, dd.Hash)
 			a.Labels = append(a.Labels, dd.Label)
@@ -285,7 +287,7 @@ func (s *Service) authorizeAsk(p AuthorizeParams) (authorizeAsk, error) {
 		hashes = strings.Split(p.Hashes, ",")
 	}
 	return authorizeAsk{CredentialID: p.CredentialID, NumSignatures: n, Hashes: hashes, HashAlgorithmOID: p.HashAlgorithmOID,
-		Description: p.Description}, nil
+		Description: p.Description, CallbackURL: p.CallbackURL}, nil
 }
 
 // PollState is what the browser's wait finds.
