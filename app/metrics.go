@@ -41,6 +41,13 @@ func (t timedSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	return sig, err
 }
 
+// VerifiesSignatures passes on whether the key checks its own signatures (hsm.Key does),
+// so that the CMS builder does not check each one again.
+func (t timedSigner) VerifiesSignatures() bool {
+	v, ok := t.Signer.(interface{ VerifiesSignatures() bool })
+	return ok && v.VerifiesSignatures()
+}
+
 // SignContext keeps the HSM key's context-aware signing (bounded wait for a session).
 func (t timedSigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	cs, ok := t.Signer.(interface {

@@ -97,6 +97,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	}
 	eng := engine.New(engine.Deps{
 		Keys: timedKeys{e.Keys, m}, Files: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store}, Chain: e.CA.Chain(),
+		Parallel: e.Cfg.HSM.Sessions, // 0: the default pool, as the token's
 	})
 	requests := signer.New(signer.Deps{
 		Store: e.Store, Auths: e.Store, Ids: e.Store, Engine: eng, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,

@@ -141,6 +141,15 @@ func SignedAttributes(req SignRequest) ([]byte, error) {
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
+	attrs, err := signedAttributeList(req)
+	if err != nil {
+		return nil, err
+	}
+	return encodeAttributes(attrs)
+}
+
+// signedAttributeList returns the signed attributes of req, not yet in DER SET order.
+func signedAttributeList(req SignRequest) ([]Attribute, error) {
 	ct := req.contentType()
 	attrs := make([]Attribute, 0, 4+len(req.ExtraSignedAttributes))
 
@@ -173,7 +182,7 @@ func SignedAttributes(req SignRequest) ([]byte, error) {
 	attrs = append(attrs, Attribute{Type: OIDAttrSigningCertificateV2, Values: [][]byte{scv2}})
 
 	attrs = append(attrs, req.ExtraSignedAttributes...)
-	return encodeAttributes(attrs)
+	return attrs, nil
 }
 
 // SignAttributes signs signedAttrs (as returned by SignedAttributes) with
@@ -253,15 +262,50 @@ func Assemble(req SignRequest, signedAttrs, signature []byte, unsigned []Attribu
 	if err := checkSetDER(signedAttrs); err != nil {
 		return nil, err
 	}
-	sigAlg, opts, err := signatureAlgorithm(req.Certificate.PublicKey, req.Hash, req.RSAPSS)
+	sh, err := newShared(&req)
 	if err != nil {
 		return nil, err
 	}
 	h := req.Hash.New()
 	h.Write(signedAttrs)
-	if err := verifyDigestSignature(req.Certificate.PublicKey, opts, h.Sum(nil), signature); err != nil {
+	if err := verifyDigestSignature(req.Certificate.PublicKey, sh.opts, h.Sum(nil), signature); err != nil {
 		return nil, err
 	}
+	return sh.assemble(req.Certificate, signedAttrs, signature, unsigned)
+}
+
+// shared holds what every CMS of one signer, certificate and chain has in common,
+// encoded once: Assemble makes it for one signature, Batch for many.
+type shared struct {
+	sigAlg    []byte // the signature AlgorithmIdentifier
+	opts      crypto.SignerOpts
+	digestAlg []byte // the digest AlgorithmIdentifier
+	ct        asn1.ObjectIdentifier
+	version   int64
+	certs     [][]byte // signer first, then the chain without copies
+}
+
+func newShared(req *SignRequest) (*shared, error) {
+	sigAlg, opts, err := signatureAlgorithm(req.Certificate.PublicKey, req.Hash, req.RSAPSS)
+	if err != nil {
+		return nil, err
+	}
+	hashOIDv, _ := HashOID(req.Hash)
+	sh := &shared{sigAlg: sigAlg, opts: opts, digestAlg: hashAlgorithmDER(hashOIDv), ct: req.contentType(), version: 1}
+	if !sh.ct.Equal(OIDData) {
+		sh.version = 3 // RFC 5652 section 5.1: any eContentType other than id-data.
+	}
+	sh.certs = [][]byte{req.Certificate.Raw}
+	for _, c := range req.Chain {
+		if !containsRaw(sh.certs, c.Raw) {
+			sh.certs = append(sh.certs, c.Raw)
+		}
+	}
+	return sh, nil
+}
+
+// assemble encodes the ContentInfo of one signature; the signature is not checked here.
+func (sh *shared) assemble(cert *x509.Certificate, signedAttrs, signature []byte, unsigned []Attribute) ([]byte, error) {
 	attrsBody := signedAttrs[setHeaderLen(signedAttrs):]
 	var unsignedElems [][]byte
 	for _, a := range unsigned {
@@ -271,25 +315,18 @@ func Assemble(req SignRequest, signedAttrs, signature []byte, unsigned []Attribu
 		}
 		unsignedElems = append(unsignedElems, der)
 	}
-	hashOIDv, _ := HashOID(req.Hash)
-	ct := req.contentType()
-	version := int64(1)
-	if !ct.Equal(OIDData) {
-		version = 3 // RFC 5652 section 5.1: any eContentType other than id-data.
-	}
-
 	var si cryptobyte.Builder
 	si.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1Int64(1) // issuerAndSerialNumber sid
 		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddBytes(req.Certificate.RawIssuer)
-			b.AddASN1BigInt(req.Certificate.SerialNumber)
+			b.AddBytes(cert.RawIssuer)
+			b.AddASN1BigInt(cert.SerialNumber)
 		})
-		addAlgorithm(b, hashOIDv)
+		b.AddBytes(sh.digestAlg)
 		b.AddASN1(casn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
 			b.AddBytes(attrsBody)
 		})
-		b.AddBytes(sigAlg)
+		b.AddBytes(sh.sigAlg)
 		b.AddASN1OctetString(signature)
 		if len(unsignedElems) > 0 {
 			sortDER(unsignedElems)
@@ -304,14 +341,7 @@ func Assemble(req SignRequest, signedAttrs, signature []byte, unsigned []Attribu
 	if err != nil {
 		return nil, fmt.Errorf("cades: encode signer info: %w", err)
 	}
-
-	certs := [][]byte{req.Certificate.Raw}
-	for _, c := range req.Chain {
-		if !containsRaw(certs, c.Raw) {
-			certs = append(certs, c.Raw)
-		}
-	}
-	return encodeSignedData(version, [][]byte{hashAlgorithmDER(hashOIDv)}, ct, nil, certs, nil, [][]byte{signerInfo})
+	return encodeSignedData(sh.version, [][]byte{sh.digestAlg}, sh.ct, nil, sh.certs, nil, [][]byte{signerInfo})
 }
 
 // encodeSignedData writes a ContentInfo holding a SignedData from encoded
@@ -504,10 +534,6 @@ func algorithmDER(oid asn1.ObjectIdentifier, params []byte) []byte {
 // hashAlgorithmDER encodes a digest AlgorithmIdentifier with absent
 // parameters, as RFC 5754 section 2 requires for SHA-2.
 func hashAlgorithmDER(oid asn1.ObjectIdentifier) []byte { return algorithmDER(oid, nil) }
-
-func addAlgorithm(b *cryptobyte.Builder, oid asn1.ObjectIdentifier) {
-	b.AddBytes(hashAlgorithmDER(oid))
-}
 
 // encodeTime encodes t as RFC 5652 section 11.3 Time: UTCTime from 1950 to
 // 2049, GeneralizedTime otherwise, in UTC and whole seconds.

@@ -17,5 +17,11 @@
 //   - B-LT needs validation data for the signer's chain and the TSA's, and refuses
 //     certificates it has no revocation source for.
 //
+//   - A batch of digests (CMS) is signed in parallel, Deps.Parallel at a time (by default
+//     the HSM's session pool: more would only queue for sessions), so that one approval
+//     of 500 documents keeps every HSM session busy and a B-T batch asks for its
+//     time-stamps at once; the parts all its CMS share are encoded once (cades.Batch).
+//     The first failure stops the others and fails the call: all are signed or none.
+//
 // Engine is safe for concurrent use; it keeps no state between calls.
 package engine

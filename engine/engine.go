@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paraphe/paraphe/blob"
@@ -59,6 +61,9 @@ type Deps struct {
 	TSA        cades.Timestamper   // B-T and up: signature and document time-stamps
 	Validation ValidationData      // B-LT and up
 	Chain      []*x509.Certificate // CA certificates included beside the signer's
+	// Parallel is how many signatures of one call are made at once (0: the HSM's
+	// default session pool, hsm.DefaultSessions).
+	Parallel int
 }
 
 // Engine makes signatures. It is safe for concurrent use.
@@ -152,19 +157,86 @@ func (e *Engine) CMS(ctx context.Context, s Signer, level Level, signingTime tim
 	if err := e.Check(level, false); err != nil {
 		return nil, err
 	}
-	out := make([][]byte, len(ds))
-	for i, d := range ds {
-		req := cades.SignRequest{Digest: d.Value, Hash: d.Hash, Signer: s.Key, Certificate: s.Certificate, Chain: e.d.Chain, SigningTime: signingTime}
+	// One batch per hash: the parts the signatures share are encoded once.
+	batches := map[crypto.Hash]*cades.Batch{}
+	for _, d := range ds {
+		if batches[d.Hash] != nil {
+			continue
+		}
+		req := cades.SignRequest{Hash: d.Hash, Signer: s.Key, Certificate: s.Certificate, Chain: e.d.Chain, SigningTime: signingTime}
 		if level == LevelBT {
 			req.Timestamper = e.d.TSA
 		}
-		sig, err := cades.Sign(ctx, req)
+		b, err := cades.NewBatch(req)
 		if err != nil {
-			return nil, fmt.Errorf("engine: document %d: %w", i, err)
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		batches[d.Hash] = b
+	}
+	out := make([][]byte, len(ds))
+	err := e.parallel(ctx, len(ds), func(ctx context.Context, i int) error {
+		sig, err := batches[ds[i].Hash].Sign(ctx, ds[i].Value)
+		if err != nil {
+			return fmt.Errorf("engine: document %d: %w", i, err)
 		}
 		out[i] = sig
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// defaultParallel is how many signatures of one batch are made at once when Deps gives
+// no number: the HSM's default session pool (hsm.DefaultSessions), so that a batch keeps
+// every session busy, while time-stamp requests of a B-T batch overlap too.
+const defaultParallel = hsm.DefaultSessions
+
+// parallel runs fn for 0..n-1 on up to Deps.Parallel goroutines; the first error stops
+// the others (their context is cancelled) and is returned.
+func (e *Engine) parallel(ctx context.Context, n int, fn func(context.Context, int) error) error {
+	workers := e.d.Parallel
+	if workers <= 0 {
+		workers = defaultParallel
+	}
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			if err := fn(ctx, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || wctx.Err() != nil {
+					return
+				}
+				if err := fn(wctx, i); err != nil {
+					once.Do(func() { first = err })
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err() // the caller's end left some undone
 }
 
 // PDF is one prepared PDF to sign.

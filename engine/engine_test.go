@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/paraphe/paraphe/blob"
 	"github.com/paraphe/paraphe/ca"
@@ -427,5 +428,64 @@ func TestPAdESAllOrNothing(t *testing.T) {
 	}
 	if err := engine.New(engine.Deps{Keys: w.keys}).Check(engine.LevelBB, true); !errors.Is(err, engine.ErrUnsupported) {
 		t.Fatalf("PDF mode without files = %v", err)
+	}
+}
+
+// TestCMSBatch signs many digests of mixed hashes in parallel: each CMS is in the order
+// of its digest and verifies with it; at B-T each has its own time-stamp; one bad digest
+// fails the whole call and names its index; a cancelled call signs nothing more.
+func TestCMSBatch(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	hashes := []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
+	ds := make([]engine.Digest, 40)
+	for i := range ds {
+		ds[i] = digestOf(hashes[i%len(hashes)], fmt.Sprint("contract ", i))
+	}
+	for _, par := range []int{1, 4} {
+		for _, level := range []engine.Level{engine.LevelBB, engine.LevelBT} {
+			t.Run(fmt.Sprintf("%s/parallel %d", level, par), func(t *testing.T) {
+				e := engine.New(engine.Deps{Keys: w.keys, Chain: w.ca.Chain(), TSA: w.tsa, Parallel: par})
+				s, err := e.Open(ctx, hsm.LabelRef("user-rsa"), w.rsa)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := w.tsaCalls.Load()
+				out, err := e.CMS(ctx, s, level, w.rsa.NotBefore, ds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, d := range ds {
+					sd, err := cades.Parse(out[i])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := sd.Verify(d.Value); err != nil {
+						t.Fatalf("document %d: %v", i, err)
+					}
+					if stamped := len(sd.Signers[0].SignatureTimestamps) == 1; stamped != (level == engine.LevelBT) {
+						t.Fatalf("document %d: time-stamped %v at %s", i, stamped, level)
+					}
+				}
+				if level == engine.LevelBT && int(w.tsaCalls.Load()-before) != len(ds) {
+					t.Errorf("%d time-stamps for %d documents", w.tsaCalls.Load()-before, len(ds))
+				}
+			})
+		}
+	}
+	e := engine.New(engine.Deps{Keys: w.keys, Chain: w.ca.Chain(), Parallel: 4})
+	s, err := e.Open(ctx, hsm.LabelRef("user-ec"), w.ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]engine.Digest(nil), ds...)
+	bad[17].Value = bad[17].Value[:5]
+	if _, err := e.CMS(ctx, s, engine.LevelBB, time.Time{}, bad); err == nil || !strings.Contains(err.Error(), "document 17") {
+		t.Errorf("CMS with a short digest = %v, want an error naming document 17", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.CMS(cctx, s, engine.LevelBB, time.Time{}, ds); !errors.Is(err, context.Canceled) {
+		t.Errorf("CMS with a cancelled context = %v, want context.Canceled", err)
 	}
 }

@@ -85,6 +85,10 @@ func (k *Key) Label() string { return k.label }
 // Type returns the kind of key.
 func (k *Key) Type() KeyType { return k.typ }
 
+// VerifiesSignatures reports that SignContext checks every signature against the public
+// key before returning it (cades.VerifyingSigner), so callers need not check it again.
+func (k *Key) VerifiesSignatures() bool { return true }
+
 // GenerateKey creates a key pair inside the token. The private key is
 // CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, and may only
 // sign; both halves carry req.Label and one random CKA_ID. It fails with
