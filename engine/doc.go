@@ -6,14 +6,17 @@
 // CSC API's signHash and signDoc) all end here.
 //
 // Rules:
+//
 //   - A key is opened by its reference only, and only after its certificate is known:
 //     Open checks that the certificate's public key is the key's, so a mixed-up
 //     reference never signs under another person's name.
+//
 //   - PDF files go through the caller's blob store: the prepared file is read, the signed
 //     revision and each post-signing step (pdf.PostSignInstructions: /DSS for B-LT, a
 //     document time-stamp for B-LTA) are written as new blobs, and only the final file
 //     is written under the destination key; step files are removed. All documents of a
 //     call are signed or none: on error every destination is deleted.
+//
 //   - B-LT needs validation data for the signer's chain and the TSA's, and refuses
 //     certificates it has no revocation source for.
 //
