@@ -32,7 +32,7 @@ func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int
 			shaped[i] = font.shape(l)
 			widest = max(widest, shaped[i].width)
 		}
-		fontRef, err := u.writeFont(font, shaped)
+		fontRef, code, err := u.writeFont(font, shaped)
 		if err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int
 			}
 			c.WriteByte('<')
 			for _, g := range l.glyphs {
-				fmt.Fprintf(&c, "%04X", g)
+				fmt.Fprintf(&c, "%04X", code[g])
 			}
 			c.WriteString("> Tj\n")
 		}

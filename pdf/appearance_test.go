@@ -202,38 +202,58 @@ func bbox(img image.Image, ok func(uint8) bool) image.Rectangle {
 	return r
 }
 
-// TestTrueTypeSubset checks that the subset keeps glyph indices, keeps the
-// outlines asked for (and composite parts) and empties the others.
+// TestTrueTypeSubset checks that the subset holds exactly the glyphs asked
+// for, .notdef and the parts of composite glyphs, renumbered in order, with
+// their outlines and advances unchanged.
 func TestTrueTypeSubset(t *testing.T) {
 	font, err := loadAppearanceFont()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := font.shape("Wą")
+	l := font.shape("Wą Å")
+	for g := range font.tt.numGlyphs { // and the font's first composite glyph, if any
+		if parts, _ := font.tt.components(g); len(parts) > 0 {
+			l.glyphs = append(l.glyphs, g)
+			break
+		}
+	}
 	keep := font.tt.closure(l.glyphs)
-	sub, err := parseTrueType(font.tt.subset(keep))
+	prog, code := font.tt.subset(keep)
+	sub, err := parseTrueType(prog)
 	if err != nil {
 		t.Fatalf("the subset does not parse: %v", err)
 	}
-	if sub.numGlyphs != font.tt.numGlyphs {
-		t.Fatalf("subset has %d glyphs, want %d", sub.numGlyphs, font.tt.numGlyphs)
+	if sub.numGlyphs != len(keep) || keep[0] != 0 {
+		t.Fatalf("subset has %d glyphs, want %d starting with .notdef", sub.numGlyphs, len(keep))
 	}
-	for g := range sub.numGlyphs {
-		kept := false
-		for _, k := range keep {
-			kept = kept || k == g
+	composite := false
+	for _, g := range keep {
+		n := code[g]
+		if sub.advances[n] != font.tt.advances[g] {
+			t.Errorf("glyph %d→%d: advance %d, want %d", g, n, sub.advances[n], font.tt.advances[g])
 		}
-		switch {
-		case kept && !bytes.Equal(sub.glyphs[g][:len(font.tt.glyphs[g])], font.tt.glyphs[g]):
+		oldParts, _ := font.tt.components(g)
+		newParts, _ := sub.components(n)
+		if len(oldParts) != len(newParts) {
+			t.Fatalf("glyph %d: %d parts, now %d", g, len(oldParts), len(newParts))
+		}
+		for i := range oldParts {
+			composite = true
+			if newParts[i] != code[oldParts[i]] {
+				t.Errorf("glyph %d part %d: %d, want %d", g, i, newParts[i], code[oldParts[i]])
+			}
+		}
+		if len(oldParts) == 0 && !bytes.Equal(sub.glyphs[n][:len(font.tt.glyphs[g])], font.tt.glyphs[g]) {
 			t.Errorf("glyph %d changed", g)
-		case !kept && len(sub.glyphs[g]) != 0:
-			t.Errorf("glyph %d kept, not asked for", g)
 		}
 	}
-	if len(font.tt.subset(keep)) > 40<<10 {
-		t.Errorf("a two-glyph subset is %d bytes", len(font.tt.subset(keep)))
+	if !composite {
+		t.Log("Go Regular has no composite glyph: the renumbering of parts is not exercised")
 	}
-	if tableChecksum(font.tt.subset(keep)) != 0xB1B0AFBA {
+	if len(prog) > 20<<10 {
+		t.Errorf("a subset of %d glyphs is %d bytes", len(keep), len(prog))
+	}
+	if tableChecksum(prog) != 0xB1B0AFBA {
 		t.Error("whole-font checksum is not 0xB1B0AFBA")
 	}
 }

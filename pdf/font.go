@@ -79,8 +79,9 @@ func (f *appearanceFont) glyphWidth(g int) int64 {
 
 // writeFont writes the Type0 font drawing lines (its descendant CIDFont,
 // font descriptor, font program subset, CIDSet and ToUnicode map) and
-// returns the Type0 font's reference.
-func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, error) {
+// returns the Type0 font's reference and the code (CID, which is the glyph
+// index in the subset) of each glyph of the source font.
+func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, map[int]int, error) {
 	toUni := map[int]rune{}
 	var used []int
 	for _, l := range lines {
@@ -93,7 +94,7 @@ func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, error) {
 	}
 	sort.Ints(used)
 	keep := f.tt.closure(used)
-	program := f.tt.subset(keep)
+	program, code := f.tt.subset(keep)
 	sum := sha256.Sum256(program)
 	tag := make([]byte, 6)
 	for i := range tag {
@@ -121,22 +122,22 @@ func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, error) {
 	ff := newDict()
 	ff.set("Length1", int64(len(program)))
 	if err := u.writeFlateStream(file, ff, program); err != nil {
-		return Ref{}, err
+		return Ref{}, nil, err
 	}
 
 	// CIDSet (required by PDF/A-1 for embedded CIDFonts): one bit per CID
 	// whose glyph the program holds, high bit first.
-	bits := make([]byte, keep[len(keep)-1]/8+1)
-	for _, g := range keep {
-		bits[g/8] |= 0x80 >> (g % 8)
+	bits := make([]byte, (len(keep)+7)/8)
+	for cid := range keep {
+		bits[cid/8] |= 0x80 >> (cid % 8)
 	}
 	if err := u.writeFlateStream(cidSet, newDict(), bits); err != nil {
-		return Ref{}, err
+		return Ref{}, nil, err
 	}
 
 	var w []Object
 	for _, g := range used {
-		w = append(w, int64(g), []Object{f.glyphWidth(g)})
+		w = append(w, int64(code[g]), []Object{f.glyphWidth(g)})
 	}
 	cf := newDict()
 	cf.set("Type", Name("Font"))
@@ -153,8 +154,8 @@ func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, error) {
 	cf.set("CIDToGIDMap", Name("Identity"))
 	u.writeObj(cid, cf)
 
-	if err := u.writeFlateStream(cmap, newDict(), toUnicodeCMap(used, toUni)); err != nil {
-		return Ref{}, err
+	if err := u.writeFlateStream(cmap, newDict(), toUnicodeCMap(used, code, toUni)); err != nil {
+		return Ref{}, nil, err
 	}
 
 	t0 := newDict()
@@ -165,11 +166,12 @@ func (u *update) writeFont(f *appearanceFont, lines []shapedLine) (Ref, error) {
 	t0.set("DescendantFonts", []Object{cid})
 	t0.set("ToUnicode", cmap)
 	u.writeObj(type0, t0)
-	return type0, nil
+	return type0, code, nil
 }
 
-// toUnicodeCMap maps each used glyph (2-byte code) to its text, UTF-16BE.
-func toUnicodeCMap(used []int, toUni map[int]rune) []byte {
+// toUnicodeCMap maps the code (2 bytes) of each used glyph to its text,
+// UTF-16BE.
+func toUnicodeCMap(used []int, code map[int]int, toUni map[int]rune) []byte {
 	var b bytes.Buffer
 	b.WriteString("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n" +
 		"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n" +
@@ -178,7 +180,7 @@ func toUnicodeCMap(used []int, toUni map[int]rune) []byte {
 	for chunk := range slices.Chunk(used, 100) { // at most 100 entries per block
 		fmt.Fprintf(&b, "%d beginbfchar\n", len(chunk))
 		for _, g := range chunk {
-			fmt.Fprintf(&b, "<%04X> <", g)
+			fmt.Fprintf(&b, "<%04X> <", code[g])
 			for _, u := range utf16.Encode([]rune{toUni[g]}) {
 				fmt.Fprintf(&b, "%04X", u)
 			}

@@ -123,11 +123,11 @@ func parseTrueType(data []byte) (*trueType, error) {
 }
 
 // components returns the glyphs a composite glyph is made of (none for a
-// simple glyph).
-func (t *trueType) components(g int) []int {
+// simple glyph) and the offsets of their glyph indices in the glyph's data.
+func (t *trueType) components(g int) (idx, at []int) {
 	b := t.glyphs[g]
 	if len(b) < 10 || bes16(b, 0) >= 0 {
-		return nil
+		return nil, nil
 	}
 	const (
 		argWords   = 0x0001
@@ -137,15 +137,14 @@ func (t *trueType) components(g int) []int {
 		twoByTwo   = 0x0080
 		maxPerSlot = 64 // a composite of more parts than this is not a real glyph
 	)
-	var out []int
-	for p := 10; len(out) < maxPerSlot; {
+	for p := 10; len(idx) < maxPerSlot; {
 		flags, ok1 := be16(b, p)
-		idx, ok2 := be16(b, p+2)
+		gi, ok2 := be16(b, p+2)
 		if !ok1 || !ok2 {
 			break
 		}
-		if idx < t.numGlyphs {
-			out = append(out, idx)
+		if gi < t.numGlyphs {
+			idx, at = append(idx, gi), append(at, p+2)
 		}
 		p += 4
 		if flags&argWords != 0 {
@@ -165,7 +164,7 @@ func (t *trueType) components(g int) []int {
 			break
 		}
 	}
-	return out
+	return idx, at
 }
 
 // closure returns the sorted set of glyphs needed to draw used: glyph 0
@@ -181,7 +180,8 @@ func (t *trueType) closure(used []int) []int {
 			continue
 		}
 		set[g] = true
-		for _, c := range t.components(g) {
+		comps, _ := t.components(g)
+		for _, c := range comps {
 			if !set[c] {
 				todo = append(todo, c)
 			}
@@ -195,30 +195,56 @@ func (t *trueType) closure(used []int) []int {
 	return out
 }
 
-// subset returns a font program that keeps every glyph index (so that CIDs
-// can equal glyph indices, CIDToGIDMap /Identity) but the outlines of the
-// glyphs in keep only; the others are empty. It carries the tables a PDF
-// TrueType font program needs (ISO 32000-1 §9.9): head, hhea, maxp, hmtx,
-// loca (long offsets), glyf, and cvt, fpgm, prep, OS/2, name, post where
-// the source has them; cmap is left out, the PDF maps codes to glyphs.
-func (t *trueType) subset(keep []int) []byte {
-	var glyf []byte
-	loca := make([]byte, 4*(t.numGlyphs+1))
-	for g := range t.numGlyphs {
-		binary.BigEndian.PutUint32(loca[4*g:], uint32(len(glyf)))
-		if _, ok := slices.BinarySearch(keep, g); ok {
-			glyf = append(glyf, t.glyphs[g]...)
-			for len(glyf)%4 != 0 {
-				glyf = append(glyf, 0)
-			}
-		}
+// subset returns a font program holding only the glyphs of keep (sorted,
+// starting with glyph 0), renumbered 0..len(keep)-1 in that order, and the
+// map from old to new glyph indices. Every glyph of the program is one that
+// is drawn (or a part of one, or .notdef), so a CIDSet marking all of them
+// is exact, as PDF/A-1 requires and PDF/A-2 checks. It carries the tables a
+// PDF TrueType font program needs (ISO 32000-1 §9.9): head, hhea, maxp,
+// hmtx, loca (long offsets), glyf, and cvt, fpgm, prep, OS/2, name where the
+// source has them, and a post table without glyph names (format 3); cmap
+// is left out, the PDF maps codes to glyphs.
+func (t *trueType) subset(keep []int) ([]byte, map[int]int) {
+	newIndex := make(map[int]int, len(keep))
+	for i, g := range keep {
+		newIndex[g] = i
 	}
-	binary.BigEndian.PutUint32(loca[4*t.numGlyphs:], uint32(len(glyf)))
+	var glyf []byte
+	loca := make([]byte, 4*(len(keep)+1))
+	hmtx := make([]byte, 0, 4*len(keep))
+	for i, g := range keep {
+		binary.BigEndian.PutUint32(loca[4*i:], uint32(len(glyf)))
+		data := slices.Clone(t.glyphs[g])
+		comps, at := t.components(g)
+		for j, c := range comps {
+			binary.BigEndian.PutUint16(data[at[j]:], uint16(newIndex[c]))
+		}
+		glyf = append(glyf, data...)
+		for len(glyf)%4 != 0 {
+			glyf = append(glyf, 0)
+		}
+		lsb := 0
+		if len(t.glyphs[g]) >= 4 {
+			lsb = bes16(t.glyphs[g], 2) // xMin, what hmtx's lsb is for TrueType outlines
+		}
+		hmtx = binary.BigEndian.AppendUint16(hmtx, t.advances[g])
+		hmtx = binary.BigEndian.AppendUint16(hmtx, uint16(int16(lsb)))
+	}
+	binary.BigEndian.PutUint32(loca[4*len(keep):], uint32(len(glyf)))
 	head := slices.Clone(t.tables["head"])
 	binary.BigEndian.PutUint32(head[8:], 0)  // checkSumAdjustment, set below
 	binary.BigEndian.PutUint16(head[50:], 1) // indexToLocFormat: long
-	tables := map[string][]byte{"head": head, "loca": loca, "glyf": glyf}
-	for _, tag := range []string{"hhea", "maxp", "hmtx", "cvt ", "fpgm", "prep", "OS/2", "name", "post"} {
+	hhea := slices.Clone(t.tables["hhea"])
+	binary.BigEndian.PutUint16(hhea[34:], uint16(len(keep))) // numberOfHMetrics
+	maxp := slices.Clone(t.tables["maxp"])
+	binary.BigEndian.PutUint16(maxp[4:], uint16(len(keep))) // numGlyphs
+	tables := map[string][]byte{"head": head, "hhea": hhea, "maxp": maxp, "hmtx": hmtx, "loca": loca, "glyf": glyf}
+	if post := t.tables["post"]; len(post) >= 32 {
+		p := slices.Clone(post[:32])
+		binary.BigEndian.PutUint32(p, 0x00030000) // format 3: no glyph names
+		tables["post"] = p
+	}
+	for _, tag := range []string{"cvt ", "fpgm", "prep", "OS/2", "name"} {
 		if b := t.tables[tag]; b != nil {
 			tables[tag] = b
 		}
@@ -256,7 +282,7 @@ func (t *trueType) subset(keep []int) []byte {
 		}
 	}
 	binary.BigEndian.PutUint32(out[headAt+8:], 0xB1B0AFBA-tableChecksum(out))
-	return out
+	return out, newIndex
 }
 
 // tableChecksum is the sum of b as big-endian 32-bit words, zero-padded.
