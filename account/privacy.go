@@ -129,6 +129,8 @@ type exportJSON struct {
 	ActivationCodes []exportActivation `json:"activationCodes"`
 	Requests        []exportRequest    `json:"requests"`
 	Certificates    []exportCert       `json:"certificates"`
+	// PushSubscriptions: the browsers registered for Web Push (the phone app).
+	PushSubscriptions []exportPush `json:"pushSubscriptions"`
 }
 
 type exportUser struct {
@@ -152,6 +154,12 @@ type exportDevice struct {
 	Status    string     `json:"status"`
 	CreatedAt time.Time  `json:"createdAt"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
+type exportPush struct {
+	DeviceID  string    `json:"deviceId"`
+	Endpoint  string    `json:"endpoint"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 type exportActivation struct {
@@ -194,7 +202,7 @@ func (e *Export) view() exportJSON {
 	out := exportJSON{ExportedAt: e.At, User: exportUser{ID: u.ID, GivenName: u.GivenName, Surname: u.Surname, Email: u.Email, Phone: u.Phone,
 		Country: u.Country, Status: string(u.Status), Locked: u.Locked, PINFailures: u.PINFailures, Refusals: u.Refusals,
 		BlockedAt: u.BlockedAt, CertificateSerial: u.CertSerial, CreatedAt: u.CreatedAt.UTC()},
-		Devices: []exportDevice{}, ActivationCodes: []exportActivation{}, Requests: []exportRequest{}, Certificates: []exportCert{}}
+		Devices: []exportDevice{}, ActivationCodes: []exportActivation{}, Requests: []exportRequest{}, Certificates: []exportCert{}, PushSubscriptions: []exportPush{}}
 	for _, v := range d.Devices {
 		out.Devices = append(out.Devices, exportDevice{ID: v.ID, Status: v.Status, CreatedAt: v.CreatedAt, RevokedAt: v.RevokedAt})
 	}
@@ -223,6 +231,9 @@ func (e *Export) view() exportJSON {
 		out.Certificates = append(out.Certificates, exportCert{Serial: c.Serial, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
 			RevokedAt: c.RevokedAt, RevocationReason: c.Reason})
 	}
+	for _, p := range d.PushSubscriptions {
+		out.PushSubscriptions = append(out.PushSubscriptions, exportPush{DeviceID: p.DeviceID, Endpoint: p.Endpoint, CreatedAt: p.CreatedAt})
+	}
 	return out
 }
 
@@ -234,7 +245,8 @@ func (e *Export) WriteJSON(w io.Writer) error {
 }
 
 // CSVHeader is the header row of the CSV form: one row per fact, so that a spreadsheet
-// can filter by section (user, device, activationCode, request, certificate), by the
+// can filter by section (user, device, activationCode, request, certificate,
+// pushSubscription), by the
 // id of the thing, and by field.
 var CSVHeader = []string{"section", "id", "field", "value"}
 
@@ -284,6 +296,12 @@ func (e *Export) WriteCSV(w io.Writer) error {
 		add("certificate", c.Serial, "notAfter", stamp(&c.NotAfter))
 		add("certificate", c.Serial, "revokedAt", stamp(c.RevokedAt))
 		add("certificate", c.Serial, "revocationReason", strconv.Itoa(c.RevocationReason))
+	}
+	for i, p := range v.PushSubscriptions {
+		id := strconv.Itoa(i + 1)
+		add("pushSubscription", id, "deviceId", p.DeviceID)
+		add("pushSubscription", id, "endpoint", p.Endpoint)
+		add("pushSubscription", id, "createdAt", stamp(&p.CreatedAt))
 	}
 	for _, r := range rows {
 		for i := range r {

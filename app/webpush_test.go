@@ -122,6 +122,11 @@ func TestWebPushEndToEnd(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 
+	data, err := e.Store.UserData(ctx, dev.State().UserID)
+	if err != nil || len(data.PushSubscriptions) != 1 || data.PushSubscriptions[0].Endpoint != sub.Endpoint {
+		t.Fatalf("the user's export lacks the subscription: %v %+v", err, data)
+	}
+
 	gone.Store(true)
 	createOn(dev.State().UserID)
 	<-got

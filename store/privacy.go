@@ -29,6 +29,16 @@ type UserData struct {
 	Activations  []ActivationData
 	Requests     []RequestData
 	Certificates []CertificateData
+	// PushSubscriptions are the browsers that the user's devices registered for Web Push.
+	PushSubscriptions []PushSubscriptionData
+}
+
+// PushSubscriptionData is one Web Push subscription (the browser's keys are not part
+// of it: they are secrets of the browser, useless to the user).
+type PushSubscriptionData struct {
+	DeviceID  string
+	Endpoint  string
+	CreatedAt time.Time
 }
 
 // DeviceData is one enrolled phone.
@@ -108,6 +118,13 @@ func (s *Store) UserData(ctx context.Context, userID string) (*UserData, error) 
 		for _, c := range certs {
 			out.Certificates = append(out.Certificates, CertificateData{Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
 				RevokedAt: utcPtr(c.RevokedAt), Reason: c.Reason})
+		}
+		var subs []pushSubscriptionRow
+		if err := tx.Select("device_id", "endpoint", "created_at").Where("user_id = ?", userID).Order("created_at, endpoint").Find(&subs).Error; err != nil {
+			return err
+		}
+		for _, p := range subs {
+			out.PushSubscriptions = append(out.PushSubscriptions, PushSubscriptionData{DeviceID: p.DeviceID, Endpoint: p.Endpoint, CreatedAt: p.CreatedAt.UTC()})
 		}
 		return userRequests(tx, userID, &out)
 	})
