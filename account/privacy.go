@@ -246,8 +246,7 @@ func (e *Export) WriteJSON(w io.Writer) error {
 
 // CSVHeader is the header row of the CSV form: one row per fact, so that a spreadsheet
 // can filter by section (user, device, activationCode, request, certificate,
-// pushSubscription), by the
-// id of the thing, and by field.
+// pushSubscription), by the id of the thing, and by field.
 var CSVHeader = []string{"section", "id", "field", "value"}
 
 // WriteCSV writes the export as one CSV table (RFC 4180) with the columns of CSVHeader.
