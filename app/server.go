@@ -127,6 +127,9 @@ type Service struct {
 	MetricsHandler http.Handler
 	databaseURL    string
 	log            *slog.Logger
+	// pdfLimits bound the PDF parses of the background work too (a signing
+	// resumed after a crash extends a document to B-LT as an approval does).
+	pdfLimits pdf.Limits
 }
 
 // NewService builds the domain services and the HTTP handler.
@@ -199,7 +202,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
 		Validator:      verify.New(verify.Options{Anchors: anchors, TrustedLists: lists}),
 		TempDir:        tmp,
-		PDFLimits:      pdfLimits(e.Cfg.Limits.PDF),
+		PDFLimits:      PDFLimits(e.Cfg.Limits.PDF),
 		Ready:          map[string]api.Checker{"database": e.Store, "hsm": e.Token},
 		Log:            e.Log,
 		Limits:         api.Limits{JSONBody: e.Cfg.Limits.JSONBody, PDFBody: e.Cfg.Limits.PDFBody, Validations: e.Cfg.Limits.Validations},
@@ -209,7 +212,8 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h, MetricsHandler: metricsH, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log}, nil
+	return &Service{Domain: d, Handler: h, MetricsHandler: metricsH, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log,
+		pdfLimits: PDFLimits(e.Cfg.Limits.PDF)}, nil
 }
 
 // VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).
@@ -275,6 +279,7 @@ func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, statu
 // RunWorkers does the service's own background work until ctx ends: webhook delivery
 // from the outbox, and expiring pending requests on time even when nobody reads them.
 func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
+	ctx = pdf.WithLimits(ctx, s.pdfLimits)
 	go s.Webhooks.Run(ctx)
 	go s.retention.Loop(ctx)
 	if s.Push != nil {
@@ -364,8 +369,8 @@ func (p pki) OCSP(ctx context.Context, req []byte) ([]byte, error) {
 func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.pub.CRL(ctx, p.st) }
 func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.pub.RootCRL(ctx) }
 
-// pdfLimits converts the configured PDF limits (zero fields take pdf's defaults).
-func pdfLimits(l config.PDFLimits) pdf.Limits {
+// PDFLimits converts the configured PDF limits (zero fields take pdf's defaults).
+func PDFLimits(l config.PDFLimits) pdf.Limits {
 	return pdf.Limits{Objects: l.Objects, Revisions: l.Revisions, StreamBytes: l.StreamBytes,
 		DecodedBytes: l.DecodedBytes, CacheBytes: l.CacheBytes, ObjectReads: l.ObjectReads, Elements: l.Elements}
 }

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/paraphe/paraphe/app"
+	"github.com/paraphe/paraphe/pdf"
 	"github.com/paraphe/paraphe/tsl"
 	"github.com/paraphe/paraphe/verify"
 )
@@ -79,11 +80,12 @@ func cmdVerify(ctx context.Context, args []string) error {
 			return exitError{code: 2, err: fmt.Errorf("verify: %w", err)}
 		}
 	}
-	data, err := readLimited(pos[0], maxVerifyFile)
+	f, size, err := openLimited(pos[0], maxVerifyFile)
 	if err != nil {
 		return exitError{code: 2, err: fmt.Errorf("verify: %w", err)}
 	}
-	rep, err := verify.New(opts).ValidatePDF(ctx, data)
+	defer f.Close()
+	rep, err := verify.New(opts).ValidatePDFAt(pdf.WithLimits(ctx, app.PDFLimits(cfg.Limits.PDF)), f, size)
 	if err != nil {
 		return exitError{code: 2, err: err}
 	}
@@ -123,18 +125,21 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse("2006-01-02", s)
 }
 
-func readLimited(path string, limit int64) ([]byte, error) {
+func openLimited(path string, limit int64) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", path)
+	}
+	if err == nil && st.Size() > limit {
+		err = fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, 0, err
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
+	return f, st.Size(), nil
 }
