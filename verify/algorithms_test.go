@@ -24,6 +24,7 @@ import (
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/paraphe/paraphe/cades"
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 // foreignCMS builds a detached SignedData the way other providers' tools
@@ -108,18 +109,6 @@ func foreignCMS(t *testing.T, h crypto.Hash, digest []byte, cert *x509.Certifica
 	return b.BytesOrPanic()
 }
 
-func requireOpenSSL(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is needed")
-		}
-		t.Skip("openssl not installed")
-	}
-	return p
-}
-
 func runTool(t *testing.T, name string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
@@ -148,7 +137,7 @@ func readPEMCert(t *testing.T, path string) *x509.Certificate {
 // signerCurve; it returns the root, the signer certificate and a function
 // signing a digest with the signer's key (DER ECDSA-Sig-Value).
 func brainpoolPKI(t *testing.T, signerCurve string) (root, signer *x509.Certificate, signDigest func([]byte) []byte) {
-	openssl := requireOpenSSL(t)
+	openssl := testenv.Tool(t, "openssl")
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	runTool(t, openssl, "ecparam", "-name", "brainpoolP256r1", "-genkey", "-noout", "-out", p("ca.key"))

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/paraphe/paraphe/internal/testenv"
 )
 
 func TestCurveParameters(t *testing.T) {
@@ -27,18 +29,6 @@ func TestCurveParameters(t *testing.T) {
 			t.Errorf("%s: n·G is not the point at infinity", c.Name)
 		}
 	}
-}
-
-func requireOpenSSL(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is needed")
-		}
-		t.Skip("openssl not installed")
-	}
-	return p
 }
 
 func run(t *testing.T, name string, args ...string) []byte {
@@ -67,7 +57,7 @@ func derToPlain(t *testing.T, der []byte, size int) []byte {
 // TestOpenSSLSignatures has openssl make keys, self-signed certificates and
 // signatures on each curve, and checks them here, in both encodings.
 func TestOpenSSLSignatures(t *testing.T) {
-	openssl := requireOpenSSL(t)
+	openssl := testenv.Tool(t, "openssl")
 	for _, c := range curves {
 		t.Run(c.Name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -141,7 +131,7 @@ func FuzzParseCertificate(f *testing.F) {
 // TestOpenSSLCRL has openssl issue a CRL with a brainpool CA key and checks
 // its signature here.
 func TestOpenSSLCRL(t *testing.T) {
-	openssl := requireOpenSSL(t)
+	openssl := testenv.Tool(t, "openssl")
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	run(t, openssl, "ecparam", "-name", "brainpoolP384r1", "-genkey", "-noout", "-out", p("ca.key"))
