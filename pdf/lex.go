@@ -468,15 +468,3 @@ func (l *lexer) parseObject(depth int) (Object, error) {
 	}
 	return nil, fmt.Errorf("%w: unexpected token at %d", errSyntax, t.pos)
 }
-
-// expectKeyword reads a keyword token and checks it.
-func (l *lexer) expectKeyword(kw string) error {
-	t, err := l.next()
-	if err != nil {
-		return err
-	}
-	if t.kind != tKeyword || t.s != kw {
-		return fmt.Errorf("%w: expected %q at %d", errSyntax, kw, t.pos)
-	}
-	return nil
-}

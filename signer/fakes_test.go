@@ -208,13 +208,6 @@ func (m *memStore) AddRefusal(_ context.Context, userID string) error {
 	return nil
 }
 
-// set changes a stored request in place (a test's way to stage a crash).
-func (m *memStore) set(id string, f func(r *signer.Request)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f(m.reqs[id])
-}
-
 var _ signer.Store = (*memStore)(nil)
 
 // clock is a fake clock that moves only when told.

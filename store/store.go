@@ -48,7 +48,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.URL != "":
 		u, perr := url.Parse(cfg.URL)
 		if perr != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return nil, errors.New("store: database URL must be postgres://...")
+			return nil, errors.New("store: the database URL must start with postgres:// or postgresql://")
 		}
 		pg = true
 		db, err = gorm.Open(postgres.Open(cfg.URL), gcfg)

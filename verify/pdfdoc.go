@@ -37,11 +37,5 @@ func (d *document) dict(o pdf.Object) *pdf.Dict {
 	return nil
 }
 
-// array resolves o to an array, or nil.
-func (d *document) array(o pdf.Object) []pdf.Object {
-	a, _ := d.get(o).([]pdf.Object)
-	return a
-}
-
 // catalog returns the document catalog.
 func (d *document) catalog() *pdf.Dict { return d.dict(d.trailer.Get("Root")) }

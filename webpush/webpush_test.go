@@ -144,8 +144,10 @@ func verifyVAPID(t *testing.T, header string, now time.Time) (map[string]any, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := pub.Bytes()
-	ek := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(raw[1:33]), Y: new(big.Int).SetBytes(raw[33:])}
+	ek, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), pub.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
 	sig := b64(t, parts[2])
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if len(sig) != 64 || !ecdsa.Verify(ek, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
@@ -157,7 +159,7 @@ func verifyVAPID(t *testing.T, header string, now time.Time) (map[string]any, []
 	if exp <= now.Unix() || exp > now.Add(24*time.Hour).Unix() {
 		t.Fatalf("exp %d not within 24 h of %d", exp, now.Unix())
 	}
-	return claims, raw
+	return claims, pub.Bytes()
 }
 
 func TestAuthorization(t *testing.T) {
