@@ -19,6 +19,8 @@ import (
 // (JSON); exit 1 when a list failed.
 func cmdTrustedListsFetch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("trusted-lists fetch", flag.ContinueOnError)
+	var c common
+	c.register(fs) // accepted like every command's, unused: fetching needs no data folder
 	dir := fs.String("dir", "", "folder that receives TERRITORY.xml for each list")
 	url := fs.String("url", tsl.EULOTL, "the list of lists")
 	signer := fs.String("lotl-signer", "", "PEM file of the certificates the list of lists is signed with (published in the Official Journal of the EU)")
