@@ -18,6 +18,7 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/errkind"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
@@ -55,7 +56,22 @@ type Service struct {
 	audit    Auditor
 	now      func() time.Time
 	log      *slog.Logger
+	// publicBlocks holds the public block requests waiting for RunPublicBlocks.
+	publicBlocks chan publicBlock
 }
+
+// publicBlock is one request of the public block page.
+type publicBlock struct{ phone, givenName string }
+
+// publicBlockQueue bounds the public block requests waiting to be run. Each runs in
+// milliseconds and the endpoint is limited per client address (a few a second), so 256
+// only fill up under a flood from many addresses; the endpoint then answers 503 to
+// everyone alike, which tells nobody whether an account matched.
+const publicBlockQueue = 256
+
+// ErrBlockQueueFull is returned by RequestBlockByPhone when publicBlockQueue requests
+// are waiting already.
+var ErrBlockQueueFull = errkind.New(errkind.Unavailable, "account: too many block requests waiting; retry in a moment")
 
 // New returns a Service; now and log may be nil.
 func New(st Store, devices Devices, requests Requests, aud Auditor, now func() time.Time, log *slog.Logger) *Service {
@@ -65,7 +81,42 @@ func New(st Store, devices Devices, requests Requests, aud Auditor, now func() t
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: st, devices: devices, requests: requests, audit: aud, now: now, log: log}
+	return &Service{store: st, devices: devices, requests: requests, audit: aud, now: now, log: log,
+		publicBlocks: make(chan publicBlock, publicBlockQueue)}
+}
+
+// RequestBlockByPhone queues a block of the accounts matching phone and givenName (see
+// BlockByPhone) for RunPublicBlocks and returns at once. The public endpoint answers
+// then, in the same time whether or not an account matches: the work of a block
+// (revocations, cancellations, audit seals in the HSM) happens after the answer, so its
+// duration cannot tell a caller that a phone number belongs to a signer.
+func (s *Service) RequestBlockByPhone(phone, givenName string) error {
+	select {
+	case s.publicBlocks <- publicBlock{phone: phone, givenName: givenName}:
+		return nil
+	default:
+		return ErrBlockQueueFull
+	}
+}
+
+// RunPublicBlocks runs the queued public block requests, one at a time, until ctx ends.
+// Each gets 30 seconds; a failure is logged (the caller had its answer already).
+func (s *Service) RunPublicBlocks(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-s.publicBlocks:
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			n, err := s.BlockByPhone(bctx, b.phone, b.givenName)
+			cancel()
+			if err != nil {
+				s.log.Error("public block failed", "matched", n, "err", err)
+				continue
+			}
+			s.log.Info("public block", "matched", n)
+		}
+	}
 }
 
 // Block blocks a user: devices revoked, pending requests cancelled, new requests refused

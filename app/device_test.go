@@ -440,3 +440,41 @@ func TestRevokedDeviceHearsNothing(t *testing.T) {
 		t.Fatalf("the revoked device's stream delivered %s, made after re-activation", id2)
 	}
 }
+
+// TestPublicBlock: the public block page answers the same, at once, whether or not an
+// account matches; the matching account is blocked right after (its pending request
+// cancelled, new ones refused).
+func TestPublicBlock(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go testSvc.Accounts.RunPublicBlocks(ctx)
+	key := newIntegrator(t, "public-block")
+	dev := newSigner(t)
+	uid := dev.State().UserID
+	u, err := testEnv.Store.User(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256([]byte("public block"))
+	id, _ := create(t, key, hashRequest(uid, "SHA-256", d[:]))
+	block := func(phone, name string) apiResp {
+		b, _ := json.Marshal(map[string]string{"phone": phone, "givenName": name})
+		return call(t, "", "POST", "/v1/accounts/block", "application/json", b)
+	}
+	miss := block("+32400000000", "Nobody")
+	hit := block(u.Phone, "  alice ")
+	if miss.Status != 202 || hit.Status != 202 || string(miss.Body) != string(hit.Body) {
+		t.Fatalf("answers differ: %d %s / %d %s", miss.Status, miss.Body, hit.Status, hit.Body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for status(t, key, id) != "cancelled" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := status(t, key, id); st != "cancelled" {
+		t.Fatalf("pending request of the blocked signer: %s, want cancelled", st)
+	}
+	d2 := sha256.Sum256([]byte("after block"))
+	if r := call(t, key, "POST", "/v1/signature-requests", "application/json", hashRequest(uid, "SHA-256", d2[:])); r.Status != 409 {
+		t.Fatalf("request for a blocked signer: HTTP %d, want 409", r.Status)
+	}
+}

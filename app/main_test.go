@@ -20,6 +20,7 @@ import (
 var (
 	testEnv *app.Env
 	testSrv *httptest.Server
+	testSvc *app.Service
 )
 
 func TestMain(m *testing.M) {
@@ -69,6 +70,6 @@ func run(m *testing.M) int {
 	srv.Config.Handler = svc.Handler
 	srv.Start()
 	defer srv.Close()
-	testEnv, testSrv = e, srv
+	testEnv, testSrv, testSvc = e, srv, svc
 	return m.Run()
 }

@@ -281,6 +281,7 @@ func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, statu
 func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
 	ctx = pdf.WithLimits(ctx, s.pdfLimits)
 	go s.Webhooks.Run(ctx)
+	go s.Accounts.RunPublicBlocks(ctx)
 	go s.retention.Loop(ctx)
 	if s.Push != nil {
 		go s.Push.Run(ctx)
