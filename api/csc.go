@@ -643,7 +643,7 @@ func (s *server) cscSignPolling(c *gin.Context) {
 		return
 	}
 	if sigs == nil {
-		c.JSON(http.StatusAccepted, cscResponseOut{ResponseID: in.ResponseID})
+		c.JSON(http.StatusAccepted, cscResponseOut(in))
 		return
 	}
 	c.JSON(http.StatusOK, cscSignaturesOut{Signatures: sigs})

@@ -3,8 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -136,6 +140,44 @@ func (s *service) cscBatch(ctx context.Context, d *dev, signAlgo string) (time.D
 	took := time.Since(t0)
 	if len(sigs.Signatures) != len(hashes) {
 		return 0, fmt.Errorf("bench: signHash gave %d signatures for %d hashes", len(sigs.Signatures), len(hashes))
+	}
+	// What was measured must be right: every signature verifies with the credential's
+	// certificate (ECDSA as DER, RSA PKCS #1 v1.5), outside the timed part.
+	var info struct {
+		Cert struct {
+			Certificates []string `json:"certificates"`
+		} `json:"cert"`
+	}
+	if err := cscCall("/csc/v2/credentials/info", map[string]string{"credentialID": cred}, http.StatusOK, &info); err != nil {
+		return 0, err
+	}
+	if len(info.Cert.Certificates) == 0 {
+		return 0, errors.New("bench: credentials/info gave no certificate")
+	}
+	der, err := base64.StdEncoding.DecodeString(info.Cert.Certificates[0])
+	if err != nil {
+		return 0, fmt.Errorf("bench: certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return 0, fmt.Errorf("bench: certificate: %w", err)
+	}
+	for i, sg := range sigs.Signatures {
+		sig, err := base64.StdEncoding.DecodeString(sg)
+		if err != nil {
+			return 0, fmt.Errorf("bench: signature %d: %w", i, err)
+		}
+		h, _ := base64.StdEncoding.DecodeString(hashes[i])
+		ok := false
+		switch pub := cert.PublicKey.(type) {
+		case *ecdsa.PublicKey:
+			ok = ecdsa.VerifyASN1(pub, h, sig)
+		case *rsa.PublicKey:
+			ok = rsa.VerifyPKCS1v15(pub, crypto.SHA256, h, sig) == nil
+		}
+		if !ok {
+			return 0, fmt.Errorf("bench: signHash signature %d does not verify with the credential's certificate", i)
+		}
 	}
 	return took, nil
 }

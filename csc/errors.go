@@ -46,5 +46,4 @@ var (
 	errInvalidToken  = &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "The access token is missing, unknown, expired or revoked"}
 	errInvalidGrant  = &Error{Status: http.StatusBadRequest, Code: CodeInvalidGrant, Description: "The authorization code is unknown, expired, already used, or does not match the client, redirect URI or code verifier"}
 	errAccessDenied  = &Error{Status: http.StatusBadRequest, Code: CodeAccessDenied, Description: "The signer refused, or the authorization expired or was cancelled"}
-	errScope         = &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "This access token's scope does not allow this method"}
 )

@@ -30,16 +30,6 @@ const (
 
 var hashByOID = map[string]crypto.Hash{OIDSHA256: crypto.SHA256, OIDSHA384: crypto.SHA384, OIDSHA512: crypto.SHA512}
 
-// hashOID maps a hash algorithm to its OID.
-func hashOID(h crypto.Hash) string {
-	for oid, x := range hashByOID {
-		if x == h {
-			return oid
-		}
-	}
-	return ""
-}
-
 // signAlgos lists, per key family, the signAlgo values accepted and the hash each one
 // implies (0: the hash comes from hashAlgorithmOID).
 var signAlgos = map[string]map[string]crypto.Hash{

@@ -234,9 +234,3 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	}
 	return &Principal{ClientID: t.ClientID, Scope: t.Scope, CredentialID: t.CredentialID, RequestID: t.RequestID, tokenHash: t.Hash}, nil
 }
-
-// expiresIn is the whole number of seconds left until at, at least 1.
-func (s *Service) expiresIn(at time.Time) int {
-	d := int(at.Sub(s.Now()).Seconds())
-	return max(d, 1)
-}
