@@ -184,6 +184,28 @@ func TestElementsBudget(t *testing.T) {
 	}
 }
 
+// TestAddDSSExistingEntries checks the cap on the entries of an existing
+// /DSS array that AddDSS reads (and copies) when it extends a document.
+func TestAddDSSExistingEntries(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+		want error
+	}{
+		{"at the cap", maxDSSEntries, nil},
+		{"over the cap", maxDSSEntries + 1, ErrLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := hostile.PredictorRepeat(tc.n)
+			_, err := AddDSS(context.Background(), bytes.NewReader(file), int64(len(file)), io.Discard, DSS{Certs: [][]byte{{0x30, 0}}})
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
 // TestUnpredict checks the PNG predictor on rows of every type, a short
 // last row, and a row shorter than declared parameters of 64 MiB rows.
 func TestUnpredict(t *testing.T) {
