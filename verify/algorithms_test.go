@@ -136,9 +136,9 @@ func readPEMCert(t *testing.T, path string) *x509.Certificate {
 // brainpoolPKI has openssl make a brainpoolP256r1 root and a signer on
 // signerCurve; it returns the root, the signer certificate and a function
 // signing a digest with the signer's key (DER ECDSA-Sig-Value).
-func brainpoolPKI(t *testing.T, signerCurve string) (root, signer *x509.Certificate, signDigest func([]byte) []byte) {
+func brainpoolPKI(t *testing.T, signerCurve string) (root, signer *x509.Certificate, signDigest func([]byte) []byte, dir string) {
 	openssl := testenv.Tool(t, "openssl")
-	dir := t.TempDir()
+	dir = t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	runTool(t, openssl, "ecparam", "-name", "brainpoolP256r1", "-genkey", "-noout", "-out", p("ca.key"))
 	runTool(t, openssl, "req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/C=DE/O=Test Trust Center/CN=Test Brainpool Root", "-days", "3", "-sha256", "-out", p("ca.pem"))
@@ -170,7 +170,7 @@ func brainpoolPKI(t *testing.T, signerCurve string) (root, signer *x509.Certific
 		}
 		return sig
 	}
-	return root, signer, signDigest
+	return root, signer, signDigest, dir
 }
 
 // derToPlain turns an ECDSA-Sig-Value into r||s, each of size bytes.
@@ -213,7 +213,7 @@ func TestOtherProvidersAlgorithms(t *testing.T) {
 	}
 	brainpoolCase := func(curve string, plain bool, tamper bool) func(t *testing.T) signed {
 		return func(t *testing.T) signed {
-			root, cert, signDigest := brainpoolPKI(t, curve)
+			root, cert, signDigest, _ := brainpoolPKI(t, curve)
 			alg := oidECDSAWithSHA256
 			if plain {
 				alg = oidECDSAPlainSHA256
@@ -310,6 +310,60 @@ func TestOtherProvidersAlgorithms(t *testing.T) {
 			}
 			if rep.Indication != tt.want || (tt.sub != "" && rep.SubIndication != tt.sub) {
 				t.Fatalf("got %s/%s, want %s/%s: %+v", rep.Indication, rep.SubIndication, tt.want, tt.sub, rep.Signatures)
+			}
+		})
+	}
+}
+
+// TestBrainpoolOCSP has openssl answer OCSP requests with a brainpool CA
+// key (good, then revoked) and checks the validator reads both.
+func TestBrainpoolOCSP(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	root, signer, _, dir := brainpoolPKI(t, "brainpoolP384r1")
+	p := func(n string) string { return filepath.Join(dir, n) }
+	exp := time.Now().Add(48 * time.Hour).UTC().Format("060102150405Z")
+	revokedAt := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	runTool(t, openssl, "ocsp", "-issuer", p("ca.pem"), "-cert", p("s.pem"), "-no_nonce", "-reqout", p("req.der"))
+	for _, tt := range []struct {
+		name    string
+		index   string
+		revoked bool
+	}{
+		{"good", "V\t" + exp + "\t\t1267\tunknown\t/C=DE/CN=J\n", false},
+		{"revoked", "R\t" + exp + "\t" + revokedAt.Format("060102150405Z") + "\t1267\tunknown\t/C=DE/CN=J\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(p("index.txt"), []byte(tt.index), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			runTool(t, openssl, "ocsp", "-index", p("index.txt"), "-rsigner", p("ca.pem"), "-rkey", p("ca.key"), "-CA", p("ca.pem"),
+				"-reqin", p("req.der"), "-respout", p("resp.der"), "-ndays", "1")
+			der, err := os.ReadFile(p("resp.der"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd := &revocationData{ocsp: [][]byte{der}}
+			st := rd.embeddedStatus(signer, root)
+			if !st.found || st.revoked != tt.revoked || (tt.revoked && !st.revokedAt.Equal(revokedAt)) {
+				t.Fatalf("status %+v", st)
+			}
+			// the same response, its signature broken, says nothing
+			var outer ocspOuter
+			var basic ocspBasic
+			if _, err := asn1.Unmarshal(der, &outer); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := asn1.Unmarshal(outer.Bytes.Response, &basic); err != nil {
+				t.Fatal(err)
+			}
+			at := bytes.Index(der, basic.Signature.Bytes)
+			if at < 0 {
+				t.Fatal("signature not found")
+			}
+			bad := bytes.Clone(der)
+			bad[at+len(basic.Signature.Bytes)-1] ^= 0x40
+			if st := (&revocationData{ocsp: [][]byte{bad}}).embeddedStatus(signer, root); st.found {
+				t.Fatalf("a broken response was read: %+v", st)
 			}
 		})
 	}

@@ -383,7 +383,7 @@ func (r *revocationData) embeddedStatus(cert, issuer *x509.Certificate) revStatu
 		if r.done() {
 			return st
 		}
-		resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
+		resp, err := parseOCSP(der, cert, issuer)
 		if err != nil || resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 			continue
 		}

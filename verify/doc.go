@@ -28,10 +28,9 @@
 //     which it cannot use: those are walked here (chain.go: issuer name and
 //     signature, CA basic constraints, validity, critical extensions; no
 //     name constraints nor policy processing), at most eight certificates.
-//     CRLs signed with a brainpool key are checked; OCSP responses whose
-//     responder has a brainpool key are not read (x/crypto/ocsp refuses
-//     them): that status stays unknown, so the answer is at worst
-//     INDETERMINATE.
+//     CRLs and OCSP responses signed with a brainpool key are checked (the
+//     OCSP ones by ocspbrainpool.go, as x/crypto/ocsp refuses them; the
+//     responder is the issuer or a certificate it issued for OCSP signing).
 //   - Certificates are checked at the best-proven time: Options.At, else a
 //     valid signature timestamp's time, else a later valid document
 //     timestamp's, else now. Revocation data comes from the file's /DSS and

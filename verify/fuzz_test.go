@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -124,6 +125,22 @@ func FuzzValidateCMS(f *testing.F) {
 		}
 		if _, err := v.ValidateCMS(context.Background(), CMSInput{Signature: sig, Digest: make([]byte, 32), DigestAlgorithm: crypto.SHA256}); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzParseBrainpoolOCSP feeds arbitrary bytes to the OCSP reader for
+// brainpool responders: it must never panic, and never answer without a
+// verified signature (the issuer here has no brainpool key, so no answer
+// at all).
+func FuzzParseBrainpoolOCSP(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x0a, 0x01, 0x00})
+	f.Add([]byte{0x30, 0x0d, 0x0a, 0x01, 0x00, 0xa0, 0x08, 0x30, 0x06, 0x06, 0x01, 0x2b, 0x04, 0x01, 0x00})
+	issuer := &x509.Certificate{RawSubject: []byte{0x30, 0x00}, SerialNumber: big.NewInt(1)}
+	cert := &x509.Certificate{SerialNumber: big.NewInt(2)}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if r, err := parseBrainpoolOCSP(der, cert, issuer); err == nil {
+			t.Fatalf("answered without a brainpool responder: %+v", r)
 		}
 	})
 }
