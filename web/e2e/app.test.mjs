@@ -183,10 +183,13 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   await axe(page, 'result');
   await shot(page, 'app-result.png');
 
-  // a refusal, then the history lists both
+  // the result stays until a new request arrives: then the list is back by itself
+  await sleep(1500);
+  assert.match(await page.locator('[data-test=result]').innerText(), /Signed/);
   const second = await createRequest(user.id, 'annex.pdf');
-  await page.locator('[data-test=result] ~ a').click();
-  await page.locator(`[data-test=request][data-request-id="${second.req.id}"] button`).click();
+  await page.locator(`[data-test=request][data-request-id="${second.req.id}"] button`).click({ timeout: 10000 });
+
+  // a refusal, then the history lists both
   await page.locator('[data-test=refuse]').click();
   await page.locator('[data-test=result]', { hasText: 'Refused' }).waitFor();
   assert.equal(await statusOf(second.req.id), 'refused');

@@ -23,7 +23,6 @@ const state = { pending: [], screen: '', stopStream: null, link: 'offline', refr
 // that a screen reader announces it.
 function show(name, title, ...content) {
   state.screen = name;
-  clearTimeout(state.resultTimer);
   const h1 = h('h1', { tabindex: '-1' }, title);
   main.replaceChildren(h1, ...content);
   document.title = `${title} · ${t('appName')}`;
@@ -284,14 +283,14 @@ async function statusOf(id) {
   } catch { return 'expired'; }
 }
 
-// The result: the final status as a word; back home by itself after a few seconds.
+// The result: the final status as a word. It stays until the signer goes back, or until
+// a new request arrives (then the list of requests is what matters).
 function result(status, why) {
   const text = { signed: t('signedText'), refused: t('refusedText'), failed: t('failedText') }[status] || '';
   const err = errorBox();
   show('result', t('resultTitle'), h('p', { class: `result ${status}`, role: 'status', 'data-test': 'result', 'data-status': status }, t(`st_${status}`)),
     why ? err : null, h('p', {}, text), h('a', { class: 'button', href: '#/' }, t('back')));
   if (why) say(err, why);
-  state.resultTimer = setTimeout(() => { if (state.screen === 'result') go('#/'); }, 5000);
   refresh();
 }
 
@@ -413,8 +412,10 @@ async function refresh() {
   state.refreshing = (async () => {
     try {
       const items = await dev.pending();
+      const known = new Set(state.pending.map((r) => r.id));
       state.pending = items.filter((r) => Date.parse(r.expiresAt) > Date.now());
       if (state.screen === 'home') renderPending();
+      else if (state.screen === 'result' && state.pending.some((r) => !known.has(r.id))) go('#/');
     } catch (e) {
       if (e instanceof dev.CallError && e.status === 401) await revoked();
     } finally {
