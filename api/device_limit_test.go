@@ -95,3 +95,48 @@ func TestPINBusyAnswer(t *testing.T) {
 		})
 	}
 }
+
+// countingPKI answers every CRL call and counts them.
+type countingPKI struct {
+	PKI
+	calls atomic.Int64
+}
+
+func (p *countingPKI) CRL(context.Context) ([]byte, error) {
+	p.calls.Add(1)
+	return []byte("crl"), nil
+}
+
+// TestPKIRoutesRateLimited: each client address gets its burst of revocation calls,
+// then 429 without reaching the CA.
+func TestPKIRoutesRateLimited(t *testing.T) {
+	const burst = 3
+	pki := &countingPKI{}
+	lim, _ := newTestLimiter(1, burst)
+	h, err := New(Deps{PKI: pki, PKILimit: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(addr string) int {
+		r := httptest.NewRequest(http.MethodGet, "/crl", nil)
+		r.RemoteAddr = addr + ":40000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range burst + 2 {
+		want := http.StatusOK
+		if i >= burst {
+			want = http.StatusTooManyRequests
+		}
+		if got := get("192.0.2.10"); got != want {
+			t.Fatalf("call %d: HTTP %d, want %d", i+1, got, want)
+		}
+	}
+	if got := get("192.0.2.11"); got != http.StatusOK {
+		t.Fatalf("another address: HTTP %d, want 200", got)
+	}
+	if n := pki.calls.Load(); n != burst+1 {
+		t.Fatalf("%d CRL calls reached the CA, want %d", n, burst+1)
+	}
+}

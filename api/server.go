@@ -128,6 +128,8 @@ type Deps struct {
 	IPLimit     *RateLimiter
 	TSALimit    *RateLimiter
 	DeviceLimit *RateLimiter
+	// PKILimit limits each client address on /ocsp, /crl and /crl/root.
+	PKILimit *RateLimiter
 	// Push registers Web Push subscriptions; nil answers 404.
 	Push WebPush
 	// App serves the phone web app under /app/; nil serves none.
@@ -186,6 +188,9 @@ func New(d Deps) (http.Handler, error) {
 	if d.DeviceLimit == nil {
 		d.DeviceLimit = NewRateLimiter(0, 0)
 	}
+	if d.PKILimit == nil {
+		d.PKILimit = NewRateLimiter(0, 0)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -214,10 +219,11 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/v1/icons/:file", s.icon)
 	r.GET("/v1/ca/root.pem", s.rootPEM)
 	r.GET("/v1/ca/issuing.cer", s.issuingDER)
-	r.POST("/ocsp", s.ocspPost)
-	r.GET("/ocsp/*request", s.ocspGet)
-	r.GET("/crl", s.crl)
-	r.GET("/crl/root", s.rootCRL)
+	byIPPKI := d.PKILimit.Middleware(func(c *gin.Context) string { return c.ClientIP() })
+	r.POST("/ocsp", byIPPKI, s.ocspPost)
+	r.GET("/ocsp/*request", byIPPKI, s.ocspGet)
+	r.GET("/crl", byIPPKI, s.crl)
+	r.GET("/crl/root", byIPPKI, s.rootCRL)
 	r.GET("/pds/en", s.pds)
 	r.POST("/tsa", d.TSALimit.Middleware(func(c *gin.Context) string { return c.ClientIP() }), s.tsa)
 

@@ -200,6 +200,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
 		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
 		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
+		PKILimit:       api.NewRateLimiter(rl.PKIPerIP, rl.PKIBurst),
 		Validator:      verify.New(verify.Options{Anchors: anchors, TrustedLists: lists}),
 		TempDir:        tmp,
 		PDFLimits:      PDFLimits(e.Cfg.Limits.PDF),
@@ -231,7 +232,8 @@ func (e *Env) webPush(ctx context.Context) (*webpush.Sender, error) {
 	wc := e.Cfg.WebPush
 	return webpush.NewSender(e.Store, webpush.Config{
 		Key: key, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
-		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback, AllowPrivate: wc.AllowPrivate},
+		// Loopback push services only on a development server, as for webhooks.
+		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback && e.Cfg.IsDevelopment(), AllowPrivate: wc.AllowPrivate},
 	}, e.Log)
 }
 

@@ -173,6 +173,9 @@ type RateLimits struct {
 	TSABurst       int     `yaml:"tsaBurst"`
 	PerDevice      float64 `yaml:"perDevice"`
 	PerDeviceBurst int     `yaml:"perDeviceBurst"`
+	// PKIPerIP and PKIBurst limit /ocsp, /crl and /crl/root per client address.
+	PKIPerIP float64 `yaml:"pkiPerIP"`
+	PKIBurst int     `yaml:"pkiBurst"`
 }
 
 // TSA configures the RFC 3161 client, and the built-in TSA.
@@ -356,7 +359,11 @@ func Default(dataDir string) Config {
 		// phone makes a call or two per screen: 10 per second with a burst of 40 never
 		// slows a person, and caps what a stolen device key can throw at the server.
 		RateLimits: RateLimits{PerKey: 500, PerKeyBurst: 1000, PerIP: 5, PerIPBurst: 20, TSAPerIP: 200, TSABurst: 400,
-			PerDevice: 10, PerDeviceBurst: 40},
+			PerDevice: 10, PerDeviceBurst: 40,
+			// Revocation answers are cached, but each new question (an unknown serial)
+			// costs an HSM signature: 50 a second per address is far more than a
+			// validator checking a few chains needs.
+			PKIPerIP: 50, PKIBurst: 100},
 		LogLevel: "info",
 	}
 }
