@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
-DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc nodejs chromium
+DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc nodejs chromium redis-server
 export CGO_ENABLED := 1
 
 .PHONY: all build run test test-short race vet fmt bench deps clean acceptance web web-deps test-browser
@@ -36,7 +36,8 @@ test-browser: build
 	cd web && node --test --test-concurrency=1 e2e/
 
 # deps installs the Debian packages the service and the tests need, when run as root
-# and something is missing; otherwise it only says what is missing.
+# and something is missing; otherwise it only says what is missing. It starts Redis
+# when it is installed and not running.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -45,6 +46,10 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (run make as root, or apt-get install them)"; fi; \
 	fi
+	@# The shared rate-limit tests use the machine's Redis on 127.0.0.1:6379; start it
+	@# (in-memory, no dump file) when it is installed but not running.
+	@if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes >/dev/null; fi
 
 run: deps build
 	$(BIN)/paraphe serve --data $(DATA) --listen $(LISTEN)

@@ -2,10 +2,13 @@ package api
 
 import (
 	"container/list"
+	"context"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +32,12 @@ const rateLimitMaxKeys = 10_000
 // Each key may make burst requests at once and perSecond on average. Memory is bounded
 // (see rateLimitMaxKeys). A RateLimiter is safe for concurrent use.
 type RateLimiter struct {
+	// shared, when set, keeps the buckets where every replica sees them (PostgreSQL,
+	// Redis) under name; the local buckets then only serve while it is unreachable.
+	shared     Buckets
+	name       string
+	sharedDown atomic.Bool // logged once per outage
+
 	limit   rate.Limit
 	burst   int
 	idle    time.Duration // time for an empty bucket to refill: a key idle this long is forgettable
@@ -65,11 +74,39 @@ func NewRateLimiter(perSecond float64, burst int) *RateLimiter {
 	return l
 }
 
+// Buckets keeps token buckets that several replicas share, so that N replicas do not
+// give N times the configured rate. Take takes one token from the bucket named key
+// (refilled at perSecond, holding at most burst): false and the wait until a token is
+// there when none is. Implementations are safe for concurrent use.
+type Buckets interface {
+	Take(ctx context.Context, key string, perSecond float64, burst int) (bool, time.Duration, error)
+}
+
+// Shared makes l keep its buckets in b, under name (which tells l's buckets apart from
+// other limiters'), and returns l. While b fails, l limits with its own buckets, as a
+// lone replica would, rather than refusing or letting everything through.
+func (l *RateLimiter) Shared(b Buckets, name string) *RateLimiter {
+	l.shared, l.name = b, name
+	return l
+}
+
 // allow takes one token for key. When none is left it returns false and how long until
 // one is.
-func (l *RateLimiter) allow(key string) (bool, time.Duration) {
+func (l *RateLimiter) allow(ctx context.Context, key string) (bool, time.Duration) {
 	if l.limit <= 0 {
 		return true, 0
+	}
+	if l.shared != nil {
+		ok, wait, err := l.shared.Take(ctx, l.name+":"+key, float64(l.limit), l.burst)
+		if err == nil {
+			if l.sharedDown.Swap(false) {
+				slog.Default().Info("api: shared rate limits reachable again", "limiter", l.name)
+			}
+			return ok, wait
+		}
+		if !l.sharedDown.Swap(true) {
+			slog.Default().Warn("api: shared rate limits unreachable, limiting per replica", "limiter", l.name, "err", err)
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -133,7 +170,7 @@ func (l *RateLimiter) Middleware(key func(*gin.Context) string) gin.HandlerFunc 
 			c.Next()
 			return
 		}
-		ok, wait := l.allow(k)
+		ok, wait := l.allow(c.Request.Context(), k)
 		if ok {
 			c.Next()
 			return

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -185,7 +188,7 @@ func TestRateLimitBoundedMemory(t *testing.T) {
 	t.Run("default bound", func(t *testing.T) {
 		l, _ := newTestLimiter(1, 1)
 		for i := range rateLimitMaxKeys + 500 {
-			l.allow("k" + strconv.Itoa(i))
+			l.allow(context.Background(), "k"+strconv.Itoa(i))
 		}
 		if n := l.size(); n != rateLimitMaxKeys {
 			t.Fatalf("size %d, want %d", n, rateLimitMaxKeys)
@@ -227,5 +230,29 @@ func TestRateLimitConcurrent(t *testing.T) {
 	wg.Wait()
 	if passed.Load() != burst || limited.Load() != 100-burst {
 		t.Fatalf("passed %d limited %d, want %d and %d", passed.Load(), limited.Load(), burst, 100-burst)
+	}
+}
+
+// downBuckets is a shared store that cannot be reached.
+type downBuckets struct{ calls int }
+
+func (d *downBuckets) Take(context.Context, string, float64, int) (bool, time.Duration, error) {
+	d.calls++
+	return false, 0, errors.New("connection refused")
+}
+
+// TestRateLimiterSharedDown: while the shared buckets cannot be reached the limiter
+// limits with its own, neither refusing everything nor letting everything through.
+func TestRateLimiterSharedDown(t *testing.T) {
+	down := &downBuckets{}
+	l := NewRateLimiter(1, 2).Shared(down, "key")
+	ctx := context.Background()
+	var got []bool
+	for range 3 {
+		ok, _ := l.allow(ctx, "int-1")
+		got = append(got, ok)
+	}
+	if !reflect.DeepEqual(got, []bool{true, true, false}) || down.calls != 3 {
+		t.Fatalf("allowed %v with %d shared calls; want the local burst of 2 then a refusal, each asked of the shared store first", got, down.calls)
 	}
 }

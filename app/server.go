@@ -24,6 +24,7 @@ import (
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/pdf"
+	"github.com/paraphe/paraphe/ratelimit"
 	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
 	"github.com/paraphe/paraphe/store"
@@ -191,16 +192,27 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 		}
 		demo = &api.Demo{IntegratorID: id, Page: web.Demo()}
 	}
+	buckets, err := e.sharedBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limiter := func(name string, perSecond float64, burst int) *api.RateLimiter {
+		l := api.NewRateLimiter(perSecond, burst)
+		if buckets != nil {
+			l.Shared(buckets, name)
+		}
+		return l
+	}
 	h, err := api.New(api.Deps{
 		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
 		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, pub: ca.NewPublicResponder(e.CA), st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
 		Metrics: mainMetrics, HTTPStats: m,
-		RateLimit:      api.NewRateLimiter(rl.PerKey, rl.PerKeyBurst),
-		IPLimit:        api.NewRateLimiter(rl.PerIP, rl.PerIPBurst),
-		TSALimit:       api.NewRateLimiter(rl.TSAPerIP, rl.TSABurst),
-		DeviceLimit:    api.NewRateLimiter(rl.PerDevice, rl.PerDeviceBurst),
-		PKILimit:       api.NewRateLimiter(rl.PKIPerIP, rl.PKIBurst),
+		RateLimit:      limiter("key", rl.PerKey, rl.PerKeyBurst),
+		IPLimit:        limiter("ip", rl.PerIP, rl.PerIPBurst),
+		TSALimit:       limiter("tsa", rl.TSAPerIP, rl.TSABurst),
+		DeviceLimit:    limiter("device", rl.PerDevice, rl.PerDeviceBurst),
+		PKILimit:       limiter("pki", rl.PKIPerIP, rl.PKIBurst),
 		Validator:      verify.New(verify.Options{Anchors: anchors, TrustedLists: lists}),
 		TempDir:        tmp,
 		PDFLimits:      PDFLimits(e.Cfg.Limits.PDF),
@@ -397,4 +409,23 @@ func validationTempDir(dataDir string) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// sharedBuckets is where the replicas keep their rate-limit buckets together, so that N
+// replicas do not allow N times the configured rates: Redis when rateLimits.redisURL is
+// set, else PostgreSQL when the store is; nil (each process its own) with SQLite, where
+// one process serves.
+func (e *Env) sharedBuckets(ctx context.Context) (api.Buckets, error) {
+	if u := e.Cfg.RateLimits.RedisURL; u != "" {
+		r, err := ratelimit.OpenRedis(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		e.closer = append(e.closer, r.Close)
+		return r, nil
+	}
+	if e.Store.Postgres() {
+		return e.Store, nil
+	}
+	return nil, nil
 }

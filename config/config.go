@@ -176,6 +176,9 @@ type RateLimits struct {
 	// PKIPerIP and PKIBurst limit /ocsp, /crl and /crl/root per client address.
 	PKIPerIP float64 `yaml:"pkiPerIP"`
 	PKIBurst int     `yaml:"pkiBurst"`
+	// RedisURL (redis://host:port/db), when set, keeps the buckets in Redis, shared by
+	// every replica; otherwise replicas on PostgreSQL share them there.
+	RedisURL string `yaml:"redisURL"`
 }
 
 // TSA configures the RFC 3161 client, and the built-in TSA.
@@ -449,6 +452,11 @@ func (c Config) Validate() error {
 	}
 	if c.KeyType != hsm.ECP256 && c.KeyType != hsm.RSA3072 {
 		errs = append(errs, fmt.Errorf("config: keyType must be %s or %s", hsm.ECP256, hsm.RSA3072))
+	}
+	if u := c.RateLimits.RedisURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "redis" && p.Scheme != "rediss") || p.Host == "" {
+			errs = append(errs, errors.New("config: rateLimits.redisURL must be redis://host:port[/db] or rediss://..."))
+		}
 	}
 	if err := c.KeyStorage.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config: keyStorage: %w", err))

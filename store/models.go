@@ -154,5 +154,5 @@ func (auditRow) TableName() string { return "audit_log" }
 func allModels() []any {
 	return []any{&integratorRow{}, &userRow{}, &activationRow{}, &deviceRow{}, &deviceNonceRow{},
 		&certificateRow{}, &requestRow{}, &documentRow{}, &auditRow{}, &eventRow{}, &counterRow{}, &idempotencyRow{}, &blobRow{}, &blobChunkRow{},
-		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}, &pushSubscriptionRow{}, &cscTokenRow{}}
+		&webhookDeliveryRow{}, &webhookAttemptRow{}, &auditAnchorRow{}, &jobLeaseRow{}, &pushSubscriptionRow{}, &cscTokenRow{}, &rateBucketRow{}}
 }
