@@ -74,6 +74,8 @@ async function axe(page, what) {
   await page.evaluate(axeSource);
   const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const text = await page.locator('main').innerText();
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${what} shows a missing value`);
   assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `axe on ${what}`);
 }
 

@@ -24,7 +24,7 @@ const state = { pending: [], screen: '', stopStream: null, link: 'offline', refr
 function show(name, title, ...content) {
   state.screen = name;
   const h1 = h('h1', { tabindex: '-1' }, title);
-  main.replaceChildren(h1, ...content);
+  main.replaceChildren(h1, ...content.filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · ${t('appName')}`;
   h1.focus({ preventScroll: false });
   window.scrollTo(0, 0);
