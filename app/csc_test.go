@@ -564,3 +564,58 @@ func TestCSCRequestLikeAnyOther(t *testing.T) {
 		t.Fatal("no webhook within 30 s")
 	}
 }
+
+// TestCSCSignDocLevels signs the fixture through signatures/signDoc at each conformance
+// level, under one SAD covering the SHA-256 of the file four times, and validates each
+// result.
+func TestCSCSignDocLevels(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCSCClient(t, "signdoc")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	sum := sha256.Sum256(in)
+	h := base64.StdEncoding.EncodeToString(sum[:])
+	sad := c.sad(dev, cred, h, h, h, h)
+	v := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}})
+	want := map[string]verify.Level{"Ades-B-B": "PAdES-BASELINE-B", "Ades-B-T": "PAdES-BASELINE-T", "Ades-B-LT": "PAdES-BASELINE-LT",
+		"Ades-B-LTA": "PAdES-BASELINE-LTA"}
+	for _, level := range []string{"Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"} {
+		t.Run(level, func(t *testing.T) {
+			st, m := c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documents": []map[string]any{{
+				"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": level,
+				"signAlgo": oidECDSASHA256, "signed_envelope_property": "Certification"}}})
+			if st != 200 {
+				t.Fatalf("signDoc: %d %v", st, m)
+			}
+			out, err := base64.StdEncoding.DecodeString(m["DocumentWithSignature"].([]any)[0].(string))
+			if err != nil || !bytes.Equal(out[:len(in)], in) {
+				t.Fatalf("not an incremental update of the document: %v", err)
+			}
+			rep, err := v.ValidatePDF(context.Background(), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigs := 0
+			for _, s := range rep.Signatures {
+				if s.Kind == "signature" {
+					sigs++
+					if s.Level != want[level] {
+						t.Errorf("level %s, want %s", s.Level, want[level])
+					}
+				}
+			}
+			if rep.Indication != verify.TotalPassed || sigs != 1 {
+				t.Fatalf("report: %s with %d signatures", rep.Indication, sigs)
+			}
+		})
+	}
+	// The four occurrences are used: the same document again is refused.
+	st, _ := c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documents": []map[string]any{{
+		"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": "Ades-B-B"}}})
+	if st != 400 {
+		t.Fatalf("a fifth signDoc under a SAD for four: %d", st)
+	}
+}
