@@ -15,7 +15,8 @@
 //   - Only what the signature covers is read: the list is parsed from the
 //     element goxmldsig returns as verified, not from the file's bytes, so
 //     nothing outside the signed element (signature wrapping) is believed.
-//   - Trust anchors are the certificates of services of type CA/QC whose
+//   - Trust anchors are the certificates of services of type CA/QC (and,
+//     for timestamps, TSA/QTST: the time-stamping unit itself) whose
 //     status was granted (or, before eIDAS, accredited or under
 //     supervision) at the time asked about; history instances give the
 //     status at earlier times.

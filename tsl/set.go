@@ -10,6 +10,17 @@ import (
 // AnchorsAt returns the certificates of the CA/QC services granted at t,
 // the trust anchors for certificates used at t.
 func (s *Set) AnchorsAt(t time.Time) []*x509.Certificate {
+	return s.grantedAt(t, TypeCAQC)
+}
+
+// TimestampAnchorsAt returns the certificates of the qualified time-stamping
+// services (TSA/QTST, each naming its unit's certificate) granted at t, the
+// anchors for timestamps made at t.
+func (s *Set) TimestampAnchorsAt(t time.Time) []*x509.Certificate {
+	return s.grantedAt(t, TypeQTST)
+}
+
+func (s *Set) grantedAt(t time.Time, typ string) []*x509.Certificate {
 	if s == nil {
 		return nil
 	}
@@ -17,7 +28,7 @@ func (s *Set) AnchorsAt(t time.Time) []*x509.Certificate {
 	for _, l := range s.Lists {
 		for _, svc := range l.Services {
 			st, ok := svc.stateAt(t)
-			if ok && st.Type == TypeCAQC && grantedStatus(st.Status) {
+			if ok && st.Type == typ && grantedStatus(st.Status) {
 				out = append(out, svc.Certs...)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 // Service types and statuses of ETSI TS 119 612 used here.
 const (
 	TypeCAQC        = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
+	TypeQTST        = "http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST"
 	StatusGranted   = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted"
 	StatusWithdrawn = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn"
 	// pre-eIDAS statuses (Directive 1999/93/EC) that count as granted

@@ -257,3 +257,26 @@ func TestECDSASignedList(t *testing.T) {
 		})
 	}
 }
+
+func TestTimestampAnchors(t *testing.T) {
+	q := newQTSP(t)
+	op := tsltest.NewOperator(t, "op")
+	dir := t.TempDir()
+	since := time.Now().Add(-time.Hour)
+	write(t, dir, "LV.xml", tsltest.SignList(t, tsltest.MakeList("LV", 2, []tsltest.Service{
+		{Name: "CA", Cert: q.ca, Status: StatusGranted, Since: since},
+		{Name: "TSU", Cert: q.signer, Status: StatusGranted, Since: since, Type: TypeQTST},
+	}, ""), op))
+	write(t, dir, "LV.pem", op.PEM())
+	set, err := Load(context.Background(), []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, ca := set.TimestampAnchorsAt(time.Now()), set.AnchorsAt(time.Now())
+	if len(ts) != 1 || !ts[0].Equal(q.signer) || len(ca) != 1 || !ca[0].Equal(q.ca) {
+		t.Errorf("timestamp anchors %d, CA anchors %d", len(ts), len(ca))
+	}
+	if len(set.TimestampAnchorsAt(since.Add(-time.Minute))) != 0 {
+		t.Error("a time-stamping unit anchors before it was granted")
+	}
+}

@@ -173,7 +173,11 @@ func (v *run) checkTimestamp(token []byte, imprinted func(crypto.Hash) []byte, p
 	if at.IsZero() {
 		at = tok.GenTime
 	}
-	cr := buildChain(cert, v.opts.Anchors, append(append([]*x509.Certificate(nil), sd.Certificates...), pool...), at)
+	anchors := v.opts.Anchors
+	if tl := v.opts.TrustedLists.TimestampAnchorsAt(at); len(tl) > 0 {
+		anchors = append(append([]*x509.Certificate(nil), anchors...), tl...)
+	}
+	cr := buildChain(cert, anchors, append(append([]*x509.Certificate(nil), sd.Certificates...), pool...), at)
 	if cr.ind != TotalPassed {
 		return bad(cr.ind, cr.sub, "TSA certificate: "+cr.detail)
 	}

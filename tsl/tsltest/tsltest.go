@@ -83,9 +83,17 @@ type Service struct {
 	Since   time.Time
 	History [][2]any // {status string, since time.Time}, newest first
 	Quals   string   // Qualifications XML, or ""
+	Type    string   // the service type URI; CA/QC when empty
 }
 
 func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+
+func (s Service) typ() string {
+	if s.Type == "" {
+		return typeCAQC
+	}
+	return s.Type
+}
 
 // MakeList writes a trusted list in the shape of ETSI TS 119 612 v2.
 func MakeList(territory string, seq int, services []Service, pointers string) string {
@@ -110,7 +118,7 @@ func MakeList(territory string, seq int, services []Service, pointers string) st
 <tsl:ServiceName><tsl:Name xml:lang="en">%s</tsl:Name></tsl:ServiceName>
 <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>%s</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>
 <tsl:ServiceStatus>%s</tsl:ServiceStatus>
-<tsl:StatusStartingTime>%s</tsl:StatusStartingTime>`, typeCAQC, s.Name, b64(s.Cert), s.Status, s.Since.UTC().Format(time.RFC3339))
+<tsl:StatusStartingTime>%s</tsl:StatusStartingTime>`, s.typ(), s.Name, b64(s.Cert), s.Status, s.Since.UTC().Format(time.RFC3339))
 		if s.Quals != "" {
 			fmt.Fprintf(&b, `<tsl:ServiceInformationExtensions><tsl:Extension Critical="true"><ecc:Qualifications>%s</ecc:Qualifications></tsl:Extension></tsl:ServiceInformationExtensions>`, s.Quals)
 		}
@@ -119,7 +127,7 @@ func MakeList(territory string, seq int, services []Service, pointers string) st
 			b.WriteString("<tsl:ServiceHistory>")
 			for _, h := range s.History {
 				fmt.Fprintf(&b, `<tsl:ServiceHistoryInstance><tsl:ServiceTypeIdentifier>%s</tsl:ServiceTypeIdentifier><tsl:ServiceName><tsl:Name xml:lang="en">%s</tsl:Name></tsl:ServiceName><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>%s</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity><tsl:ServiceStatus>%s</tsl:ServiceStatus><tsl:StatusStartingTime>%s</tsl:StatusStartingTime></tsl:ServiceHistoryInstance>`,
-					typeCAQC, s.Name, b64(s.Cert), h[0], h[1].(time.Time).UTC().Format(time.RFC3339))
+					s.typ(), s.Name, b64(s.Cert), h[0], h[1].(time.Time).UTC().Format(time.RFC3339))
 			}
 			b.WriteString("</tsl:ServiceHistory>")
 		}
