@@ -43,13 +43,17 @@ const ctxCSC = "paraphe.csc"
 // routeCSC adds the CSC API v2 under /csc/v2/, its v1.0.4.0 subset under /csc/v1/, and
 // the RFC 8414 metadata.
 func (s *server) routeCSC(r *gin.Engine) {
-	perClient := s.RateLimit.Middleware(func(c *gin.Context) string { return cscPrincipal(c).ClientID })
+	perClient := s.RateLimit.middleware(func(c *gin.Context) string { return cscPrincipal(c).ClientID }, cscTooMany)
+	// The authorization endpoint asks a signer's phone without client authentication
+	// (as OAuth does): limited per address like the other public calls that reach a
+	// person; the signer's own pending limit bounds the rest.
+	byIP := s.IPLimit.middleware(func(c *gin.Context) string { return c.ClientIP() }, cscTooMany)
 	r.GET("/.well-known/oauth-authorization-server", s.cscServed, s.cscMetadata)
 	r.GET("/.well-known/oauth-authorization-server/csc/v2", s.cscServed, s.cscMetadata)
 	v2 := r.Group("/csc/v2", s.cscServed)
 	v2.POST("/info", s.cscInfo("2.0.0.2", csc.Methods))
 	v2.GET("/info", s.cscInfo("2.0.0.2", csc.Methods))
-	v2.GET("/oauth2/authorize", s.cscAuthorizePage)
+	v2.GET("/oauth2/authorize", byIP, s.cscAuthorizePage)
 	v2.GET("/oauth2/authorize/poll/:secret", s.cscPoll)
 	v2.POST("/oauth2/token", s.cscToken)
 	v2.POST("/oauth2/revoke", s.cscRevoke)
@@ -111,6 +115,19 @@ func cscFail(c *gin.Context, err error) {
 		logger(c).Error("csc request failed", "status", status, "err", err)
 	}
 	c.AbortWithStatusJSON(status, out)
+}
+
+// isCSC tells a call of the CSC API, whose errors are never problem+json.
+func isCSC(c *gin.Context) bool { return strings.HasPrefix(c.Request.URL.Path, "/csc/") }
+
+// cscStatus answers an invalid_request CSC error with a status of the router's own.
+func cscStatus(c *gin.Context, status int, description string) {
+	c.AbortWithStatusJSON(status, cscErrorOut{Error: csc.CodeInvalidRequest, ErrorDescription: description})
+}
+
+func cscTooMany(c *gin.Context, secs int64) {
+	c.AbortWithStatusJSON(http.StatusTooManyRequests, cscErrorOut{Error: csc.CodeUnavailable,
+		ErrorDescription: fmt.Sprintf("rate limit reached; retry after %d s", secs)})
 }
 
 func cscBad(c *gin.Context, format string, args ...any) {

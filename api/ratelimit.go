@@ -164,6 +164,15 @@ func (l *RateLimiter) size() int {
 // seconds, rounded up). Place it after the middleware the key depends on (after
 // authentication to limit per integrator).
 func (l *RateLimiter) Middleware(key func(*gin.Context) string) gin.HandlerFunc {
+	return l.middleware(key, func(c *gin.Context, secs int64) {
+		writeProblem(c, Problem{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Title: "Too many requests",
+			Detail: "rate limit reached; retry after " + strconv.FormatInt(secs, 10) + " s"})
+	})
+}
+
+// middleware limits by key and lets deny write the refusal (problem+json on the REST
+// API, the CSC error shape on /csc/).
+func (l *RateLimiter) middleware(key func(*gin.Context) string, deny func(c *gin.Context, retryAfter int64)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		k := key(c)
 		if k == "" {
@@ -177,7 +186,6 @@ func (l *RateLimiter) Middleware(key func(*gin.Context) string) gin.HandlerFunc 
 		}
 		secs := max(int64(math.Ceil(wait.Seconds())), 1)
 		c.Header("Retry-After", strconv.FormatInt(secs, 10))
-		writeProblem(c, Problem{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Title: "Too many requests",
-			Detail: "rate limit reached; retry after " + strconv.FormatInt(secs, 10) + " s"})
+		deny(c, secs)
 	}
 }

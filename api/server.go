@@ -204,9 +204,17 @@ func New(d Deps) (http.Handler, error) {
 	}
 	r.Use(s.secureScheme(proxies), s.requestID, s.accessLog, s.recover, s.pdfLimits)
 	r.NoRoute(func(c *gin.Context) {
+		if isCSC(c) {
+			cscStatus(c, http.StatusNotFound, "No such CSC method")
+			return
+		}
 		writeProblem(c, Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No such resource"})
 	})
 	r.NoMethod(func(c *gin.Context) {
+		if isCSC(c) {
+			cscStatus(c, http.StatusMethodNotAllowed, "CSC methods are called with POST")
+			return
+		}
 		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Code: CodeNotAllowed, Title: "Method not allowed"})
 	})
 
