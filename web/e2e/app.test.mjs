@@ -271,6 +271,14 @@ test('the app speaks French, Dutch and German from the browser', { skip, timeout
   }
 });
 
+test('an activation link (what the QR code holds) fills the code in', { skip, timeout: 60000 }, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/app/#code=ABCD-EFGH-JKLM-NPQR`);
+  await page.locator('[data-test=activation-code]').waitFor();
+  assert.equal(await page.locator('[data-test=activation-code]').inputValue(), 'ABCD-EFGH-JKLM-NPQR');
+  await page.context().close();
+});
+
 test('the demo page is accessible', { skip, timeout: 60000 }, async () => {
   const page = await newPage();
   await page.setViewportSize({ width: 1000, height: 800 });
