@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 DEB_PACKAGES := softhsm2 openssl poppler-utils qpdf libnss3-tools sqlite3 jq curl python3-cryptography python3-yaml opensc nodejs chromium redis-server
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-short race vet fmt bench deps clean acceptance web web-deps test-browser
+.PHONY: all build run test test-short race vet fmt bench deps clean acceptance lint web web-deps test-browser
 
 all: build
 
@@ -63,6 +63,11 @@ test: deps web-deps vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./hsm/ ./store/ ./notify/ ./signer/ ./api/ ./icons/ ./app/ ./tsa/
 	$(MAKE) test-browser
+
+# lint runs what CI checks beyond the tests (.ci/lint): go mod tidy changes nothing, gofmt,
+# go vet, staticcheck, govulncheck (pinned versions, installed into .tools/).
+lint: deps
+	bash .ci/lint
 
 # bench measures Paraphe against raw PKCS#11 and pdfsign in one run (docs/performance.md);
 # make bench BENCHFLAGS="--quick --json" for the short run as one JSON object.

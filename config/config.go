@@ -455,7 +455,7 @@ func (c Config) Validate() error {
 	}
 	if u := c.RateLimits.RedisURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "redis" && p.Scheme != "rediss") || p.Host == "" {
-			errs = append(errs, errors.New("config: rateLimits.redisURL must be redis://host:port[/db] or rediss://..."))
+			errs = append(errs, errors.New("config: rateLimits.redisURL must be a redis:// or rediss:// URL with a host (redis://host:port/db)"))
 		}
 	}
 	if err := c.KeyStorage.Validate(); err != nil {
