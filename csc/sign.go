@@ -168,6 +168,12 @@ func (s *Service) SignPolling(ctx context.Context, p *Principal, responseID stri
 		return nil, fmt.Errorf("csc: response data: %w", err)
 	}
 	if !r.Done {
+		// The replica that took the call died before storing a result: the hashes it had
+		// reserved stay used (never signed twice), and the client is told.
+		if s.Now().After(t.CreatedAt.Add(2 * s.cfg.SignTimeout)) {
+			return nil, &Error{Status: http.StatusInternalServerError, Code: CodeServerError,
+				Description: "The asynchronous signature was interrupted; ask the signer again"}
+		}
 		return nil, nil
 	}
 	if r.Error != "" {

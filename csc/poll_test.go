@@ -1,0 +1,82 @@
+package csc
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// memStore keeps tokens in memory (only what SignPolling needs reads them).
+type memStore struct{ tokens map[string]*Token }
+
+func (m *memStore) CreateToken(_ context.Context, t *Token) error {
+	m.tokens[string(t.Hash)] = t
+	return nil
+}
+func (m *memStore) Token(_ context.Context, hash []byte, kind string) (*Token, error) {
+	if t, ok := m.tokens[string(hash)]; ok && t.Kind == kind {
+		return t, nil
+	}
+	return nil, ErrTokenNotFound
+}
+func (m *memStore) UseToken(context.Context, []byte, time.Time) (bool, error)        { return false, nil }
+func (m *memStore) RevokeToken(context.Context, []byte, string, time.Time) error     { return nil }
+func (m *memStore) RevokeAuthorizationSADs(context.Context, string, time.Time) error { return nil }
+func (m *memStore) CertificateOwner(context.Context, string) (string, error) {
+	return "", ErrTokenNotFound
+}
+func (m *memStore) SetTokenData(_ context.Context, hash []byte, data string) error {
+	m.tokens[string(hash)].Data = data
+	return nil
+}
+
+func TestSignPolling(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	st := &memStore{tokens: map[string]*Token{}}
+	s := New(Deps{Store: st, Now: func() time.Time { return now }}, Config{SignTimeout: time.Minute})
+	p := &Principal{ClientID: "c1"}
+	add := func(value, client, data string, created time.Time) {
+		st.tokens[string(hashSecret(value))] = &Token{Hash: hashSecret(value), Kind: KindResponse, ClientID: client, Data: data,
+			CreatedAt: created, ExpiresAt: created.Add(time.Hour)}
+	}
+	add("working", "c1", `{"done":false}`, now.Add(-time.Minute))
+	add("lost", "c1", `{"done":false}`, now.Add(-3*time.Minute))
+	add("done", "c1", `{"done":true,"signatures":["c2ln"]}`, now.Add(-time.Minute))
+	add("refused", "c1", `{"done":true,"error":"invalid_request","errorDescription":"Invalid parameter hashes"}`, now.Add(-time.Minute))
+	add("other", "c2", `{"done":true,"signatures":["c2ln"]}`, now.Add(-time.Minute))
+	tests := []struct {
+		id      string
+		sigs    int
+		pending bool
+		status  int
+	}{
+		{"working", 0, true, 0},
+		{"lost", 0, false, 500},
+		{"done", 1, false, 0},
+		{"refused", 0, false, 400},
+		{"other", 0, false, 400},
+		{"unknown", 0, false, 400},
+		{"", 0, false, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			sigs, err := s.SignPolling(context.Background(), p, tc.id)
+			var ce *Error
+			switch {
+			case tc.status != 0:
+				if !errors.As(err, &ce) || ce.Status != tc.status {
+					t.Fatalf("got %v %v, want status %d", sigs, err, tc.status)
+				}
+			case tc.pending:
+				if err != nil || sigs != nil {
+					t.Fatalf("got %v %v, want pending", sigs, err)
+				}
+			default:
+				if err != nil || len(sigs) != tc.sigs {
+					t.Fatalf("got %v %v", sigs, err)
+				}
+			}
+		})
+	}
+}
