@@ -252,7 +252,7 @@ test('lost phone: the account is blocked; re-activation with a new code', { skip
   await page.goto(`${base}/app/#/reactivate`);
   await enroll(page, again.activationCode);
   const next = await createRequest(user.id);
-  await page.locator(`[data-test=request][data-request-id="${next.req.id}"]`).waitFor({ timeout: 10000 });
+  await page.locator(`[data-test=request][data-request-id="${next.req.id}"]`).waitFor({ timeout: 30000 });
   await page.goto(`${base}/app/#/reactivate`);
   await axe(page, 're-activation');
   await shot(page, 'app-reactivate.png');
