@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paraphe/paraphe/account"
@@ -72,7 +73,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 			return nil, err
 		}
 	}
-	var pushers multiPusher
+	var pushers []notify.Pusher
 	if push != nil {
 		pushers = append(pushers, push)
 	}
@@ -270,15 +271,6 @@ func (e *Env) demoIntegrator(ctx context.Context, in *integrator.Service) (strin
 	return out.ID, nil
 }
 
-// multiPusher hands each event to every push channel.
-type multiPusher []notify.Pusher
-
-func (m multiPusher) Push(ev notify.Event) {
-	for _, p := range m {
-		p.Push(ev)
-	}
-}
-
 // kicker queues a webhook and wakes this process's sender at once.
 type kicker struct{ w *notify.Webhooks }
 
@@ -290,40 +282,18 @@ func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, statu
 	return nil
 }
 
-// RunWorkers does the service's own background work until ctx ends: webhook delivery
-// from the outbox, and expiring pending requests on time even when nobody reads them.
-func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
-	ctx = pdf.WithLimits(ctx, s.pdfLimits)
-	go s.Webhooks.Run(ctx)
-	go s.Accounts.RunPublicBlocks(ctx)
-	go s.retention.Loop(ctx)
-	if s.Push != nil {
-		go s.Push.Run(ctx)
-	}
-	if s.WebPush != nil {
-		go s.WebPush.Run(ctx)
-	}
-	if s.databaseURL != "" {
-		go notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log)
-	}
-	go s.resumeLoop(ctx, log)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Requests.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("expiry sweep", "err", err)
-			}
-			if n%10 == 0 {
-				if err := s.queueOwedWebhooks(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("webhook sweep", "err", err)
-				}
-			}
-		}
-	}
+// Worker is one periodic background job of the service: run every interval (and once at
+// start) until the context ends; an error is logged and the job runs again next time.
+type Worker struct {
+	Name     string
+	Interval time.Duration
+	Run      func(ctx context.Context) error
+}
+
+// Daemon is a long-running background loop that returns when its context ends.
+type Daemon struct {
+	Name string
+	Run  func(ctx context.Context)
 }
 
 // resumeEvery is how often a replica looks for approved requests whose signer stopped.
@@ -331,14 +301,58 @@ func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ..
 // within about 12 s of the crash (plus its signing time), inside the contract's 30 s.
 const resumeEvery = 2 * time.Second
 
-// resumeLoop signs the approved requests that a stopped process left (see
-// signer.Service.ResumeApproved), at start and then every resumeEvery.
-func (s *Service) resumeLoop(ctx context.Context, log interface{ Warn(string, ...any) }) {
-	t := time.NewTicker(resumeEvery)
+// Workers lists the periodic jobs: expiring pending requests on time even when nobody
+// reads them, resuming approvals a stopped process left (signer.ResumeApproved), and
+// queueing webhooks owed by requests that ended while a process stopped.
+func (s *Service) Workers() []Worker {
+	return []Worker{
+		{Name: "expiry sweep", Interval: time.Second, Run: s.Requests.ExpireDue},
+		{Name: "resume sweep", Interval: resumeEvery, Run: s.Requests.ResumeApproved},
+		{Name: "webhook sweep", Interval: 10 * time.Second, Run: s.queueOwedWebhooks},
+	}
+}
+
+// Daemons lists the long-running loops: webhook delivery from the outbox, public block
+// requests, retention, the push channels, and PostgreSQL notifications between replicas.
+func (s *Service) Daemons() []Daemon {
+	d := []Daemon{
+		{Name: "webhooks", Run: s.Webhooks.Run},
+		{Name: "public blocks", Run: s.Accounts.RunPublicBlocks},
+		{Name: "retention", Run: s.retention.Loop},
+	}
+	if s.Push != nil {
+		d = append(d, Daemon{Name: "push gateway", Run: s.Push.Run})
+	}
+	if s.WebPush != nil {
+		d = append(d, Daemon{Name: "web push", Run: s.WebPush.Run})
+	}
+	if s.databaseURL != "" {
+		d = append(d, Daemon{Name: "postgres listen", Run: func(ctx context.Context) { notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log) }})
+	}
+	return d
+}
+
+// RunWorkers runs the daemons and the workers until ctx ends, and returns once they all
+// stopped.
+func (s *Service) RunWorkers(ctx context.Context, log interface{ Warn(string, ...any) }) {
+	ctx = pdf.WithLimits(ctx, s.pdfLimits)
+	var wg sync.WaitGroup
+	for _, d := range s.Daemons() {
+		wg.Go(func() { d.Run(ctx) })
+	}
+	for _, w := range s.Workers() {
+		wg.Go(func() { runWorker(ctx, w, log) })
+	}
+	wg.Wait()
+}
+
+// runWorker runs w at start and then every w.Interval until ctx ends.
+func runWorker(ctx context.Context, w Worker, log interface{ Warn(string, ...any) }) {
+	t := time.NewTicker(w.Interval)
 	defer t.Stop()
 	for {
-		if err := s.Requests.ResumeApproved(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("resume sweep", "err", err)
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(w.Name, "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -23,7 +23,8 @@ type EventStore interface {
 	LastEventID(ctx context.Context, userID string) (int64, error)
 }
 
-// Pusher forwards an event to a push gateway (how a real deployment reaches APNs/FCM).
+// Pusher forwards an event to a push channel: a push gateway (how a real deployment
+// reaches APNs/FCM), Web Push. Push must not block for long.
 type Pusher interface {
 	Push(ev Event)
 }
@@ -33,16 +34,17 @@ type Pusher interface {
 type Notifier struct {
 	store EventStore
 	hub   *Hub
-	push  Pusher
+	push  []Pusher
 	log   *slog.Logger
 }
 
-// NewNotifier returns a Notifier; push may be nil.
-func NewNotifier(store EventStore, hub *Hub, push Pusher, log *slog.Logger) *Notifier {
+// NewNotifier returns a Notifier that hands every recorded event to each of pushers (none
+// at all is fine: devices then learn of requests through streams and polling).
+func NewNotifier(store EventStore, hub *Hub, pushers []Pusher, log *slog.Logger) *Notifier {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{store: store, hub: hub, push: push, log: log}
+	return &Notifier{store: store, hub: hub, push: pushers, log: log}
 }
 
 // RequestChanged records the change and wakes the user's waiters on this replica (other
@@ -54,7 +56,11 @@ func (n *Notifier) RequestChanged(ctx context.Context, userID, requestID, status
 		n.log.Error("notify: event not recorded", "requestId", requestID, "err", err)
 	}
 	n.hub.RequestChanged(userID, requestID)
-	if n.push != nil && err == nil {
-		n.push.Push(Event{ID: id, UserID: userID, RequestID: requestID, Status: status, At: time.Now().UTC()})
+	if err != nil {
+		return
+	}
+	ev := Event{ID: id, UserID: userID, RequestID: requestID, Status: status, At: time.Now().UTC()}
+	for _, p := range n.push {
+		p.Push(ev)
 	}
 }
