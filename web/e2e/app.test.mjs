@@ -150,7 +150,7 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   // a request arrives by itself
   const { req, digest } = await createRequest(user.id);
   const item = page.locator(`[data-test=request][data-request-id="${req.id}"]`);
-  await item.waitFor({ timeout: 10000 });
+  await item.waitFor({ timeout: 30000 });
   assert.match(await item.innerText(), /Acme HR/);
   assert.match(await item.innerText(), /Expires in \d+:\d\d/);
   await axe(page, 'home');
@@ -189,7 +189,7 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   await sleep(1500);
   assert.match(await page.locator('[data-test=result]').innerText(), /Signed/);
   const second = await createRequest(user.id, 'annex.pdf');
-  await page.locator(`[data-test=request][data-request-id="${second.req.id}"] button`).click({ timeout: 10000 });
+  await page.locator(`[data-test=request][data-request-id="${second.req.id}"] button`).click({ timeout: 30000 });
 
   // a refusal, then the history lists both
   await page.locator('[data-test=refuse]').click();
@@ -241,8 +241,8 @@ test('lost phone: the account is blocked; re-activation with a new code', { skip
   await page.locator('[data-test=block-phone]').fill(shown.phone || shown.user?.phone);
   await page.locator('[data-test=block-name]').fill('Lena');
   await page.locator('[data-test=block]').click();
-  await page.getByText('it is now blocked').waitFor();
-  for (let i = 0; i < 50 && (await statusOf(pending.req.id)) === 'pending'; i++) await sleep(100);
+  await page.getByText('it is now blocked').waitFor({ timeout: 30000 });
+  for (let i = 0; i < 300 && (await statusOf(pending.req.id)) === 'pending'; i++) await sleep(100);
   assert.equal(await statusOf(pending.req.id), 'cancelled');
   // the device is gone from this phone: the app asks for a new activation
   await page.goto(`${base}/app/`);

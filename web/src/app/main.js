@@ -425,9 +425,11 @@ async function refresh() {
   return state.refreshing;
 }
 
+// revoked: the server no longer knows this device (re-activated elsewhere, or blocked).
+// On the lost-phone screen that is the expected outcome: its own message stays.
 async function revoked() {
   await leave();
-  activation(t('revoked'));
+  if (state.screen !== 'lost') activation(t('revoked'));
 }
 
 async function leave() {
