@@ -106,6 +106,10 @@ func (m *memStore) Transition(_ context.Context, id string, from []signer.Status
 	switch {
 	case c.To == signer.StatusApproved || c.To == signer.StatusAuthorized:
 		r.ApprovedAt = &at
+		if c.To == signer.StatusAuthorized {
+			until := c.Until
+			r.AuthorizedUntil = &until
+		}
 		if !c.LeaseUntil.IsZero() {
 			m.lease[id], m.attempt[id] = c.LeaseUntil, 1
 		}
