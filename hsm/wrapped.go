@@ -49,6 +49,10 @@ const wrappedRefTag = 0x01
 // parsing or HSM call.
 const maxWrappedRef = 16 << 10
 
+// Wrapped reports whether r refers to a wrapped key (kept outside the token) rather than
+// to a token object: what `paraphe keys migrate` looks for.
+func (r KeyRef) Wrapped() bool { return len(r) > 0 && r[0] == wrappedRefTag }
+
 // wrappedKey is the content of a wrapped key's reference, DER-encoded after the tag.
 type wrappedKey struct {
 	Type   string // KeyType

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -141,4 +143,70 @@ func (s *Store) HistoryForUser(ctx context.Context, userID string, before *signe
 		return nil, nil
 	}
 	return withDocuments(db.Select("request_id", "idx", "name", "hash", "digest"), rows)
+}
+
+// KeyHolder is an active user and the reference of their signing key.
+type KeyHolder struct {
+	UserID string
+	KeyRef hsm.KeyRef
+}
+
+// ActiveKeyHolders lists the active users that hold a signing key, by id, at most limit
+// after the id after (paging through every user).
+func (s *Store) ActiveKeyHolders(ctx context.Context, after string, limit int) ([]KeyHolder, error) {
+	var rows []userRow
+	if err := s.db.WithContext(ctx).Select("id", "key_ref").
+		Where("status = ? AND key_ref IS NOT NULL AND id > ?", string(device.UserActive), after).
+		Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]KeyHolder, len(rows))
+	for i, r := range rows {
+		out[i] = KeyHolder{UserID: r.ID, KeyRef: r.KeyRef}
+	}
+	return out, nil
+}
+
+// ErrKeyChanged is returned by ReplaceKey when the user's key is no longer the one to
+// replace (re-activated, blocked, or migrated by another process meanwhile).
+var ErrKeyChanged = errors.New("store: the user's key changed meanwhile")
+
+// ReplaceKey gives an active user a new signing key and its certificate in place of old,
+// and revokes the certificates of the old key (superseded), all at once. It returns the
+// revoked serials.
+func (s *Store) ReplaceKey(ctx context.Context, userID string, old, next hsm.KeyRef, cert device.Certificate, at time.Time) ([]string, error) {
+	at = at.UTC()
+	var revoked []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u userRow
+		if err := tx.Where("id = ? AND status = ?", userID, string(device.UserActive)).Take(&u).Error; err != nil {
+			if isNotFound(err) {
+				return ErrKeyChanged
+			}
+			return err
+		}
+		if !bytes.Equal(u.KeyRef, old) {
+			return ErrKeyChanged
+		}
+		if err := tx.Model(&certificateRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Pluck("serial", &revoked).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&certificateRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+			Updates(map[string]any{"revoked_at": at, "reason": RevocationReasonSuperseded}).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&certificateRow{Serial: cert.Serial, UserID: userID, DER: cert.DER, NotBefore: cert.NotBefore.UTC(), NotAfter: cert.NotAfter.UTC()}).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&userRow{}).Where("id = ? AND key_ref = ?", userID, []byte(old)).
+			Updates(map[string]any{"key_ref": []byte(next), "cert_serial": cert.Serial})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrKeyChanged
+		}
+		return nil
+	})
+	return revoked, err
 }

@@ -25,7 +25,7 @@ import (
 const usage = `usage: paraphe COMMAND [flags]
 
 commands:
-  serve [--listen ADDR] [--tls-cert F --tls-key F | --behind-tls-proxy] [--demo]
+  serve [--listen ADDR] [--tls-cert F --tls-key F | --behind-tls-proxy] [--demo] [--key-storage token|wrapped]
                                         run the service (first start creates the data folder);
                                         plain HTTP only on loopback or behind a TLS proxy
   integrators add [--redirect-uri URI]... NAME
@@ -49,6 +49,7 @@ commands:
   audit checkpoint                      a signed statement of the log's head, to keep elsewhere
   trusted-lists fetch --dir DIR --lotl-signer PEM [--url URL]
                                         download the EU trusted lists (verified) for --trusted-list
+  keys migrate                          move users' token keys to wrapped keys (new key and certificate each; old ones revoked, destroyed)
   bench [--quick] [--json]              measure Paraphe against raw PKCS#11 and pdfsign (temporary data folder)
 
 common flags (before or after the command): --data DIR (default ./data), --config FILE,
@@ -143,6 +144,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdAuditVerify(ctx, rest[1:])
 	case cmd == "trusted-lists" && sub == "fetch":
 		return cmdTrustedListsFetch(ctx, rest[1:])
+	case cmd == "keys" && sub == "migrate":
+		return cmdKeysMigrate(ctx, rest[1:])
 	case cmd == "bench":
 		return cmdBench(ctx, rest)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

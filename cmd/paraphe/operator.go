@@ -320,3 +320,37 @@ func cmdEvidence(ctx context.Context, args []string) error {
 	rec.Checkpoint = api.NewCheckpointOut(cp)
 	return printJSON(rec)
 }
+
+// cmdKeysMigrate moves every active user from a token key to a wrapped key (see
+// app.Env.MigrateKeys) and prints what it did: {"migrated","skipped","failed"}.
+func cmdKeysMigrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("keys migrate", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := wantArgs(pos, 0, "keys migrate [--data DIR]"); err != nil {
+		return err
+	}
+	e, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := e.WithCA(ctx); err != nil {
+		return err
+	}
+	m, err := e.MigrateKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if err := printJSON(m); err != nil {
+		return err
+	}
+	if len(m.Failed) > 0 {
+		return fmt.Errorf("keys migrate: %d users left on their token key (see the log)", len(m.Failed))
+	}
+	return nil
+}
