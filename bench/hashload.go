@@ -71,6 +71,12 @@ func (s *service) hashLoad(ctx context.Context, devs []*dev, warm, d time.Durati
 	measuring.Store(true)
 	start, cpu0 := time.Now(), processCPU()
 	sleep(ctx, d)
+	// A window too short for a loaded machine would measure nothing: it is stretched until
+	// the first request of the window has finished (at most minWait more), so every run
+	// reports a rate and a CPU time per request.
+	for end := time.Now().Add(minWait); done.Load() == 0 && ctx.Err() == nil && time.Now().Before(end); {
+		sleep(ctx, 10*time.Millisecond)
+	}
 	stop.Store(true)
 	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	n := done.Load()
@@ -85,6 +91,10 @@ func (s *service) hashLoad(ctx context.Context, devs []*dev, warm, d time.Durati
 	res.perSec = float64(n) / elapsed.Seconds()
 	return res, nil
 }
+
+// minWait bounds how long a measuring window is stretched while no request has finished
+// in it: two minutes is far beyond one request's time even on a busy shared machine.
+const minWait = 2 * time.Minute
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
