@@ -21,15 +21,14 @@ import (
 	"github.com/paraphe/paraphe/errkind"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
-	"github.com/paraphe/paraphe/store"
 )
 
 // Store is what account changes need from storage.
 type Store interface {
 	User(ctx context.Context, id string) (*device.User, error)
 	UsersByPhone(ctx context.Context, phone string) ([]*device.User, error)
-	Block(ctx context.Context, userID string, at time.Time) (store.AccountChange, error)
-	Reactivate(ctx context.Context, userID string, act device.Activation, at time.Time) (store.AccountChange, error)
+	Block(ctx context.Context, userID string, at time.Time) (AccountChange, error)
+	Reactivate(ctx context.Context, userID string, act device.Activation, at time.Time) (AccountChange, error)
 }
 
 // Devices makes activation codes and drops replaced keys.

@@ -13,14 +13,14 @@ import (
 
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
-	"github.com/paraphe/paraphe/store"
+	"github.com/paraphe/paraphe/errkind"
 )
 
 // Sentinel errors of the GDPR operations.
 var (
 	// ErrOpenRequests refuses an erasure while a request is pending or approved: the
 	// signer could still be asked to sign, and a signature could still be made.
-	ErrOpenRequests = errors.New("account: the user has pending or approved requests; erase once they have ended (or cancel them)")
+	ErrOpenRequests = errkind.New(errkind.Conflict, "account: the user has pending or approved requests; erase once they have ended (or cancel them)")
 	// ErrErased refuses to block or re-activate an erased account.
 	ErrErased = errors.New("account: the account was erased")
 	// ErrNoPrivacyStore means the store given to New cannot export or erase.
@@ -30,8 +30,8 @@ var (
 // PrivacyStore is what export and erasure need from storage. The Store given to New
 // provides it when it can (store.Store does); it is found by type assertion.
 type PrivacyStore interface {
-	UserData(ctx context.Context, userID string) (*store.UserData, error)
-	EraseUser(ctx context.Context, userID string, at time.Time) (store.Erasure, error)
+	UserData(ctx context.Context, userID string) (*UserData, error)
+	EraseUser(ctx context.Context, userID string, at time.Time) (ErasedRecords, error)
 }
 
 func (s *Service) privacy() (PrivacyStore, error) {
@@ -46,7 +46,7 @@ func (s *Service) privacy() (PrivacyStore, error) {
 // portability). It renders as JSON or CSV.
 type Export struct {
 	At   time.Time
-	Data *store.UserData
+	Data *UserData
 }
 
 // Export collects what is held about a user and records the export in the audit log
@@ -84,7 +84,7 @@ func (s *Service) Erase(ctx context.Context, userID string) (Erasure, error) {
 		return Erasure{}, err
 	}
 	ch, err := ps.EraseUser(ctx, userID, s.now())
-	if errors.Is(err, store.ErrOpenRequests) {
+	if errors.Is(err, ErrOpenRequests) {
 		return Erasure{}, ErrOpenRequests
 	}
 	if err != nil {
@@ -204,10 +204,10 @@ func (e *Export) view() exportJSON {
 		BlockedAt: u.BlockedAt, CertificateSerial: u.CertSerial, CreatedAt: u.CreatedAt.UTC()},
 		Devices: []exportDevice{}, ActivationCodes: []exportActivation{}, Requests: []exportRequest{}, Certificates: []exportCert{}, PushSubscriptions: []exportPush{}}
 	for _, v := range d.Devices {
-		out.Devices = append(out.Devices, exportDevice{ID: v.ID, Status: v.Status, CreatedAt: v.CreatedAt, RevokedAt: v.RevokedAt})
+		out.Devices = append(out.Devices, exportDevice(v))
 	}
 	for _, a := range d.Activations {
-		out.ActivationCodes = append(out.ActivationCodes, exportActivation{ExpiresAt: a.ExpiresAt, UsedAt: a.UsedAt})
+		out.ActivationCodes = append(out.ActivationCodes, exportActivation(a))
 	}
 	for _, r := range d.Requests {
 		er := exportRequest{ID: r.ID, Integrator: exportIntegrator{ID: r.IntegratorID, Name: r.IntegratorName}, Documents: r.Documents,
@@ -232,7 +232,7 @@ func (e *Export) view() exportJSON {
 			RevokedAt: c.RevokedAt, RevocationReason: c.Reason})
 	}
 	for _, p := range d.PushSubscriptions {
-		out.PushSubscriptions = append(out.PushSubscriptions, exportPush{DeviceID: p.DeviceID, Endpoint: p.Endpoint, CreatedAt: p.CreatedAt})
+		out.PushSubscriptions = append(out.PushSubscriptions, exportPush(p))
 	}
 	return out
 }

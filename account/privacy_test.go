@@ -13,7 +13,6 @@ import (
 	"github.com/paraphe/paraphe/audit"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
-	"github.com/paraphe/paraphe/store"
 )
 
 var t0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
@@ -21,7 +20,7 @@ var t0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 // fakeStore is a Store and PrivacyStore over one user.
 type fakeStore struct {
 	user     device.User
-	data     *store.UserData
+	data     *UserData
 	eraseErr error
 	erased   int
 	blocked  int
@@ -35,30 +34,30 @@ func (f *fakeStore) User(_ context.Context, id string) (*device.User, error) {
 	return &u, nil
 }
 func (f *fakeStore) UsersByPhone(context.Context, string) ([]*device.User, error) { return nil, nil }
-func (f *fakeStore) Block(context.Context, string, time.Time) (store.AccountChange, error) {
+func (f *fakeStore) Block(context.Context, string, time.Time) (AccountChange, error) {
 	f.blocked++
-	return store.AccountChange{}, nil
+	return AccountChange{}, nil
 }
-func (f *fakeStore) Reactivate(context.Context, string, device.Activation, time.Time) (store.AccountChange, error) {
-	return store.AccountChange{}, nil
+func (f *fakeStore) Reactivate(context.Context, string, device.Activation, time.Time) (AccountChange, error) {
+	return AccountChange{}, nil
 }
-func (f *fakeStore) UserData(_ context.Context, id string) (*store.UserData, error) {
+func (f *fakeStore) UserData(_ context.Context, id string) (*UserData, error) {
 	if id != f.user.ID {
 		return nil, device.ErrUserNotFound
 	}
 	return f.data, nil
 }
-func (f *fakeStore) EraseUser(_ context.Context, id string, _ time.Time) (store.Erasure, error) {
+func (f *fakeStore) EraseUser(_ context.Context, id string, _ time.Time) (ErasedRecords, error) {
 	if f.eraseErr != nil {
-		return store.Erasure{}, f.eraseErr
+		return ErasedRecords{}, f.eraseErr
 	}
 	f.erased++
 	already := f.user.Status == device.UserErased
 	f.user.Status = device.UserErased
 	if already {
-		return store.Erasure{AlreadyErased: true}, nil
+		return ErasedRecords{AlreadyErased: true}, nil
 	}
-	return store.Erasure{OldKeyRef: hsm.LabelRef("key-1"), DeletedDevices: []string{"d1"}, RevokedSerials: []string{"ab12"}}, nil
+	return ErasedRecords{OldKeyRef: hsm.LabelRef("key-1"), DeletedDevices: []string{"d1"}, RevokedSerials: []string{"ab12"}}, nil
 }
 
 type fakeDevices struct{ dropped []string }
@@ -84,13 +83,13 @@ func (f *fakeAudit) Record(_ context.Context, ev audit.Event) (audit.Entry, erro
 func newFixture() (*Service, *fakeStore, *fakeDevices, *fakeAudit) {
 	fin := t0.Add(time.Minute)
 	st := &fakeStore{user: device.User{ID: "u1", Status: device.UserActive}}
-	st.data = &store.UserData{
+	st.data = &UserData{
 		User:        &device.User{ID: "u1", GivenName: "Erin", Surname: "Dupont", Email: "erin@example.test", Phone: "+32470001122", Country: "BE", Status: device.UserActive, CreatedAt: t0},
-		Devices:     []store.DeviceData{{ID: "d1", Status: "active", CreatedAt: t0}},
-		Activations: []store.ActivationData{{ExpiresAt: t0.Add(time.Hour), UsedAt: &t0}},
-		Requests: []store.RequestData{{ID: "r1", IntegratorID: "i1", IntegratorName: "Notary, \"Dupont & Co\"", Status: "signed", Format: "CAdES", Level: "B-B",
+		Devices:     []DeviceData{{ID: "d1", Status: "active", CreatedAt: t0}},
+		Activations: []ActivationData{{ExpiresAt: t0.Add(time.Hour), UsedAt: &t0}},
+		Requests: []RequestData{{ID: "r1", IntegratorID: "i1", IntegratorName: "Notary, \"Dupont & Co\"", Status: "signed", Format: "CAdES", Level: "B-B",
 			Documents: []string{"deed.pdf", "=HYPERLINK(\"http://evil\")"}, CreatedIP: "192.0.2.1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), FinishedAt: &fin}},
-		Certificates: []store.CertificateData{{Serial: "ab12", NotBefore: t0, NotAfter: t0.Add(24 * time.Hour)}},
+		Certificates: []CertificateData{{Serial: "ab12", NotBefore: t0, NotAfter: t0.Add(24 * time.Hour)}},
 	}
 	dev, aud := &fakeDevices{}, &fakeAudit{}
 	return New(st, dev, fakeRequests{}, aud, func() time.Time { return t0 }, nil), st, dev, aud
@@ -183,7 +182,7 @@ func TestErase(t *testing.T) {
 	ctx := context.Background()
 	t.Run("refused with open requests", func(t *testing.T) {
 		s, st, dev, aud := newFixture()
-		st.eraseErr = store.ErrOpenRequests
+		st.eraseErr = ErrOpenRequests
 		if _, err := s.Erase(ctx, "u1"); !errors.Is(err, ErrOpenRequests) {
 			t.Fatalf("Erase = %v, want ErrOpenRequests", err)
 		}

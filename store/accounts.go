@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
@@ -17,20 +18,12 @@ import (
 // were replaced at re-activation.
 const RevocationReasonSuperseded = 4
 
-// AccountChange is what Block and Reactivate did.
-type AccountChange struct {
-	OldKeyRef       hsm.KeyRef // the user's former signing key, for the caller to destroy
-	RevokedDevices  []string
-	RevokedSerials  []string
-	PendingRequests []string // still pending, or live authorizations: the caller cancels them through the signer
-}
-
 // Reactivate revokes the user's devices and current certificate, clears the signing key
 // and PIN verifier, stores a new activation code and makes the user await enrollment;
 // all at once. Old activation codes stop working.
-func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activation, at time.Time) (AccountChange, error) {
+func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activation, at time.Time) (account.AccountChange, error) {
 	at = at.UTC()
-	var out AccountChange
+	var out account.AccountChange
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u userRow
 		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
@@ -70,9 +63,9 @@ func (s *Store) Reactivate(ctx context.Context, userID string, act device.Activa
 // Block marks the user blocked and revokes the devices, at once. Certificates stay
 // valid for signatures already made; the signing key stays in the HSM until re-activation
 // replaces it.
-func (s *Store) Block(ctx context.Context, userID string, at time.Time) (AccountChange, error) {
+func (s *Store) Block(ctx context.Context, userID string, at time.Time) (account.AccountChange, error) {
 	at = at.UTC()
-	var out AccountChange
+	var out account.AccountChange
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{"status": string(device.UserBlocked), "blocked_at": at})
 		if res.Error != nil {
@@ -89,7 +82,7 @@ func (s *Store) Block(ctx context.Context, userID string, at time.Time) (Account
 	return out, err
 }
 
-func revokeDevices(tx *gorm.DB, userID string, at time.Time, out *AccountChange) error {
+func revokeDevices(tx *gorm.DB, userID string, at time.Time, out *account.AccountChange) error {
 	if err := tx.Model(&deviceRow{}).Where("user_id = ? AND status = ?", userID, string(device.DeviceActive)).Pluck("id", &out.RevokedDevices).Error; err != nil {
 		return err
 	}
@@ -97,7 +90,7 @@ func revokeDevices(tx *gorm.DB, userID string, at time.Time, out *AccountChange)
 		Updates(map[string]any{"status": string(device.DeviceRevoked), "revoked_at": at}).Error
 }
 
-func pendingOf(tx *gorm.DB, userID string, out *AccountChange) error {
+func pendingOf(tx *gorm.DB, userID string, out *account.AccountChange) error {
 	return tx.Model(&requestRow{}).Where("user_id = ? AND status IN ?", userID,
 		[]string{string(signer.StatusPending), string(signer.StatusAuthorized)}).Pluck("id", &out.PendingRequests).Error
 }

@@ -7,86 +7,19 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/device"
-	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/signer"
 )
-
-// ErrOpenRequests means the user still has pending or approved requests: erasure waits
-// until they end, so that no signature is made for an account being erased.
-var ErrOpenRequests = errors.New("store: the user has pending or approved requests")
 
 // RevocationReasonCessation is RFC 5280's CRLReason cessationOfOperation: the account was
 // erased and its signing key destroyed.
 const RevocationReasonCessation = 5
 
-// UserData is everything the store holds about a user, for the right of access.
-// Secrets (PIN verifier, device public keys, activation code hashes) are not included:
-// they are not readable data about the person.
-type UserData struct {
-	User         *device.User
-	Devices      []DeviceData
-	Activations  []ActivationData
-	Requests     []RequestData
-	Certificates []CertificateData
-	// PushSubscriptions are the browsers that the user's devices registered for Web Push.
-	PushSubscriptions []PushSubscriptionData
-}
-
-// PushSubscriptionData is one Web Push subscription (the browser's keys are not part
-// of it: they are secrets of the browser, useless to the user).
-type PushSubscriptionData struct {
-	DeviceID  string
-	Endpoint  string
-	CreatedAt time.Time
-}
-
-// DeviceData is one enrolled phone.
-type DeviceData struct {
-	ID        string
-	Status    string
-	CreatedAt time.Time
-	RevokedAt *time.Time
-}
-
-// ActivationData is one activation code (its validity only; the code is not kept).
-type ActivationData struct {
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-}
-
-// RequestData is one signature request made to the user.
-type RequestData struct {
-	ID             string
-	IntegratorID   string
-	IntegratorName string
-	Status         string
-	Reason         string
-	Format         string
-	Level          string
-	DeviceID       string
-	Documents      []string // names, in order
-	CreatedIP      string
-	DecidedIP      string
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
-	ApprovedAt     *time.Time
-	FinishedAt     *time.Time
-}
-
-// CertificateData is one certificate issued to the user.
-type CertificateData struct {
-	Serial    string
-	NotBefore time.Time
-	NotAfter  time.Time
-	RevokedAt *time.Time
-	Reason    int
-}
-
 // UserData collects what is held about a user; device.ErrUserNotFound when absent.
-func (s *Store) UserData(ctx context.Context, userID string) (*UserData, error) {
+func (s *Store) UserData(ctx context.Context, userID string) (*account.UserData, error) {
 	db := s.db.WithContext(ctx)
-	var out UserData
+	var out account.UserData
 	err := db.Transaction(func(tx *gorm.DB) error {
 		var u userRow
 		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
@@ -102,21 +35,21 @@ func (s *Store) UserData(ctx context.Context, userID string) (*UserData, error) 
 			return err
 		}
 		for _, d := range devs {
-			out.Devices = append(out.Devices, DeviceData{ID: d.ID, Status: d.Status, CreatedAt: d.CreatedAt.UTC(), RevokedAt: utcPtr(d.RevokedAt)})
+			out.Devices = append(out.Devices, account.DeviceData{ID: d.ID, Status: d.Status, CreatedAt: d.CreatedAt.UTC(), RevokedAt: utcPtr(d.RevokedAt)})
 		}
 		var acts []activationRow
 		if err := tx.Select("expires_at", "used_at").Where("user_id = ?", userID).Order("expires_at").Find(&acts).Error; err != nil {
 			return err
 		}
 		for _, a := range acts {
-			out.Activations = append(out.Activations, ActivationData{ExpiresAt: a.ExpiresAt.UTC(), UsedAt: utcPtr(a.UsedAt)})
+			out.Activations = append(out.Activations, account.ActivationData{ExpiresAt: a.ExpiresAt.UTC(), UsedAt: utcPtr(a.UsedAt)})
 		}
 		var certs []certificateRow
 		if err := tx.Select("serial", "not_before", "not_after", "revoked_at", "reason").Where("user_id = ?", userID).Order("not_before, serial").Find(&certs).Error; err != nil {
 			return err
 		}
 		for _, c := range certs {
-			out.Certificates = append(out.Certificates, CertificateData{Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+			out.Certificates = append(out.Certificates, account.CertificateData{Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
 				RevokedAt: utcPtr(c.RevokedAt), Reason: c.Reason})
 		}
 		var subs []pushSubscriptionRow
@@ -124,7 +57,7 @@ func (s *Store) UserData(ctx context.Context, userID string) (*UserData, error) 
 			return err
 		}
 		for _, p := range subs {
-			out.PushSubscriptions = append(out.PushSubscriptions, PushSubscriptionData{DeviceID: p.DeviceID, Endpoint: p.Endpoint, CreatedAt: p.CreatedAt.UTC()})
+			out.PushSubscriptions = append(out.PushSubscriptions, account.PushSubscriptionData{DeviceID: p.DeviceID, Endpoint: p.Endpoint, CreatedAt: p.CreatedAt.UTC()})
 		}
 		return userRequests(tx, userID, &out)
 	})
@@ -134,7 +67,7 @@ func (s *Store) UserData(ctx context.Context, userID string) (*UserData, error) 
 	return &out, nil
 }
 
-func userRequests(tx *gorm.DB, userID string, out *UserData) error {
+func userRequests(tx *gorm.DB, userID string, out *account.UserData) error {
 	var rows []requestRow
 	if err := tx.Where("user_id = ?", userID).Order("created_at, id").Find(&rows).Error; err != nil {
 		return err
@@ -173,7 +106,7 @@ func userRequests(tx *gorm.DB, userID string, out *UserData) error {
 		integrators[in.ID] = in.Name
 	}
 	for _, r := range rows {
-		out.Requests = append(out.Requests, RequestData{
+		out.Requests = append(out.Requests, account.RequestData{
 			ID: r.ID, IntegratorID: r.IntegratorID, IntegratorName: integrators[r.IntegratorID], Status: r.Status, Reason: r.Reason,
 			Format: r.Format, Level: r.Level, DeviceID: r.DeviceID, Documents: names[r.ID], CreatedIP: r.CreatedIP, DecidedIP: r.DecidedIP,
 			CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), ApprovedAt: utcPtr(r.ApprovedAt), FinishedAt: utcPtr(r.FinishedAt),
@@ -190,16 +123,6 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// Erasure is what EraseUser did.
-type Erasure struct {
-	// AlreadyErased is true when the user had been erased before; nothing changed.
-	AlreadyErased bool
-	// OldKeyRef is the user's signing key in the HSM, for the caller to destroy.
-	OldKeyRef      hsm.KeyRef
-	DeletedDevices []string
-	RevokedSerials []string
-}
-
 // EraseUser removes a user's personal data, in one transaction: identity fields emptied
 // and status "erased", PIN verifier and signing-key reference cleared, devices, their
 // nonces, activation codes and device events deleted, the client IPs of the user's
@@ -211,9 +134,9 @@ type Erasure struct {
 // On SQLite, secure_delete overwrites the old bytes in the database file and a
 // checkpoint then truncates the write-ahead log, which held the old page images. On
 // PostgreSQL the touched tables are vacuumed so the dead row versions are reclaimed.
-func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Erasure, error) {
+func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (account.ErasedRecords, error) {
 	at = at.UTC()
-	var out Erasure
+	var out account.ErasedRecords
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u userRow
 		if err := tx.Select("id", "status", "key_ref").Where("id = ?", userID).Take(&u).Error; err != nil {
@@ -238,7 +161,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 			return err
 		}
 		if open > 0 {
-			return ErrOpenRequests
+			return account.ErrOpenRequests
 		}
 		out.OldKeyRef = u.KeyRef
 		if err := tx.Model(&deviceRow{}).Where("user_id = ?", userID).Order("id").Pluck("id", &out.DeletedDevices).Error; err != nil {
@@ -272,7 +195,7 @@ func (s *Store) EraseUser(ctx context.Context, userID string, at time.Time) (Era
 			Updates(map[string]any{"revoked_at": at, "reason": RevocationReasonCessation}).Error
 	})
 	if err != nil {
-		return Erasure{}, err
+		return account.ErasedRecords{}, err
 	}
 	return out, s.compact(ctx, "users", "devices", "activations", "device_nonces")
 }

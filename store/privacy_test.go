@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paraphe/paraphe/account"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/signer"
 )
@@ -41,7 +42,7 @@ func TestUserData(t *testing.T) {
 
 		d, err := s.UserData(ctx, "u1")
 		if err != nil {
-			t.Fatalf("UserData: %v", err)
+			t.Fatalf("account.UserData: %v", err)
 		}
 		if d.User.Email != "u1@example.test" || d.User.GivenName != "Ada" || d.User.PINVerifier != nil {
 			t.Errorf("user = %+v (the PIN verifier must not be exported)", d.User)
@@ -91,8 +92,8 @@ func TestEraseUser(t *testing.T) {
 					t.Fatalf("approve: %v %v", ok, err)
 				}
 			}
-			if _, err := s.EraseUser(ctx, "u1", t0); !errors.Is(err, ErrOpenRequests) {
-				t.Fatalf("EraseUser with a %s request = %v, want ErrOpenRequests", st, err)
+			if _, err := s.EraseUser(ctx, "u1", t0); !errors.Is(err, account.ErrOpenRequests) {
+				t.Fatalf("EraseUser with a %s request = %v, want account.ErrOpenRequests", st, err)
 			}
 			if u, _ := s.User(ctx, "u1"); u.Email == "" || u.Status != device.UserActive {
 				t.Fatalf("a refused erasure changed the user: %+v", u)
