@@ -245,3 +245,29 @@ func TestRunTiny(t *testing.T) {
 		}
 	}
 }
+
+// TestRunUsersTiny: a few users of each storage; wrapped keys add no token object.
+func TestRunUsersTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enrolls users on a real token (a few seconds)")
+	}
+	if _, err := hsm.FindSoftHSMModule(); err != nil {
+		t.Skip("SoftHSM2 is not installed (apt-get install softhsm2):", err)
+	}
+	rep, err := RunUsers(context.Background(), 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, wr := rep.Storage["token"], rep.Storage["wrapped"]
+	if tok.ObjectsAdded != 6 || wr.ObjectsAdded > 1 {
+		t.Errorf("objects added: token %d (want 6: a key pair each), wrapped %d (want at most the key-encryption key)", tok.ObjectsAdded, wr.ObjectsAdded)
+	}
+	for name, row := range rep.Storage {
+		if row.ApproveMs.N != usersProbes || row.ApproveMs.P50 <= 0 || row.EnrollPerSec <= 0 {
+			t.Errorf("%s: %+v", name, row)
+		}
+	}
+	if _, err := RunUsers(context.Background(), 0, nil); err == nil {
+		t.Error("--users 0 accepted")
+	}
+}

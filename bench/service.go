@@ -49,6 +49,7 @@ type service struct {
 type serviceConfig struct {
 	dataDir    string
 	keyType    hsm.KeyType
+	keyStorage hsm.KeyStorage // "" : token
 	maxPending int
 	pdfLimit   int64
 	conns      int       // idle connections the client keeps to the server
@@ -66,6 +67,9 @@ func startService(ctx context.Context, sc serviceConfig) (*service, error) {
 	cfg := config.Default(sc.dataDir)
 	cfg.Listen = ln.Addr().String()
 	cfg.KeyType = sc.keyType
+	if sc.keyStorage != "" {
+		cfg.KeyStorage = sc.keyStorage
+	}
 	cfg.Requests.MaxPending = sc.maxPending
 	cfg.Limits.PDFBody = sc.pdfLimit
 	// Rate limits off: one loopback address plays every device and the integrator, and

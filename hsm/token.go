@@ -290,6 +290,18 @@ func (t *Token) Ping(ctx context.Context) error {
 	})
 }
 
+// CountObjects returns the number of token objects (CKA_TOKEN) the user sees: what a
+// deployment watches against the HSM's capacity.
+func (t *Token) CountObjects(ctx context.Context) (int, error) {
+	var n int
+	err := t.withSession(ctx, func(h pkcs11.SessionHandle) error {
+		objs, err := t.findObjects(h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true)}, 0)
+		n = len(objs)
+		return err
+	})
+	return n, err
+}
+
 // Label returns the label of the token.
 func (t *Token) Label() string { return t.label }
 

@@ -19,12 +19,16 @@ func cmdBench(ctx context.Context, args []string) error {
 	quick := fs.Bool("quick", false, "short run (under a minute on two cores): shorter windows, 1,000 pending requests")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to FILE")
+	users := fs.Int("users", 0, "instead of the standard run: enroll N users with token keys, then N with wrapped keys, and report the token's object count and the approve latency of each")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := wantArgs(pos, 0, "bench [--quick] [--json] [--cpuprofile FILE]"); err != nil {
+	if err := wantArgs(pos, 0, "bench [--quick] [--json] [--cpuprofile FILE] [--users N]"); err != nil {
 		return err
+	}
+	if *users < 0 {
+		return usageError{"bench: --users must be a positive number"}
 	}
 	plan := bench.FullPlan()
 	if *quick {
@@ -40,6 +44,13 @@ func cmdBench(ctx context.Context, args []string) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *users > 0 {
+		ur, err := bench.RunUsers(ctx, *users, os.Stderr)
+		if err != nil {
+			return err
+		}
+		return printJSON(ur)
 	}
 	rep, err := bench.Run(ctx, plan, os.Stderr)
 	if err != nil {
