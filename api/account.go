@@ -105,7 +105,7 @@ func (s *server) deviceHistory(c *gin.Context) {
 		}
 		before = cur
 	}
-	rs, err := s.Requests.History(c.Request.Context(), deviceOf(c), before, limit)
+	rs, err := s.DeviceRequests.History(c.Request.Context(), deviceOf(c), before, limit)
 	if err != nil {
 		fail(c, err)
 		return

@@ -135,7 +135,7 @@ func (s *server) devicePending(c *gin.Context) {
 				return
 			}
 		}
-		rs, err := s.Requests.Pending(ctx, dev)
+		rs, err := s.DeviceRequests.Pending(ctx, dev)
 		if err != nil {
 			fail(c, err)
 			return
@@ -153,7 +153,7 @@ func (s *server) devicePending(c *gin.Context) {
 }
 
 func (s *server) deviceRequest(c *gin.Context) {
-	r, err := s.Requests.ForDevice(c.Request.Context(), deviceOf(c), c.Param("id"))
+	r, err := s.DeviceRequests.ForDevice(c.Request.Context(), deviceOf(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -178,7 +178,7 @@ func (s *server) approve(c *gin.Context) {
 		badRequest(c, "signature must be base64")
 		return
 	}
-	r, err := s.Requests.Approve(c.Request.Context(), deviceOf(c), signer.ApproveInput{
+	r, err := s.DeviceRequests.Approve(c.Request.Context(), deviceOf(c), signer.ApproveInput{
 		RequestID: c.Param("id"), ClientIP: c.ClientIP(), Icon: in.Icon, PIN: in.PIN, Nonce: in.Nonce, Signature: sig})
 	if err != nil {
 		fail(c, err)
@@ -188,7 +188,7 @@ func (s *server) approve(c *gin.Context) {
 }
 
 func (s *server) refuse(c *gin.Context) {
-	if err := s.Requests.Refuse(c.Request.Context(), deviceOf(c), c.Param("id"), c.ClientIP()); err != nil {
+	if err := s.DeviceRequests.Refuse(c.Request.Context(), deviceOf(c), c.Param("id"), c.ClientIP()); err != nil {
 		fail(c, err)
 		return
 	}

@@ -60,7 +60,7 @@ func (s *server) deviceEvents(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		rs, err := s.Requests.Pending(ctx, dev)
+		rs, err := s.DeviceRequests.Pending(ctx, dev)
 		if err != nil {
 			fail(c, err)
 			return

@@ -29,7 +29,8 @@ type Integrators interface {
 	Name(ctx context.Context, id string) string
 }
 
-// Requests is the signing workflow as the API uses it.
+// Requests is the signing workflow as the integrator-facing routes use it: requests
+// are created, read, cancelled and collected by the integrator that owns them.
 type Requests interface {
 	Create(ctx context.Context, in signer.CreateInput) (*signer.Request, bool, error)
 	Get(ctx context.Context, integratorID, id string) (*signer.Request, error)
@@ -37,11 +38,16 @@ type Requests interface {
 	StageUpload(ctx context.Context, r io.Reader, limit int64) (string, error)
 	DropUploads(ctx context.Context, in []signer.PDFInput)
 	Cancel(ctx context.Context, integratorID, id string) error
+	Evidence(ctx context.Context, integratorID, id string) (*signer.Evidence, error)
+}
+
+// DeviceRequests is the signing workflow as the device-facing routes use it: a device
+// sees, approves or refuses its own signer's requests and reads their history.
+type DeviceRequests interface {
 	Pending(ctx context.Context, dev *device.Device) ([]*signer.Request, error)
 	ForDevice(ctx context.Context, dev *device.Device, id string) (*signer.Request, error)
 	Approve(ctx context.Context, dev *device.Device, in signer.ApproveInput) (*signer.Request, error)
 	Refuse(ctx context.Context, dev *device.Device, id, ip string) error
-	Evidence(ctx context.Context, integratorID, id string) (*signer.Evidence, error)
 	History(ctx context.Context, dev *device.Device, before *signer.Cursor, limit int) ([]*signer.Request, error)
 }
 
@@ -94,11 +100,14 @@ type Limits struct {
 type Deps struct {
 	Integrators Integrators
 	Requests    Requests
-	Devices     Devices
-	Accounts    Accounts
-	Webhooks    WebhookLog
-	Checkpoints Checkpointer
-	Validator   Validator
+	// DeviceRequests serves the device routes (one signer.Service usually
+	// satisfies both Requests and DeviceRequests).
+	DeviceRequests DeviceRequests
+	Devices        Devices
+	Accounts       Accounts
+	Webhooks       WebhookLog
+	Checkpoints    Checkpointer
+	Validator      Validator
 	// PDFLimits bound every PDF parse a request makes (creation, validation,
 	// the B-LT extension after approval); zero fields take pdf's defaults.
 	PDFLimits pdf.Limits

@@ -206,7 +206,7 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	}
 	h, err := api.New(api.Deps{
 		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
-		Integrators: d.Integrators, Requests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
+		Integrators: d.Integrators, Requests: d.Requests, DeviceRequests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
 		PKI: pki{a: e.CA, pub: ca.NewPublicResponder(e.CA), st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
 		Metrics: mainMetrics, HTTPStats: m,
 		RateLimit:      limiter("key", rl.PerKey, rl.PerKeyBurst),
