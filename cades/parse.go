@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -538,4 +539,30 @@ func ParseCertificate(der []byte) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupportedAlgorithm, err)
 	}
 	return nil, err
+}
+
+// ParsePEMCertificates returns every CERTIFICATE block of b, parsed as ParseCertificate
+// does (so brainpool keys are read too); other blocks are skipped, and no certificate at
+// all is an error.
+func ParsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("cades: no PEM certificate")
+	}
+	return out, nil
 }

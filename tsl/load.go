@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/paraphe/paraphe/cades"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -87,7 +86,7 @@ func Load(ctx context.Context, paths []string, opts Options) (*Set, error) {
 		c := candidate{source: filepath.Base(f), data: data, signers: slices.Clone(opts.Signers)}
 		pemFile := strings.TrimSuffix(f, filepath.Ext(f)) + ".pem"
 		if b, err := os.ReadFile(pemFile); err == nil {
-			certs, err := parsePEM(b)
+			certs, err := cades.ParsePEMCertificates(b)
 			if err != nil {
 				return nil, fmt.Errorf("tsl: %s: %w", pemFile, err)
 			}
@@ -200,29 +199,6 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("tsl: %s is larger than %d bytes", path, maxListFile)
 	}
 	return b, nil
-}
-
-func parsePEM(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return out, nil
 }
 
 // derECDSASignatureValue rewrites an ECDSA SignatureValue from the XMLDSig

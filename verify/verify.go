@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -82,35 +81,11 @@ func LoadAnchors(paths ...string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("verify: trust anchors: %w", err)
 		}
-		certs, err := ParsePEMCertificates(b)
+		certs, err := cades.ParsePEMCertificates(b)
 		if err != nil {
 			return nil, fmt.Errorf("verify: trust anchors in %s: %w", p, err)
 		}
 		out = append(out, certs...)
-	}
-	return out, nil
-}
-
-// ParsePEMCertificates returns every CERTIFICATE block of b; none is an error.
-func ParsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := cades.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no PEM certificate")
 	}
 	return out, nil
 }
