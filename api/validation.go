@@ -52,10 +52,6 @@ const CodeValidationsBusy = "validations-busy"
 // read). A PDF is streamed to a temporary file and validated from there:
 // memory does not grow with the upload, and nothing is kept once answered.
 func (s *server) validate(c *gin.Context) {
-	if s.Validator == nil {
-		writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Validation is not available"})
-		return
-	}
 	release, ok := s.validationSlot(c)
 	if !ok {
 		return
@@ -109,8 +105,13 @@ func (s *server) validate(c *gin.Context) {
 	c.JSON(http.StatusOK, rep)
 }
 
-// validationSlot takes one of the Limits.Validations slots, or answers 429.
+// validationSlot takes one of the Limits.Validations slots, or answers 503 when no
+// validator is configured and 429 when every slot is taken.
 func (s *server) validationSlot(c *gin.Context) (release func(), ok bool) {
+	if s.Validator == nil {
+		writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Validation is not available"})
+		return nil, false
+	}
 	select {
 	case s.validations <- struct{}{}:
 		return func() { <-s.validations }, true

@@ -153,16 +153,9 @@ func (s *Service) Consume(ctx context.Context, in ConsumeInput, sign SignFunc) (
 			return nil, fmt.Errorf("%w: digest %d is not a %s digest", ErrNotCovered, i, HashName(in.Hash))
 		}
 	}
-	id, err := s.ids.Identity(ctx, r.UserID)
+	id, cert, err := s.activeSigner(ctx, r.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("signer: identity: %w", err)
-	}
-	if id.Blocked || !id.Enrolled {
-		return nil, ErrSignerInactive
-	}
-	cert, err := x509.ParseCertificate(id.CertificateDER)
-	if err != nil {
-		return nil, fmt.Errorf("signer: certificate: %w", err)
+		return nil, err
 	}
 	if in.CertificateSerial != "" && !strings.EqualFold(in.CertificateSerial, cert.SerialNumber.Text(16)) {
 		return nil, ErrWrongCertificate

@@ -761,17 +761,27 @@ func (s *Service) settled(ctx context.Context, r *Request, st Status, ev audit.E
 	}
 }
 
-func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
-	id, err := s.ids.Identity(ctx, r.UserID)
+// activeSigner returns the identity of a user who may sign now (enrolled, not blocked)
+// and their current certificate.
+func (s *Service) activeSigner(ctx context.Context, userID string) (Identity, *x509.Certificate, error) {
+	id, err := s.ids.Identity(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("signer: identity: %w", err)
+		return Identity{}, nil, fmt.Errorf("signer: identity: %w", err)
 	}
 	if id.Blocked || !id.Enrolled {
-		return nil, ErrSignerInactive
+		return Identity{}, nil, ErrSignerInactive
 	}
 	cert, err := x509.ParseCertificate(id.CertificateDER)
 	if err != nil {
-		return nil, fmt.Errorf("signer: certificate: %w", err)
+		return Identity{}, nil, fmt.Errorf("signer: certificate: %w", err)
+	}
+	return id, cert, nil
+}
+
+func (s *Service) sign(ctx context.Context, r *Request) ([][]byte, error) {
+	id, cert, err := s.activeSigner(ctx, r.UserID)
+	if err != nil {
+		return nil, err
 	}
 	key, err := s.engine.Open(ctx, id.KeyRef, cert)
 	if err != nil {
