@@ -88,47 +88,44 @@ func App() http.Handler {
 	for name, img := range appIcons() {
 		fs[name] = file{img, contentType(name)}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
+	return static(fs, func(w http.ResponseWriter, r *http.Request) (string, bool) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/app/")
 		if !ok {
 			http.Redirect(w, r, "/app/", http.StatusMovedPermanently)
-			return
 		}
-		if name == "" {
-			name = "index.html"
-		}
-		f, ok := fs[name]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		serve(w, r, f, name)
+		return name, ok
 	})
 }
 
 // Demo serves the demo page's static files: /demo (the page) and /demo/*.js, *.css.
 func Demo() http.Handler {
 	fs := load("demo")
+	return static(fs, func(_ http.ResponseWriter, r *http.Request) (string, bool) {
+		return strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/demo"), "/"), true
+	})
+}
+
+// static serves GET and HEAD from fs; name maps a request to a file name (empty means
+// index.html) or answers it itself and reports false.
+func static(fs map[string]file, name func(http.ResponseWriter, *http.Request) (string, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/demo"), "/")
-		if name == "" {
-			name = "index.html"
+		n, ok := name(w, r)
+		if !ok {
+			return
 		}
-		f, ok := fs[name]
+		if n == "" {
+			n = "index.html"
+		}
+		f, ok := fs[n]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		serve(w, r, f, name)
+		serve(w, r, f, n)
 	})
 }

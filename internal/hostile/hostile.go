@@ -137,17 +137,24 @@ func FlateBomb(mib int) []byte {
 	return b.Bytes()
 }
 
+// onePage writes the header and objects 1-3 (catalog, page tree, page) to b and
+// returns their offsets, for the files whose cross-reference section is the hostile part.
+func onePage(b *bytes.Buffer) []int {
+	b.WriteString(header)
+	var offs []int
+	for i, body := range []string{catalog, pages, page} {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(b, "%d 0 obj\n%s\nendobj\n", i+1, body)
+	}
+	return offs
+}
+
 // XrefOverflow is a one-page PDF whose classic cross-reference table has a
 // second subsection starting at object 2^63-1: start+count wraps around in
 // signed 64-bit arithmetic.
 func XrefOverflow() []byte {
 	var b bytes.Buffer
-	b.WriteString(header)
-	var offs []int
-	for i, body := range []string{catalog, pages, page} {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, body)
-	}
+	offs := onePage(&b)
 	xref := b.Len()
 	b.WriteString("xref\n0 4\n0000000000 65535 f \n")
 	for _, o := range offs {
@@ -162,12 +169,7 @@ func XrefOverflow() []byte {
 // whose /Index starts at 2^63-1.
 func XrefStreamOverflow() []byte {
 	var b bytes.Buffer
-	b.WriteString(header)
-	var offs []int
-	for i, body := range []string{catalog, pages, page} {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, body)
-	}
+	offs := onePage(&b)
 	xref := b.Len()
 	var rows []byte
 	row := func(typ, off int) {
