@@ -137,7 +137,10 @@ func cscBad(c *gin.Context, format string, args ...any) {
 // cscJSON reads a capped JSON body into v. Unknown fields are ignored, as the CSC
 // specification lets clients send their own (clientData, signed_props...).
 func (s *server) cscJSON(c *gin.Context, limit int64, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	if !capBody(c, limit) {
+		cscTooLarge(c, limit)
+		return false
+	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "application/json" {
 		cscBad(c, "send application/json")
@@ -147,14 +150,18 @@ func (s *server) cscJSON(c *gin.Context, limit int64, v any) bool {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, cscErrorOut{Error: csc.CodeInvalidRequest,
-				ErrorDescription: fmt.Sprintf("the body may have at most %d bytes", limit)})
+			cscTooLarge(c, limit)
 			return false
 		}
 		cscBad(c, "Malformed JSON body: %v", err)
 		return false
 	}
 	return true
+}
+
+func cscTooLarge(c *gin.Context, limit int64) {
+	c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, cscErrorOut{Error: csc.CodeInvalidRequest,
+		ErrorDescription: fmt.Sprintf("the body may have at most %d bytes", limit)})
 }
 
 func (s *server) cscAuth(c *gin.Context) {
@@ -261,7 +268,10 @@ func (s *server) cscMetadata(c *gin.Context) {
 // cscForm parses an application/x-www-form-urlencoded body (1 MiB at most) and returns
 // the client id and secret from the body or HTTP Basic authentication.
 func (s *server) cscForm(c *gin.Context) (id, secret string, ok bool) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.Limits.JSONBody)
+	if !capBody(c, s.Limits.JSONBody) {
+		cscTooLarge(c, s.Limits.JSONBody)
+		return "", "", false
+	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		cscBad(c, "send application/x-www-form-urlencoded")

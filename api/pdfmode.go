@@ -41,7 +41,11 @@ const maxFormField = 4 << 10
 // for Idempotency-Key.
 func (s *server) pdfInput(c *gin.Context) (signer.CreateInput, bool) {
 	ci := signer.CreateInput{Format: signer.FormatPAdES}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.Limits.PDFBody+1<<20)
+	if !capBody(c, s.Limits.PDFBody+1<<20) {
+		tooLarge(c, s.Limits.PDFBody)
+		return ci, false
+	}
+	body := c.Request.Body
 	_, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || params["boundary"] == "" {
 		badRequest(c, "malformed multipart body: no boundary")
@@ -56,10 +60,6 @@ func (s *server) pdfInput(c *gin.Context) (signer.CreateInput, bool) {
 		h = sha256.New()
 	}
 	var page, rect string
-	fail413 := func() {
-		writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
-			Detail: fmt.Sprintf("PDF uploads may have at most %d bytes", s.Limits.PDFBody)})
-	}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -68,7 +68,7 @@ func (s *server) pdfInput(c *gin.Context) (signer.CreateInput, bool) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				fail413()
+				tooLarge(c, s.Limits.PDFBody)
 			} else {
 				badRequest(c, "malformed multipart body: "+err.Error())
 			}
@@ -83,7 +83,7 @@ func (s *server) pdfInput(c *gin.Context) (signer.CreateInput, bool) {
 			if err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) || errors.Is(err, signer.ErrTooLarge) {
-					fail413()
+					tooLarge(c, s.Limits.PDFBody)
 				} else {
 					fail(c, err)
 				}

@@ -356,15 +356,35 @@ func (s *server) readyz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": out})
 }
 
+// capBody caps the request body at limit bytes and reports false when the declared
+// Content-Length is already past it. Such a body is refused before any of it is read: a
+// client waiting on "Expect: 100-continue" then gets the 413 instead of a connection
+// reset halfway through its upload.
+func capBody(c *gin.Context, limit int64) bool {
+	if c.Request.ContentLength > limit {
+		return false
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	return true
+}
+
+// tooLarge answers 413 for a body past limit bytes.
+func tooLarge(c *gin.Context, limit int64) {
+	writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
+		Detail: fmt.Sprintf("the body may have at most %d bytes", limit)})
+}
+
 // readBody reads a capped body; a larger one is answered 413.
 func readBody(c *gin.Context, limit int64) ([]byte, bool) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	if !capBody(c, limit) {
+		tooLarge(c, limit)
+		return nil, false
+	}
 	b, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
-				Detail: fmt.Sprintf("the body may have at most %d bytes", limit)})
+			tooLarge(c, limit)
 			return nil, false
 		}
 		badRequest(c, "could not read the body")

@@ -61,7 +61,11 @@ func (s *server) validate(c *gin.Context) {
 	if err != nil {
 		mt = ""
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.Limits.PDFBody)
+	if !capBody(c, s.Limits.PDFBody) {
+		tooLarge(c, s.Limits.PDFBody)
+		return
+	}
+	body := c.Request.Body
 	ctx := c.Request.Context()
 	var rep *verify.Report
 	switch mt {
@@ -127,8 +131,7 @@ func (s *server) validationSlot(c *gin.Context) (release func(), ok bool) {
 func (s *server) bodyError(c *gin.Context, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
-			Detail: fmt.Sprintf("the body may have at most %d bytes", s.Limits.PDFBody)})
+		tooLarge(c, s.Limits.PDFBody)
 		return
 	}
 	badRequest(c, "could not read the body: "+err.Error())

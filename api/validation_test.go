@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/internal/hostile"
@@ -88,6 +90,9 @@ func TestValidationBodies(t *testing.T) {
 		{"raw, not a PDF", func(*testing.T) (io.Reader, string) { return strings.NewReader("hello"), "application/pdf" }, 422, CodeInvalid},
 		{"raw, too large", func(*testing.T) (io.Reader, string) {
 			return bytes.NewReader(make([]byte, 5000)), "application/pdf"
+		}, 413, CodeTooLarge},
+		{"raw, too large, length not declared", func(*testing.T) (io.Reader, string) {
+			return io.MultiReader(bytes.NewReader(make([]byte, 5000))), "application/pdf"
 		}, 413, CodeTooLarge},
 		{"multipart file too large", func(t *testing.T) (io.Reader, string) {
 			return multipartBody(t, map[string][]byte{"file": make([]byte, 5000)})
@@ -171,5 +176,50 @@ func TestValidationConcurrencyLimit(t *testing.T) {
 	h.ServeHTTP(rec, validationRequest(bytes.NewReader(file), "application/pdf"))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("after the others: HTTP %d, want 200: %s", rec.Code, rec.Body)
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestDeclaredTooLargeRefusedUnread sends bodies whose Content-Length is past the limit
+// with "Expect: 100-continue" over a real connection: the server answers 413 without
+// asking for the body, so the client reads the answer instead of losing it to a reset.
+func TestDeclaredTooLargeRefusedUnread(t *testing.T) {
+	srv := httptest.NewServer(validationHandler(t, Limits{PDFBody: 2048, JSONBody: 2048}, t.TempDir()))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}
+	for _, path := range []string{"/v1/validations", "/v1/signature-requests"} {
+		t.Run(path, func(t *testing.T) {
+			body := &countingReader{r: bytes.NewReader(make([]byte, 1<<20))}
+			req, err := http.NewRequest(http.MethodPost, srv.URL+path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = 1 << 20
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Expect", "100-continue")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("HTTP %d, want 413", resp.StatusCode)
+			}
+			if n := body.n.Load(); n != 0 {
+				t.Errorf("the client sent %d bytes of a body the server had refused", n)
+			}
+		})
 	}
 }
