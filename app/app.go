@@ -1,6 +1,19 @@
-// Package app assembles Paraphe's parts (store, HSM token, development CA, services, HTTP
-// handler) from a configuration, for the server, the operator CLI and end-to-end tests.
-// Parts are opened on demand and closed in reverse order.
+// Package app assembles Paraphe's parts (store, HSM token, audit log, development CA,
+// built-in TSA, services, HTTP handler) from a configuration, for the server, the
+// operator CLI and end-to-end tests. It holds wiring only: the adapters between a
+// package's interface and a concrete part live beside the interface or the part.
+//
+// Parts open in one fixed order, each step needing only the ones before it, and close in
+// reverse order:
+//
+//	store → HSM token (its secret keys, the checkpoint and VAPID keys) → audit log
+//	      → CA → built-in TSA (when this server uses it) → domain services → HTTP service
+//
+// Build opens all of it (paraphe serve, tests, bench). The operator commands take the
+// prefix they need: Open (store, token, audit log), OpenCA (and an existing CA),
+// BuildDomain (and the domain services). Only Build and InitCA create a missing CA: its
+// certificates carry URLs under the base URL the server publishes, which only the
+// process that serves (or the operator who names the TLS host) knows.
 package app
 
 import (
@@ -19,6 +32,7 @@ import (
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/config"
 	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/signer"
@@ -26,21 +40,25 @@ import (
 	"github.com/paraphe/paraphe/tsa"
 )
 
-// Env is the set of opened parts. It is not safe to open parts concurrently; once
-// opened, the parts themselves are safe for concurrent use.
+// Env is the set of opened parts. Open fills Store, Token, Keys, CheckpointKey,
+// VAPIDKey and Audit; OpenCA, InitCA, BuildDomain and Build add CA; Build adds TSA when
+// the server uses its built-in TSA. The parts are safe for concurrent use.
 type Env struct {
 	Cfg   config.Config
 	Log   *slog.Logger
 	Store *store.Store
-	Audit *audit.Log
 	Token *hsm.Token
-	Keys  *HSMKeys
-	CA    *ca.Authority
+	Keys  *hsm.Keys
 	// CheckpointKey signs audit checkpoints (in the HSM).
 	CheckpointKey crypto.Signer
-	TSA           *tsa.Server
-	TSACert       *x509.Certificate
-	closer        []func() error
+	// VAPIDKey signs Web Push messages (in the HSM); nil when Web Push is disabled.
+	VAPIDKey crypto.Signer
+	Audit    *audit.Log
+	CA       *ca.Authority
+	// TSA is the built-in time-stamping authority, nil unless this server uses it.
+	TSA     *tsa.Server
+	TSACert *x509.Certificate
+	closer  []func() error
 }
 
 // NewLogger returns a JSON logger on stderr at the given level.
@@ -52,7 +70,13 @@ func NewLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// Open validates the configuration, creates the data folder and opens the store.
+// ErrNoCA is returned by OpenCA and BuildDomain for a data folder that holds no CA yet.
+var ErrNoCA = errors.New("app: no CA in the data folder yet: run paraphe serve once (it creates the CA with the URLs it serves)")
+
+// Open validates the configuration, creates the data folder, and opens the parts every
+// command needs, in order: the store, the HSM token (the embedded SoftHSM2 token created
+// on first use; its secret keys, the audit checkpoint key and the VAPID key made when
+// missing), and the audit log (sealed by the token).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -66,42 +90,113 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error
 	}
 	e := &Env{Cfg: cfg, Log: log, Store: st}
 	e.closer = append(e.closer, st.Close)
-	// The audit log is sealed by the HSM, so every process that writes it opens the token.
-	if err := e.WithHSM(ctx); err != nil {
+	if err := e.openHSM(ctx); err != nil {
 		e.Close()
 		return nil, err
 	}
-	e.Audit = audit.New(st, nil).WithSealer(auditSealer{e.Keys})
+	e.Audit = audit.New(st, nil).WithSealer(e.Keys.Sealer(AuditSealLabel))
 	return e, nil
 }
 
-// CheckpointKeyLabel names the HSM key that signs audit checkpoints.
-const CheckpointKeyLabel = "paraphe-audit-checkpoint"
+// OpenCA is Open followed by the development CA, which must exist (ErrNoCA otherwise):
+// for operator commands that issue certificates without serving (keys migrate).
+func OpenCA(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error) {
+	return openWithCA(ctx, cfg, log, false)
+}
+
+// InitCA is Open followed by the development CA, created when the data folder has none,
+// its URLs under cfg.BaseURL(): for paraphe ca server-cert, which may come before the
+// first start, and for Build.
+func InitCA(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error) {
+	return openWithCA(ctx, cfg, log, true)
+}
+
+func openWithCA(ctx context.Context, cfg config.Config, log *slog.Logger, create bool) (*Env, error) {
+	// Checked before Open creates anything: a command run on the wrong --data must not
+	// leave a half-made data folder behind.
+	if !create && !ca.Exists(filepath.Join(cfg.DataDir, "ca")) {
+		return nil, fmt.Errorf("%w (looked in %s)", ErrNoCA, cfg.DataDir)
+	}
+	e, err := Open(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.openCA(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// BuildDomain opens the store, the HSM token, the audit log and the existing CA
+// (ErrNoCA when there is none), then builds the domain services: for the operator
+// commands that act as the server does (users add, reactivate, block, erase, export,
+// evidence). What one process changes, the other hears of through the store (device
+// events, the webhook outbox). The built-in TSA is not opened: these commands make no
+// time-stamps, and the domain's TSA client asks the configured URLs over HTTP.
+func BuildDomain(ctx context.Context, cfg config.Config, log *slog.Logger) (*Domain, error) {
+	e, err := OpenCA(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	d, err := e.NewDomain(ctx)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Build opens everything paraphe serve runs, in order: the store, the HSM token and its
+// keys, the audit log, the CA (created on first start with the URLs of cfg.BaseURL()),
+// the built-in TSA (only when this server uses it: no TSA configured, or its own /tsa
+// among those configured), the domain services and the HTTP service.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Service, error) {
+	e, err := InitCA(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if e.servesBuiltinTSA() {
+		if err := e.openTSA(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	d, err := e.NewDomain(ctx)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	s, err := newService(ctx, d)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Labels of the HSM keys the service keeps beside the CA's and the users'.
+const (
+	// CheckpointKeyLabel names the HSM key that signs audit checkpoints.
+	CheckpointKeyLabel = "paraphe-audit-checkpoint"
+	// AuditSealLabel names the HSM secret key that seals audit entries.
+	AuditSealLabel = "paraphe-audit-seal"
+	// PINKeyLabel names the HSM secret key PIN verifiers come from.
+	PINKeyLabel = "paraphe-pin-verifier"
+	// VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).
+	VAPIDKeyLabel = "paraphe-webpush-vapid"
+)
 
 // Checkpoint signs the audit log's current head.
 func (e *Env) Checkpoint(ctx context.Context) (audit.Checkpoint, error) {
 	return e.Audit.NewCheckpoint(ctx, e.CheckpointKey, time.Now())
 }
 
-// AuditSealLabel names the HSM secret key that seals audit entries.
-const AuditSealLabel = "paraphe-audit-seal"
-
-// auditSealer seals audit entries with an HMAC inside the HSM.
-type auditSealer struct{ k *HSMKeys }
-
-func (s auditSealer) Seal(ctx context.Context, data []byte) ([]byte, error) {
-	return s.k.HMAC(ctx, AuditSealLabel, data)
-}
-
-// PIN verifiers and webhook secrets come from these HSM secret keys.
-const PINKeyLabel = "paraphe-pin-verifier"
-
-// WithHSM opens the token: the configured PKCS#11 module, or the embedded SoftHSM2 token
-// under the data folder, created on first use. It makes sure the secret keys exist.
-func (e *Env) WithHSM(ctx context.Context) error {
-	if e.Token != nil {
-		return nil
-	}
+// openHSM opens the token: the configured PKCS#11 module, or the embedded SoftHSM2 token
+// under the data folder, created on first use. It makes sure the secret keys (PIN
+// verifiers, webhook secrets, audit seals), the key-encryption key (wrapped key
+// storage), the checkpoint key and the VAPID key (Web Push enabled) exist.
+func (e *Env) openHSM(ctx context.Context) error {
 	hc := e.Cfg.HSM
 	if hc.Module == "" {
 		var err error
@@ -121,31 +216,25 @@ func (e *Env) WithHSM(ctx context.Context) error {
 			return err
 		}
 	}
-	e.Keys = &HSMKeys{t: t, userKeys: e.Cfg.KeyType, storage: e.Cfg.KeyStorage}
+	e.Keys = hsm.NewKeys(t, hsm.KeysConfig{UserKeyType: e.Cfg.KeyType, Storage: e.Cfg.KeyStorage})
 	if e.Cfg.KeyStorage == hsm.StorageWrapped {
 		if err := t.EnsureWrapKey(ctx); err != nil {
 			return fmt.Errorf("key-encryption key: %w", err)
 		}
 	}
-	key, err := e.Keys.FindKey(ctx, CheckpointKeyLabel)
-	if errors.Is(err, hsm.ErrKeyNotFound) {
-		key, err = e.Keys.GenerateKey(ctx, CheckpointKeyLabel)
-	}
-	if err != nil {
+	if e.CheckpointKey, err = e.Keys.FindOrGenerateKey(ctx, CheckpointKeyLabel); err != nil {
 		return fmt.Errorf("audit checkpoint key: %w", err)
 	}
-	e.CheckpointKey = key
+	if !e.Cfg.WebPush.Disabled {
+		if e.VAPIDKey, err = e.Keys.FindOrGenerateKey(ctx, VAPIDKeyLabel); err != nil {
+			return fmt.Errorf("web push key: %w", err)
+		}
+	}
 	return nil
 }
 
-// WithCA opens (on first use, creates) the development CA.
-func (e *Env) WithCA(ctx context.Context) error {
-	if e.CA != nil {
-		return nil
-	}
-	if err := e.WithHSM(ctx); err != nil {
-		return err
-	}
+// openCA opens (on first use, creates) the development CA.
+func (e *Env) openCA(ctx context.Context) error {
 	a, err := ca.Open(ctx, filepath.Join(e.Cfg.DataDir, "ca"), e.Keys, ca.Config{
 		BaseURL: e.Cfg.BaseURL(), Country: e.Cfg.Country, Logger: e.Log,
 		IsKeyNotFound: func(err error) bool { return errors.Is(err, hsm.ErrKeyNotFound) },
@@ -179,83 +268,19 @@ func (e *Env) Close() {
 			e.Log.Warn("close", "err", err)
 		}
 	}
+	e.closer = nil
 }
 
-// Integrators returns the integrator service (needs WithHSM).
+// Integrators returns the integrator service, over the parts Open opened.
 func (e *Env) Integrators() *integrator.Service {
 	return integrator.NewService(e.Store, e.Keys, e.Audit, nil)
 }
 
-// Devices returns the device service (enrollment needs WithCA).
-func (e *Env) Devices() *device.Service { return e.devices(e.Store) }
-
-func (e *Env) devices(st device.Store) *device.Service {
-	var issuer device.Issuer
-	if e.CA != nil {
-		issuer = e.CA
-	}
-	return device.NewService(st, e.Keys, issuer, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: e.Cfg.Country}, nil, e.Log)
-}
-
-// HSMKeys adapts the token to the small interfaces the domain packages declare.
-type HSMKeys struct {
-	t        *hsm.Token
-	userKeys hsm.KeyType
-	storage  hsm.KeyStorage // where new users' keys are kept
-}
-
+// The token's adapter satisfies the key interfaces of the packages it is given to.
 var (
-	_ ca.Keys    = (*HSMKeys)(nil)
-	_ device.HSM = (*HSMKeys)(nil)
+	_ ca.Keys          = (*hsm.Keys)(nil)
+	_ device.HSM       = (*hsm.Keys)(nil)
+	_ integrator.MACer = (*hsm.Keys)(nil)
+	_ engine.Keys      = (*hsm.Keys)(nil)
+	_ audit.Sealer     = hsm.Sealer{}
 )
-
-// FindKey opens a key by label.
-func (k *HSMKeys) FindKey(ctx context.Context, label string) (crypto.Signer, error) {
-	key, err := k.t.FindKey(ctx, label)
-	if err != nil {
-		return nil, err
-	}
-	return key, nil
-}
-
-// SigningKey opens a user's signing key by the reference the HSM handed back.
-func (k *HSMKeys) SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error) {
-	key, err := k.t.Signer(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return key, nil
-}
-
-// GenerateKey creates an EC P-256 key (CA, OCSP and TSA keys).
-func (k *HSMKeys) GenerateKey(ctx context.Context, label string) (crypto.Signer, error) {
-	key, err := k.t.GenerateKey(ctx, hsm.GenerateKeyRequest{Label: label, Type: hsm.ECP256})
-	if err != nil {
-		return nil, err
-	}
-	return key, nil
-}
-
-// NewSigningKey creates a user's signing key of the configured type.
-func (k *HSMKeys) NewSigningKey(ctx context.Context, name string) (hsm.KeyRef, crypto.PublicKey, error) {
-	c, err := k.t.CreateSigningKey(ctx, hsm.CreateKeyRequest{Name: name, Type: k.userKeys, Storage: k.storage})
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.Ref, c.Public, nil
-}
-
-// DestroySigningKey destroys a user's signing key.
-func (k *HSMKeys) DestroySigningKey(ctx context.Context, ref hsm.KeyRef) error {
-	return k.t.DestroySigningKey(ctx, ref)
-}
-
-// DeleteKey destroys a key.
-func (k *HSMKeys) DeleteKey(ctx context.Context, label string) error {
-	return k.t.DeleteKey(ctx, label)
-}
-
-// HMAC computes an HMAC in the token.
-func (k *HSMKeys) HMAC(ctx context.Context, label string, data []byte) ([]byte, error) {
-	return k.t.HMAC(ctx, label, data)
-}

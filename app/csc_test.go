@@ -342,7 +342,7 @@ func TestCSCBlockingKillsSAD(t *testing.T) {
 	cred := c.credential(dev)
 	h := newHash()
 	sad := c.sad(dev, cred, h)
-	dom, err := testEnv.Domain(context.Background())
+	dom, err := testEnv.NewDomain(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +511,7 @@ func TestCSCRequestLikeAnyOther(t *testing.T) {
 		got <- m
 	}))
 	defer hooks.Close()
-	dom, err := testEnv.Domain(ctx)
+	dom, err := testEnv.NewDomain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,7 @@ func TestLockoutAndReactivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldSerial, _ := new(big.Int).SetString(oldUser.CertSerial, 16)
-	dom, err := testEnv.Domain(ctx)
+	dom, err := testEnv.NewDomain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestRevokedDeviceHearsNothing(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond) // the poll is waiting
 
-	dom, err := testEnv.Domain(ctx)
+	dom, err := testEnv.NewDomain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func newSigner(t *testing.T) *client.Client {
 	t.Helper()
 	ctx := context.Background()
 	n := userSeq.Add(1)
-	code, err := testEnv.Devices().AddUser(ctx, device.NewUser{GivenName: "Alice", Surname: fmt.Sprintf("Martin%d", n),
+	code, err := testSvc.Devices.AddUser(ctx, device.NewUser{GivenName: "Alice", Surname: fmt.Sprintf("Martin%d", n),
 		Email: fmt.Sprintf("alice%d@example.test", n), Phone: fmt.Sprintf("+3247%07d", n)})
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func status(t *testing.T, key, id string) string {
 
 func TestActivationCodeWorksOnce(t *testing.T) {
 	ctx := context.Background()
-	code, err := testEnv.Devices().AddUser(ctx, device.NewUser{GivenName: "Bob", Surname: "Once", Email: "bob@example.test", Phone: "+32470999111"})
+	code, err := testSvc.Devices.AddUser(ctx, device.NewUser{GivenName: "Bob", Surname: "Once", Email: "bob@example.test", Phone: "+32470999111"})
 	if err != nil {
 		t.Fatal(err)
 	}

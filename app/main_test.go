@@ -56,20 +56,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	cfg.TrustDir = trust
-	e, err := app.Open(ctx, cfg, app.NewLogger("error"))
+	svc, err := app.Build(ctx, cfg, app.NewLogger("error"))
 	if err != nil {
-		fmt.Println("open:", err)
+		fmt.Println("build:", err)
 		return 1
 	}
-	defer e.Close()
-	svc, err := e.NewService(ctx)
-	if err != nil {
-		fmt.Println("service:", err)
-		return 1
-	}
+	defer svc.Close()
 	srv.Config.Handler = svc.Handler
 	srv.Start()
 	defer srv.Close()
-	testEnv, testSrv, testSvc = e, srv, svc
+	testEnv, testSrv, testSvc = svc.Env, srv, svc
 	return m.Run()
 }

@@ -2,65 +2,16 @@ package app
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
 	"io"
 	"net/http"
 	"time"
 
-	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/store"
 )
-
-// timedKeys measures every HSM signature (paraphe_hsm_sign_duration_seconds).
-type timedKeys struct {
-	*HSMKeys
-	m *metrics.Metrics
-}
-
-func (k timedKeys) SigningKey(ctx context.Context, ref hsm.KeyRef) (crypto.Signer, error) {
-	s, err := k.HSMKeys.SigningKey(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return timedSigner{s, k.m}, nil
-}
-
-type timedSigner struct {
-	crypto.Signer
-	m *metrics.Metrics
-}
-
-func (t timedSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	start := time.Now()
-	sig, err := t.Signer.Sign(r, digest, opts)
-	t.m.HSMSign(time.Since(start), err)
-	return sig, err
-}
-
-// VerifiesSignatures passes on whether the key checks its own signatures (hsm.Key does),
-// so that the CMS builder does not check each one again.
-func (t timedSigner) VerifiesSignatures() bool {
-	v, ok := t.Signer.(interface{ VerifiesSignatures() bool })
-	return ok && v.VerifiesSignatures()
-}
-
-// SignContext keeps the HSM key's context-aware signing (bounded wait for a session).
-func (t timedSigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	cs, ok := t.Signer.(interface {
-		SignContext(context.Context, []byte, crypto.SignerOpts) ([]byte, error)
-	})
-	if !ok {
-		return t.Sign(nil, digest, opts)
-	}
-	start := time.Now()
-	sig, err := cs.SignContext(ctx, digest, opts)
-	t.m.HSMSign(time.Since(start), err)
-	return sig, err
-}
 
 // countedStore counts PIN failures and webhook outcomes on their way to the store.
 type countedStore struct {

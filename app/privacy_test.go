@@ -49,15 +49,11 @@ func TestNoSecretsInLogs(t *testing.T) {
 	ctx := context.Background()
 	var buf lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e, err := app.Open(ctx, testEnv.Cfg, log)
+	svc, err := app.Build(ctx, testEnv.Cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	svc, err := e.NewService(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer svc.Close()
 	srv := httptest.NewServer(svc.Handler)
 	defer srv.Close()
 	wctx, stop := context.WithCancel(ctx)
@@ -79,12 +75,12 @@ func TestNoSecretsInLogs(t *testing.T) {
 	defer hooks.Close()
 
 	const pin, wrongPIN = "58213", "40967"
-	in, err := e.Integrators().Add(ctx, "log-check")
+	in, err := svc.Integrators.Add(ctx, "log-check")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := userSeq.Add(1)
-	code, err := e.Devices().AddUser(ctx, device.NewUser{GivenName: "Erin", Surname: fmt.Sprintf("Dupont%d", n),
+	code, err := svc.Devices.AddUser(ctx, device.NewUser{GivenName: "Erin", Surname: fmt.Sprintf("Dupont%d", n),
 		Email: fmt.Sprintf("erin%d@example.test", n), Phone: fmt.Sprintf("+3248%07d", n)})
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +146,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d, err := e.Domain(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := svc.Domain
 	if _, err := d.Accounts.Export(ctx, st.UserID); err != nil {
 		t.Fatal(err)
 	}

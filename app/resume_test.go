@@ -33,7 +33,7 @@ func TestResumeApproved(t *testing.T) {
 	ctx := context.Background()
 	key := newIntegrator(t, "resume")
 	dev := newSigner(t)
-	replica, err := testEnv.Domain(ctx)
+	replica, err := testEnv.NewDomain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

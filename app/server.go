@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 	"github.com/paraphe/paraphe/csc"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/engine"
-	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/notify"
@@ -35,8 +33,9 @@ import (
 	"github.com/paraphe/paraphe/webpush"
 )
 
-// Domain is the set of domain services over the opened parts.
+// Domain is the set of domain services over the opened parts (see NewDomain).
 type Domain struct {
+	*Env
 	Devices     *device.Service
 	Requests    *signer.Service
 	Accounts    *account.Service
@@ -50,12 +49,13 @@ type Domain struct {
 	CSC         *csc.Service
 }
 
-// Domain opens the HSM and the CA if needed and builds the domain services. The CLI
-// uses it as the server does: what one process changes, the other hears of through the
-// store (device events, the webhook outbox).
-func (e *Env) Domain(ctx context.Context) (*Domain, error) {
-	if err := e.WithCA(ctx); err != nil {
-		return nil, err
+// NewDomain builds the domain services over the parts e opened, which must include the
+// CA (OpenCA, InitCA). Each call builds a new set, as another replica would: tests use
+// it to play a second process over the same store and token. Closing the Domain closes
+// e.
+func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
+	if e.CA == nil {
+		return nil, errors.New("app: the domain services need the CA: open it first (OpenCA, InitCA)")
 	}
 	cfg := e.Cfg
 	m := metrics.New()
@@ -78,14 +78,14 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		pushers = append(pushers, push)
 	}
 	var wp *webpush.Sender
-	if !cfg.WebPush.Disabled {
-		if wp, err = e.webPush(ctx); err != nil {
+	if e.VAPIDKey != nil {
+		if wp, err = e.webPush(); err != nil {
 			return nil, err
 		}
 		pushers = append(pushers, wp)
 	}
 	notifier := notify.NewNotifier(e.Store, hub, pushers, e.Log)
-	devices := e.devices(counted)
+	devices := device.NewService(counted, e.Keys, e.CA, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: cfg.Country}, nil, e.Log)
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.LoopbackCallbacks(), AllowPrivate: cfg.Webhooks.AllowPrivate}
 	hooks := notify.NewWebhooks(counted, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
@@ -98,8 +98,8 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 		return nil, err
 	}
 	eng := engine.New(engine.Deps{
-		Keys: timedKeys{e.Keys, m}, Files: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store}, Chain: e.CA.Chain(),
-		Parallel: e.Cfg.HSM.Sessions, // 0: the default pool, as the token's
+		Keys: e.Keys.Observed(m.HSMSign), Files: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store}, Chain: e.CA.Chain(),
+		Parallel: cfg.HSM.Sessions, // 0: the default pool, as the token's
 	})
 	requests := signer.New(signer.Deps{
 		Store: e.Store, Auths: e.Store, Ids: e.Store, Engine: eng, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
@@ -112,6 +112,7 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 	cscService := csc.New(csc.Deps{Store: e.Store, Clients: integrators, Requests: requests, Identities: e.Store, TSA: ts,
 		Chain: e.CA.Chain(), Log: e.Log}, csc.Config{BaseURL: cfg.BaseURL(), Region: cfg.Country})
 	return &Domain{
+		Env:     e,
 		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push, WebPush: wp,
 		CSC:      cscService,
 		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
@@ -122,28 +123,18 @@ func (e *Env) Domain(ctx context.Context) (*Domain, error) {
 type Service struct {
 	*Domain
 	retention *retention.Job
-	store     *store.Store
 	Handler   http.Handler
 	// MetricsHandler serves GET /metrics on the separate address of metrics.listen
 	// (behind the bearer token when metrics.tokenFile is set).
 	MetricsHandler http.Handler
-	databaseURL    string
-	log            *slog.Logger
 	// pdfLimits bound the PDF parses of the background work too (a signing
 	// resumed after a crash extends a document to B-LT as an approval does).
 	pdfLimits pdf.Limits
 }
 
-// NewService builds the domain services and the HTTP handler.
-func (e *Env) NewService(ctx context.Context) (*Service, error) {
-	d, err := e.Domain(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := e.WithTSA(ctx)
-	if err != nil {
-		return nil, err
-	}
+// newService builds the HTTP handler and the background work over d.
+func newService(ctx context.Context, d *Domain) (*Service, error) {
+	e := d.Env
 	rj, err := e.RetentionJob()
 	if err != nil {
 		return nil, err
@@ -178,8 +169,8 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	// server uses: once qualified TSAs are configured it would only be a free signing
 	// oracle of the development CA's chain.
 	var publicTSA http.Handler
-	if e.servesBuiltinTSA() {
-		publicTSA = ts
+	if e.TSA != nil {
+		publicTSA = e.TSA
 	}
 	var wp api.WebPush
 	if d.WebPush != nil {
@@ -226,25 +217,14 @@ func (e *Env) NewService(ctx context.Context) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Domain: d, Handler: h, MetricsHandler: metricsH, retention: rj, store: e.Store, databaseURL: e.Cfg.DatabaseURL, log: e.Log,
-		pdfLimits: PDFLimits(e.Cfg.Limits.PDF)}, nil
+	return &Service{Domain: d, Handler: h, MetricsHandler: metricsH, retention: rj, pdfLimits: PDFLimits(e.Cfg.Limits.PDF)}, nil
 }
 
-// VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).
-const VAPIDKeyLabel = "paraphe-webpush-vapid"
-
-// webPush opens (on first use, makes) the VAPID key and builds the Web Push sender.
-func (e *Env) webPush(ctx context.Context) (*webpush.Sender, error) {
-	key, err := e.Keys.FindKey(ctx, VAPIDKeyLabel)
-	if errors.Is(err, hsm.ErrKeyNotFound) {
-		key, err = e.Keys.GenerateKey(ctx, VAPIDKeyLabel)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("web push key: %w", err)
-	}
+// webPush builds the Web Push sender over the VAPID key.
+func (e *Env) webPush() (*webpush.Sender, error) {
 	wc := e.Cfg.WebPush
 	return webpush.NewSender(e.Store, webpush.Config{
-		Key: key, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
+		Key: e.VAPIDKey, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
 		// Loopback push services only on a development server, as for webhooks.
 		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback && e.Cfg.IsDevelopment(), AllowPrivate: wc.AllowPrivate},
 	}, e.Log)
@@ -326,8 +306,8 @@ func (s *Service) Daemons() []Daemon {
 	if s.WebPush != nil {
 		d = append(d, Daemon{Name: "web push", Run: s.WebPush.Run})
 	}
-	if s.databaseURL != "" {
-		d = append(d, Daemon{Name: "postgres listen", Run: func(ctx context.Context) { notify.ListenPostgres(ctx, s.databaseURL, s.Hub, s.log) }})
+	if u := s.Cfg.DatabaseURL; u != "" {
+		d = append(d, Daemon{Name: "postgres listen", Run: func(ctx context.Context) { notify.ListenPostgres(ctx, u, s.Hub, s.Log) }})
 	}
 	return d
 }
@@ -366,7 +346,7 @@ func runWorker(ctx context.Context, w Worker, log interface{ Warn(string, ...any
 // stopping (state changed, webhook not yet queued). Ten seconds of grace leave the normal
 // path its time; the delivery then still comes within the contract's 30 seconds.
 func (s *Service) queueOwedWebhooks(ctx context.Context) error {
-	owed, err := s.store.OwedWebhooks(ctx, time.Now().Add(-10*time.Second), 100)
+	owed, err := s.Store.OwedWebhooks(ctx, time.Now().Add(-10*time.Second), 100)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/paraphe/paraphe/device"
-	"github.com/paraphe/paraphe/hsm"
 	"github.com/paraphe/paraphe/tsa"
 )
 
@@ -24,50 +22,41 @@ const tsaKeyLabel = "paraphe-tsa"
 // the end of its certificate's life is worth little to a validator years later.
 const tsaRenewBefore = 180 * 24 * time.Hour
 
-// WithTSA opens the built-in time-stamping authority: its key in the HSM (created on first
-// use) and its certificate from the development CA (issued on first use, renewed before it
-// ends, recorded in the store so that OCSP answers for it).
-func (e *Env) WithTSA(ctx context.Context) (*tsa.Server, error) {
-	if e.TSA != nil {
-		return e.TSA, nil
-	}
-	if err := e.WithCA(ctx); err != nil {
-		return nil, err
-	}
-	key, err := e.Keys.FindKey(ctx, tsaKeyLabel)
-	if errors.Is(err, hsm.ErrKeyNotFound) {
-		key, err = e.Keys.GenerateKey(ctx, tsaKeyLabel)
-	}
+// openTSA opens the built-in time-stamping authority: its key in the HSM (created on
+// first use) and its certificate from the development CA (issued on first use, renewed
+// before it ends, recorded in the store so that OCSP answers for it). It needs the CA.
+func (e *Env) openTSA(ctx context.Context) error {
+	key, err := e.Keys.FindOrGenerateKey(ctx, tsaKeyLabel)
 	if err != nil {
-		return nil, fmt.Errorf("tsa key: %w", err)
+		return fmt.Errorf("tsa key: %w", err)
 	}
 	path := filepath.Join(e.Cfg.DataDir, "ca", "tsa.pem")
 	cert, err := readPEMCert(path)
 	if err != nil || !samePublicKey(cert, key.Public()) || time.Until(cert.NotAfter) < tsaRenewBefore {
 		if cert, err = e.CA.IssueTSA(ctx, key.Public(), "Paraphe Development TSA"); err != nil {
-			return nil, fmt.Errorf("tsa certificate: %w", err)
+			return fmt.Errorf("tsa certificate: %w", err)
 		}
 		if err := writePEMCert(path, cert); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := e.Store.RecordCertificate(ctx, device.Certificate{Serial: cert.SerialNumber.Text(16), DER: cert.Raw,
 		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter}); err != nil {
-		return nil, fmt.Errorf("tsa certificate: %w", err)
+		return fmt.Errorf("tsa certificate: %w", err)
 	}
 	scfg := tsa.ServerConfig{Logger: e.Log, Accuracy: time.Duration(e.Cfg.TSA.ServerAccuracy)}
 	if e.Cfg.TSA.ServerPolicy != "" {
 		if scfg.Policy, err = tsa.ParseOID(e.Cfg.TSA.ServerPolicy); err != nil {
-			return nil, fmt.Errorf("config: tsa.serverPolicy: %w", err)
+			return fmt.Errorf("config: tsa.serverPolicy: %w", err)
 		}
 	}
 	srv, err := tsa.NewServer(key, cert, e.CA.Chain(), e.Store, scfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.TSA = srv
 	e.TSACert = cert
-	return srv, nil
+	return nil
 }
 
 func readPEMCert(path string) (*x509.Certificate, error) {
@@ -96,9 +85,11 @@ func samePublicKey(cert *x509.Certificate, pub any) bool {
 }
 
 // timestamper is the RFC 3161 client signatures use: the configured TSAs, in order, or by
-// default this server's own TSA, checked against the development root. Wherever this
-// server's own /tsa is among them it is asked in-process (builtinTSA): the server's own
-// time-stamps must not queue behind, or be refused by, the per-address limit of /tsa.
+// default this server's own TSA, checked against the development root. When this
+// process opened the built-in TSA (Build), wherever this server's own /tsa is among them
+// it is asked in-process: the server's own time-stamps must not queue behind, or be
+// refused by, the per-address limit of /tsa. Elsewhere (operator commands) every TSA is
+// asked over HTTP.
 func (e *Env) timestamper() (*tsa.Client, error) {
 	urls := e.Cfg.TSA.URLs
 	own := strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"
@@ -112,7 +103,10 @@ func (e *Env) timestamper() (*tsa.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.WithLocal(own, builtinTSA{e}), nil
+	if e.TSA != nil {
+		c = c.WithLocal(own, e.TSA)
+	}
+	return c, nil
 }
 
 // servesBuiltinTSA reports whether POST /tsa is public: when no TSA is configured (the
@@ -121,15 +115,4 @@ func (e *Env) timestamper() (*tsa.Client, error) {
 func (e *Env) servesBuiltinTSA() bool {
 	own := strings.TrimRight(e.Cfg.BaseURL(), "/") + "/tsa"
 	return len(e.Cfg.TSA.URLs) == 0 || slices.Contains(e.Cfg.TSA.URLs, own)
-}
-
-// builtinTSA answers time-stamp requests with this process's own TSA, once NewService has
-// opened it (before any request is served).
-type builtinTSA struct{ e *Env }
-
-func (b builtinTSA) Respond(ctx context.Context, req []byte) ([]byte, error) {
-	if b.e.TSA == nil {
-		return nil, errors.New("app: the built-in TSA is not open")
-	}
-	return b.e.TSA.Respond(ctx, req)
 }

@@ -25,15 +25,12 @@ import (
 // that subscription; another user's request does not; a 410 drops the subscription.
 func TestWebPushEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	e, err := app.Open(ctx, testEnv.Cfg, app.NewLogger("error"))
+	svc, err := app.Build(ctx, testEnv.Cfg, app.NewLogger("error"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	svc, err := e.NewService(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer svc.Close()
+	e := svc
 	if svc.WebPush == nil {
 		t.Fatal("Web Push is not on by default")
 	}

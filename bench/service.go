@@ -33,6 +33,7 @@ const benchPIN = "71294"
 // runs it (same http.Server timeouts, background workers running).
 type service struct {
 	env    *app.Env
+	svc    *app.Service
 	srv    *http.Server
 	base   string
 	apiKey string
@@ -83,19 +84,14 @@ func startService(ctx context.Context, sc serviceConfig) (*service, error) {
 		logTo = io.MultiWriter(tail, sc.logTo)
 	}
 	log := slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	env, err := app.Open(ctx, cfg, log)
+	svc, err := app.Build(ctx, cfg, log)
 	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	svc, err := env.NewService(ctx)
-	if err != nil {
-		env.Close()
 		ln.Close()
 		return nil, err
 	}
 	s := &service{
-		env:    env,
+		env:    svc.Env,
+		svc:    svc,
 		errLog: tail,
 		base:   "http://" + ln.Addr().String(),
 		srv: &http.Server{
@@ -115,7 +111,7 @@ func startService(ctx context.Context, sc serviceConfig) (*service, error) {
 	s.stopBG = stop
 	s.wg.Go(func() { svc.RunWorkers(bg, log) })
 	s.wg.Go(func() { s.srv.Serve(ln) })
-	created, err := env.Integrators().Add(ctx, "bench")
+	created, err := svc.Integrators.Add(ctx, "bench")
 	if err != nil {
 		s.close()
 		return nil, err
@@ -188,7 +184,7 @@ func (s *service) newDevices(ctx context.Context, n, par int) ([]*dev, error) {
 	errs := make([]error, n)
 	sem := make(chan struct{}, max(par, 1))
 	var wg sync.WaitGroup
-	devices := s.env.Devices()
+	devices := s.svc.Devices
 	for i := range out {
 		s.users++
 		seq := s.users

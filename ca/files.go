@@ -68,3 +68,11 @@ func writeCertFile(path string, cert *x509.Certificate) error {
 	}
 	return nil
 }
+
+// Exists reports whether dir holds a CA: its root certificate. Open creates a CA where
+// none exists, fixing in its certificates the URLs of Config.BaseURL; a caller that
+// cannot know the URL the server will publish checks Exists first.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, fileRoot))
+	return err == nil
+}

@@ -37,9 +37,6 @@ func cmdIntegratorsAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	if err := e.WithHSM(ctx); err != nil {
-		return err
-	}
 	out, err := e.Integrators().Add(ctx, pos[0], redirects...)
 	if err != nil {
 		return err
@@ -70,12 +67,12 @@ func cmdUsersAdd(ctx context.Context, args []string) error {
 	if n.GivenName == "" || n.Surname == "" || n.Email == "" || n.Phone == "" {
 		return usagef("users add needs --given-name, --surname, --email and --phone")
 	}
-	e, err := open(ctx, &c)
+	d, err := openDomain(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	out, err := e.Devices().AddUser(ctx, n)
+	defer d.Close()
+	out, err := d.Devices.AddUser(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -195,23 +192,39 @@ func cmdAuditCheckpoint(ctx context.Context, args []string) error {
 	return printJSON(api.NewCheckpointOut(cp))
 }
 
-// open loads the configuration and opens the store. An operator command
-// that finds no data folder creates one, as serve does, but says so on
-// stderr: a command run with another --data than the server's would
-// otherwise quietly work on a second, empty service.
+// open loads the configuration and opens the store, the HSM token and the audit log
+// (app.Open). An operator command that finds no data folder creates one, as serve
+// does, but says so on stderr: a command run with another --data than the server's
+// would otherwise quietly work on a second, empty service.
 func open(ctx context.Context, c *common) (*app.Env, error) {
 	cfg, err := c.load()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "paraphe: no data folder at %s: creating a new one (a server started with another --data, or make run DATA=..., does not see it; pass the same --data)\n", cfg.DataDir)
-	}
+	warnNewDataFolder(cfg.DataDir)
 	return app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
 }
 
+// warnNewDataFolder says on stderr that a command is about to create a data folder.
+func warnNewDataFolder(dir string) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "paraphe: no data folder at %s: creating a new one (a server started with another --data, or make run DATA=..., does not see it; pass the same --data)\n", dir)
+	}
+}
+
+// openDomain loads the configuration and builds the domain services over the data
+// folder's existing CA (app.BuildDomain). Only paraphe serve creates the CA, with the
+// URLs it serves: on a data folder without one, these commands stop and say so.
+func openDomain(ctx context.Context, c *common) (*app.Domain, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	return app.BuildDomain(ctx, cfg, app.NewLogger(cfg.LogLevel))
+}
+
 // userCommand parses the flags of a "users VERB ID" command and opens the domain.
-func userCommand(ctx context.Context, verb string, args []string, extra func(*flag.FlagSet)) (*app.Env, *app.Domain, string, error) {
+func userCommand(ctx context.Context, verb string, args []string, extra func(*flag.FlagSet)) (*app.Domain, string, error) {
 	fs := flag.NewFlagSet("users "+verb, flag.ContinueOnError)
 	var c common
 	c.register(fs)
@@ -220,29 +233,24 @@ func userCommand(ctx context.Context, verb string, args []string, extra func(*fl
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return nil, nil, "", usageError{err.Error()}
+		return nil, "", usageError{err.Error()}
 	}
 	if err := wantArgs(pos, 1, "users "+verb+" [--data DIR] USER_ID"); err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
-	e, err := open(ctx, &c)
+	d, err := openDomain(ctx, &c)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
-	d, err := e.Domain(ctx)
-	if err != nil {
-		e.Close()
-		return nil, nil, "", err
-	}
-	return e, d, pos[0], nil
+	return d, pos[0], nil
 }
 
 func cmdUsersReactivate(ctx context.Context, args []string) error {
-	e, d, id, err := userCommand(ctx, "reactivate", args, nil)
+	d, id, err := userCommand(ctx, "reactivate", args, nil)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer d.Close()
 	out, err := d.Accounts.Reactivate(ctx, id)
 	if err != nil {
 		return err
@@ -251,11 +259,11 @@ func cmdUsersReactivate(ctx context.Context, args []string) error {
 }
 
 func cmdUsersBlock(ctx context.Context, args []string) error {
-	e, d, id, err := userCommand(ctx, "block", args, nil)
+	d, id, err := userCommand(ctx, "block", args, nil)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer d.Close()
 	if err := d.Accounts.Block(ctx, id, audit.Operator); err != nil {
 		return err
 	}
@@ -299,21 +307,17 @@ func cmdEvidence(ctx context.Context, args []string) error {
 	if err := wantArgs(pos, 1, "evidence [--data DIR] REQUEST_ID"); err != nil {
 		return err
 	}
-	e, err := open(ctx, &c)
+	d, err := openDomain(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	d, err := e.Domain(ctx)
-	if err != nil {
-		return err
-	}
+	defer d.Close()
 	ev, err := d.Requests.EvidenceAny(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	rec := api.NewEvidenceRecord(ev)
-	cp, err := e.Checkpoint(ctx)
+	cp, err := d.Checkpoint(ctx)
 	if err != nil {
 		return err
 	}
@@ -334,14 +338,15 @@ func cmdKeysMigrate(ctx context.Context, args []string) error {
 	if err := wantArgs(pos, 0, "keys migrate [--data DIR]"); err != nil {
 		return err
 	}
-	e, err := open(ctx, &c)
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	e, err := app.OpenCA(ctx, cfg, app.NewLogger(cfg.LogLevel))
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if err := e.WithCA(ctx); err != nil {
-		return err
-	}
 	m, err := e.MigrateKeys(ctx)
 	if err != nil {
 		return err

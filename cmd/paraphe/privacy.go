@@ -5,8 +5,6 @@ import (
 	"flag"
 	"os"
 	"time"
-
-	"github.com/paraphe/paraphe/account"
 )
 
 func cmdUsersExport(ctx context.Context, args []string) error {
@@ -24,13 +22,12 @@ func cmdUsersExport(ctx context.Context, args []string) error {
 	if *format != "json" && *format != "csv" {
 		return usagef("users export: --format must be json or csv")
 	}
-	e, err := open(ctx, &c)
+	d, err := openDomain(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	// Export reads the store and writes the audit log: no HSM needed.
-	ex, err := account.New(e.Store, nil, nil, e.Audit, nil, e.Log).Export(ctx, pos[0])
+	defer d.Close()
+	ex, err := d.Accounts.Export(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -41,11 +38,11 @@ func cmdUsersExport(ctx context.Context, args []string) error {
 }
 
 func cmdUsersErase(ctx context.Context, args []string) error {
-	e, d, id, err := userCommand(ctx, "erase", args, nil)
+	d, id, err := userCommand(ctx, "erase", args, nil)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer d.Close()
 	out, err := d.Accounts.Erase(ctx, id)
 	if err != nil {
 		return err

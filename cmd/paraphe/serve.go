@@ -74,15 +74,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	_, statErr := os.Stat(cfg.DataDir)
 	firstStart := errors.Is(statErr, os.ErrNotExist)
 
-	e, err := app.Open(ctx, cfg, log)
+	svc, err := app.Build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	svc, err := e.NewService(ctx)
-	if err != nil {
-		return err
-	}
+	defer svc.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -127,7 +123,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("paraphe listening", "addr", ln.Addr().String(), "tls", tlsConf != nil, "behindTLSProxy", cfg.BehindTLSProxy,
-		"data", cfg.DataDir, "postgres", e.Store.Postgres())
+		"data", cfg.DataDir, "postgres", svc.Store.Postgres())
 	printNextSteps(cfg.DataDir, scheme+"://"+ln.Addr().String(), firstStart)
 
 	select {

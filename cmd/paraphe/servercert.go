@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+
+	"github.com/paraphe/paraphe/app"
 )
 
 // cmdCAServerCert issues a development TLS server certificate from the development CA
@@ -29,14 +31,18 @@ func cmdCAServerCert(ctx context.Context, args []string) error {
 	if len(hosts) == 0 {
 		return usagef("usage: paraphe ca server-cert [--cert FILE] [--key FILE] HOST-OR-IP...")
 	}
-	e, err := open(ctx, &c)
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	// The one operator command that creates a missing CA, as before the first start of
+	// a TLS server (README): its URLs are those of the configuration (publicURL).
+	warnNewDataFolder(cfg.DataDir)
+	e, err := app.InitCA(ctx, cfg, app.NewLogger(cfg.LogLevel))
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if err := e.WithCA(ctx); err != nil {
-		return err
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
