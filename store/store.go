@@ -38,7 +38,8 @@ type Store struct {
 
 // Open connects, migrates the schema and returns a Store.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true}
+	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true,
+		SkipDefaultTransaction: true}
 	var (
 		db, rdb *gorm.DB
 		err     error
@@ -73,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// at BEGIN so two processes (server and CLI) never deadlock on an upgrade;
 		// secure_delete overwrites deleted content so erased personal data leaves the file.
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(15000)", "foreign_keys(1)", "secure_delete(1)", "synchronous(NORMAL)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(15000)", "foreign_keys(1)", "secure_delete(1)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
@@ -83,6 +84,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if rdb, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg); err == nil {
 				if rsql, rerr := rdb.DB(); rerr == nil {
 					rsql.SetMaxOpenConns(readers)
+					rsql.SetMaxIdleConns(readers)
 				}
 			}
 		}

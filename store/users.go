@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -123,8 +125,15 @@ func (s *Store) UseNonce(ctx context.Context, deviceID, nonce string, keepUntil 
 // device.ErrPINBusy when the remaining attempts are all being judged. However many calls
 // race, at most max PINs are judged between two right ones.
 func (s *Store) ReservePINAttempt(ctx context.Context, userID string, max int) (int, error) {
+	// The usual case in one statement: the attempt is taken and its number read back.
 	var n int
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Raw("UPDATE users SET pin_failures = pin_failures + 1 WHERE id = ? AND locked = ? AND pin_failures < ? RETURNING pin_failures",
+		userID, false, max).Row().Scan(&n)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return n, err
+	}
+	// No attempt left to take: say why (locked, busy or no such user) from one snapshot.
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE users SET pin_failures = pin_failures + 1 WHERE id = ? AND locked = ? AND pin_failures < ?", userID, false, max)
 		if res.Error != nil {
 			return res.Error
@@ -179,33 +188,46 @@ func (s *Store) PINAttemptUnjudged(ctx context.Context, userID string) error {
 	return s.db.WithContext(ctx).Exec("UPDATE users SET pin_failures = pin_failures - 1 WHERE id = ? AND locked = ? AND pin_failures > 0", userID, false).Error
 }
 
-// Identity tells the signer whether a user can sign and with which key.
+// Identity tells the signer whether a user can sign and with which key. One statement
+// reads the user, the current certificate unless revoked, and the count of active
+// devices (it runs twice in every request: at creation and before signing).
 func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, error) {
-	var u userRow
-	if err := s.rdb.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
-		if isNotFound(err) {
-			return signer.Identity{}, signer.ErrSignerNotFound
-		}
+	var (
+		id, status, serial nullString
+		keyRef, der        []byte
+		locked             bool
+		active             int64
+	)
+	err := s.rdb.WithContext(ctx).Raw(`SELECT u.id, u.status, u.key_ref, u.cert_serial, u.locked, c.der,
+		(SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.status = ?)
+		FROM users u LEFT JOIN certificates c ON c.serial = u.cert_serial AND c.revoked_at IS NULL
+		WHERE u.id = ?`, string(device.DeviceActive), userID).Row().Scan(&id, &status, &keyRef, &serial, &locked, &der, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signer.Identity{}, signer.ErrSignerNotFound
+	}
+	if err != nil {
 		return signer.Identity{}, err
 	}
-	id := signer.Identity{UserID: u.ID, Blocked: u.Status == string(device.UserBlocked), KeyRef: hsm.KeyRef(u.KeyRef)}
-	if u.Status != string(device.UserActive) || u.CertSerial == "" || u.Locked {
-		return id, nil
+	out := signer.Identity{UserID: string(id), Blocked: status == nullString(device.UserBlocked), KeyRef: hsm.KeyRef(keyRef)}
+	if status != nullString(device.UserActive) || serial == "" || locked || der == nil {
+		return out, nil
 	}
-	var c certificateRow
-	if err := s.rdb.WithContext(ctx).Where("serial = ? AND revoked_at IS NULL", u.CertSerial).Take(&c).Error; err != nil {
-		if isNotFound(err) {
-			return id, nil
-		}
-		return id, err
+	out.CertificateDER = der
+	out.Enrolled = active > 0
+	return out, nil
+}
+
+// nullString scans a text column that may be NULL (a column added to an existing
+// table by a later migration) as "".
+type nullString string
+
+func (n *nullString) Scan(v any) error {
+	var ns sql.NullString
+	if err := ns.Scan(v); err != nil {
+		return err
 	}
-	var active int64
-	if err := s.rdb.WithContext(ctx).Model(&deviceRow{}).Where("user_id = ? AND status = ?", u.ID, string(device.DeviceActive)).Count(&active).Error; err != nil {
-		return id, err
-	}
-	id.CertificateDER = c.DER
-	id.Enrolled = active > 0
-	return id, nil
+	*n = nullString(ns.String)
+	return nil
 }
 
 func fromUser(u *device.User) *userRow {
