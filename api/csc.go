@@ -35,7 +35,7 @@ type CSC interface {
 	SignHash(ctx context.Context, p *csc.Principal, in csc.SignHashRequest) ([]string, string, error)
 	SignPolling(ctx context.Context, p *csc.Principal, responseID string) ([]string, error)
 	SignDoc(ctx context.Context, p *csc.Principal, in csc.SignDocRequest) ([]string, error)
-	Timestamp(ctx context.Context, hash, hashAlgorithmOID string) ([]byte, error)
+	Timestamp(ctx context.Context, hash, hashAlgorithmOID, nonce string) ([]byte, error)
 }
 
 const ctxCSC = "paraphe.csc"
@@ -714,6 +714,7 @@ func (s *server) cscSignDoc(c *gin.Context) {
 type cscTimestampIn struct {
 	Hash             string `json:"hash"`
 	HashAlgorithmOID string `json:"hashAlgorithmOID"`
+	HashAlgo         string `json:"hashAlgo"` // v1.0.4.0's name
 	Nonce            string `json:"nonce"`
 }
 
@@ -726,7 +727,11 @@ func (s *server) cscTimestamp(c *gin.Context) {
 	if !s.cscJSON(c, s.Limits.JSONBody, &in) || !requireService(c) {
 		return
 	}
-	tok, err := s.CSC.Timestamp(c.Request.Context(), in.Hash, in.HashAlgorithmOID)
+	oid := in.HashAlgorithmOID
+	if oid == "" {
+		oid = in.HashAlgo
+	}
+	tok, err := s.CSC.Timestamp(c.Request.Context(), in.Hash, oid, in.Nonce)
 	if err != nil {
 		cscFail(c, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/timestamp"
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/device/client"
 	"github.com/paraphe/paraphe/pdf"
@@ -263,6 +265,28 @@ func TestCSCConformance(t *testing.T) {
 	// 11.11 signatures/timestamp.
 	run(t, example{"timestamp", "/csc/v2/signatures/timestamp", map[string]any{"hash": newHash(), "hashAlgorithmOID": oidSHA256,
 		"clientData": "12345678"}, 200, []string{"timestamp"}})
+	// The client's nonce is in the token (v1's field name hashAlgo works too); a nonce that
+	// is not hexadecimal is refused.
+	for _, tc := range []struct {
+		name, path, algField string
+	}{{"v2", "/csc/v2/signatures/timestamp", "hashAlgorithmOID"}, {"v1", "/csc/v1/signatures/timestamp", "hashAlgo"}} {
+		const nonce = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+		ts := run(t, example{"timestamp with nonce " + tc.name, tc.path, map[string]any{"hash": newHash(), tc.algField: oidSHA256,
+			"nonce": nonce}, 200, []string{"timestamp"}})
+		der, err := base64.StdEncoding.DecodeString(ts["timestamp"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := timestamp.Parse(der)
+		if err != nil {
+			t.Fatalf("%s: token: %v", tc.name, err)
+		}
+		if want, _ := new(big.Int).SetString(nonce, 16); info.Nonce == nil || info.Nonce.Cmp(want) != 0 {
+			t.Errorf("%s: token nonce %v, want %s", tc.name, info.Nonce, nonce)
+		}
+	}
+	run(t, example{"timestamp, bad nonce", "/csc/v2/signatures/timestamp", map[string]any{"hash": newHash(), "hashAlgorithmOID": oidSHA256,
+		"nonce": "not-hex"}, 400, []string{"error", "error_description"}})
 	// v1.0.4.0: info, and signHash with hash/hashAlgo and a v2 SAD.
 	v1 := run(t, example{"v1 info", "/csc/v1/info", map[string]any{"lang": "en-US"}, 200, []string{"specs", "methods", "authType", "oauth2"}}, "")
 	if v1["specs"] != "1.0.4.0" {

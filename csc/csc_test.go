@@ -148,3 +148,25 @@ func FuzzAuthorizeAsk(f *testing.F) {
 		}
 	})
 }
+
+func TestParseNonce(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"0a1b2c", true},
+		{"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", true},
+		{"1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", false}, // 65 digits
+		{"00", false},
+		{"-1", false},
+		{"+1", false},
+		{"0x10", false},
+		{"12 34", false},
+		{"zz", false},
+	}
+	for _, tt := range tests {
+		if _, ok := parseNonce(tt.in); ok != tt.ok {
+			t.Errorf("parseNonce(%q) ok=%v, want %v", tt.in, ok, tt.ok)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package csc
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -9,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"time"
 
-	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/signer"
 )
@@ -137,13 +138,19 @@ func (c *Config) defaults() {
 	}
 }
 
+// Timestamper asks a time-stamping authority for a token over a digest, carrying the
+// given nonce (nil: one of its own).
+type Timestamper interface {
+	TimestampWithNonce(ctx context.Context, digest []byte, hash crypto.Hash, nonce *big.Int) ([]byte, error)
+}
+
 // Deps are the Service's collaborators.
 type Deps struct {
 	Store      Store
 	Clients    Clients
 	Requests   Requests
 	Identities Identities
-	TSA        cades.Timestamper   // signatures/timestamp; nil: not offered
+	TSA        Timestamper         // signatures/timestamp; nil: not offered
 	Chain      []*x509.Certificate // CA certificates above the signers' (issuing first)
 	Now        func() time.Time
 	Log        *slog.Logger

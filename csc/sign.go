@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
+	"strings"
 
 	"github.com/paraphe/paraphe/signer"
 )
@@ -274,8 +276,9 @@ func (s *Service) SignDoc(ctx context.Context, p *Principal, in SignDocRequest) 
 	return out, nil
 }
 
-// Timestamp serves signatures/timestamp: an RFC 3161 token over a hash.
-func (s *Service) Timestamp(ctx context.Context, hash, hashAlgorithmOID string) ([]byte, error) {
+// Timestamp serves signatures/timestamp: an RFC 3161 token over a hash. A nonce, when
+// given (hexadecimal, as CSC asks), goes into the request and the token must carry it.
+func (s *Service) Timestamp(ctx context.Context, hash, hashAlgorithmOID, nonce string) ([]byte, error) {
 	if s.TSA == nil {
 		return nil, &Error{Status: http.StatusNotImplemented, Code: CodeInvalidRequest, Description: "No time-stamping authority is configured"}
 	}
@@ -290,7 +293,15 @@ func (s *Service) Timestamp(ctx context.Context, hash, hashAlgorithmOID string) 
 	if !ok || len(d) != h.Size() {
 		return nil, invalidParam("hash")
 	}
-	tok, err := s.TSA.Timestamp(ctx, d, h)
+	var n *big.Int
+	if nonce != "" {
+		var ok bool
+		n, ok = parseNonce(nonce)
+		if !ok {
+			return nil, invalidParam("nonce")
+		}
+	}
+	tok, err := s.TSA.TimestampWithNonce(ctx, d, h, n)
 	if err != nil {
 		return nil, fmt.Errorf("csc: timestamp: %w", err)
 	}
@@ -304,3 +315,20 @@ var Methods = []string{"info", "oauth2/authorize", "oauth2/token", "oauth2/revok
 
 // MethodsV1 lists the v1.0.4.0 methods served under /csc/v1/.
 var MethodsV1 = []string{"info", "credentials/list", "credentials/info", "signatures/signHash", "signatures/timestamp"}
+
+// parseNonce reads a CSC nonce: hexadecimal, positive, at most 256 bits (64 digits).
+func parseNonce(s string) (*big.Int, bool) {
+	if len(s) > 64 {
+		return nil, false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return nil, false
+		}
+	}
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok || n.Sign() <= 0 {
+		return nil, false
+	}
+	return n, true
+}

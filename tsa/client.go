@@ -65,6 +65,8 @@ var (
 	ErrAllFailed = errkind.New(errkind.Upstream, "tsa: every time-stamping authority failed")
 	// ErrInvalidDigest reports a digest or hash the client does not send.
 	ErrInvalidDigest = errors.New("tsa: unsupported hash or digest length")
+	// ErrInvalidNonce reports a caller's nonce the client does not send.
+	ErrInvalidNonce = errors.New("tsa: invalid nonce")
 	// ErrHTTP reports a transport failure, an HTTP status other than 200, a
 	// wrong content type or an oversized answer.
 	ErrHTTP = errors.New("tsa: http exchange failed")
@@ -197,6 +199,17 @@ func sameURL(u *url.URL) string {
 // (credentials redacted). The caller's ctx bounds the whole call; once it
 // is done no further TSA is tried.
 func (c *Client) Timestamp(ctx context.Context, digest []byte, hash crypto.Hash) ([]byte, error) {
+	return c.TimestampWithNonce(ctx, digest, hash, nil)
+}
+
+// TimestampWithNonce is Timestamp with the caller's nonce in the request, for a caller
+// that checks the token itself (CSC's signatures/timestamp); the token must carry that
+// nonce, as it must carry the client's own random one when nonce is nil. The nonce must
+// be positive and at most 256 bits long.
+func (c *Client) TimestampWithNonce(ctx context.Context, digest []byte, hash crypto.Hash, nonce *big.Int) ([]byte, error) {
+	if nonce != nil && (nonce.Sign() <= 0 || nonce.BitLen() > 256) {
+		return nil, fmt.Errorf("%w: the nonce must be a positive number of at most 256 bits", ErrInvalidNonce)
+	}
 	if _, ok := hashOID(hash); !ok || len(digest) != hash.Size() {
 		return nil, fmt.Errorf("%w: %v with %d bytes", ErrInvalidDigest, hash, len(digest))
 	}
@@ -206,7 +219,7 @@ func (c *Client) Timestamp(ctx context.Context, digest []byte, hash crypto.Hash)
 			errs = append(errs, fmt.Errorf("tsa: %w", err))
 			break
 		}
-		token, err := c.tryRetrying(ctx, u, digest, hash)
+		token, err := c.tryRetrying(ctx, u, digest, hash, nonce)
 		if err == nil {
 			return token, nil
 		}
@@ -226,10 +239,10 @@ func (e *busyError) Error() string { return fmt.Sprintf("HTTP status %d", e.stat
 
 // tryRetrying asks one TSA, again after a pause when it says it is busy
 // (see maxRetries), as long as the caller's deadline leaves time for it.
-func (c *Client) tryRetrying(ctx context.Context, u *url.URL, digest []byte, hash crypto.Hash) ([]byte, error) {
+func (c *Client) tryRetrying(ctx context.Context, u *url.URL, digest []byte, hash crypto.Hash, nonce *big.Int) ([]byte, error) {
 	wait := retryBase
 	for attempt := 0; ; attempt++ {
-		token, err := c.try(ctx, u, digest, hash)
+		token, err := c.try(ctx, u, digest, hash, nonce)
 		var busy *busyError
 		if err == nil || attempt == maxRetries || !errors.As(err, &busy) {
 			return token, err
@@ -271,13 +284,16 @@ type expectation struct {
 	sent, recvd time.Time
 }
 
-// try asks one TSA.
-func (c *Client) try(ctx context.Context, u *url.URL, digest []byte, hash crypto.Hash) ([]byte, error) {
-	nb := make([]byte, nonceBytes)
-	if _, err := rand.Read(nb); err != nil {
-		return nil, fmt.Errorf("tsa: nonce: %w", err)
+// try asks one TSA, with the given nonce or, when it is nil, a random one.
+func (c *Client) try(ctx context.Context, u *url.URL, digest []byte, hash crypto.Hash, nonce *big.Int) ([]byte, error) {
+	if nonce == nil {
+		nb := make([]byte, nonceBytes)
+		if _, err := rand.Read(nb); err != nil {
+			return nil, fmt.Errorf("tsa: nonce: %w", err)
+		}
+		nonce = new(big.Int).SetBytes(nb)
 	}
-	exp := expectation{digest: digest, hash: hash, nonce: new(big.Int).SetBytes(nb), policy: c.policy}
+	exp := expectation{digest: digest, hash: hash, nonce: nonce, policy: c.policy}
 	tsq, err := (&timestamp.Request{HashAlgorithm: hash, HashedMessage: digest, Certificates: true,
 		Nonce: exp.nonce, TSAPolicyOID: c.policy}).Marshal()
 	if err != nil {
