@@ -246,7 +246,8 @@ func TestRunTiny(t *testing.T) {
 	}
 }
 
-// TestRunUsersTiny: a few users of each storage; wrapped keys add no token object.
+// TestRunUsersTiny: a few users of each storage at two sizes; wrapped keys add no token
+// object, every figure is measured, and bad plans are refused.
 func TestRunUsersTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("enrolls users on a real token (a few seconds)")
@@ -254,20 +255,61 @@ func TestRunUsersTiny(t *testing.T) {
 	if _, err := hsm.FindSoftHSMModule(); err != nil {
 		t.Skip("SoftHSM2 is not installed (apt-get install softhsm2):", err)
 	}
-	rep, err := RunUsers(context.Background(), 3, nil)
+	rep, err := RunUsers(context.Background(), UsersPlan{Users: []int{3, 6}, Probes: 2, Signatures: 1, Parallel: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, wr := rep.Storage["token"], rep.Storage["wrapped"]
-	if tok.ObjectsAdded != 6 || wr.ObjectsAdded > 1 {
-		t.Errorf("objects added: token %d (want 6: a key pair each), wrapped %d (want at most the key-encryption key)", tok.ObjectsAdded, wr.ObjectsAdded)
+	if len(rep.Rows) != 4 {
+		t.Fatalf("%d rows, want 4: %+v", len(rep.Rows), rep.Rows)
 	}
-	for name, row := range rep.Storage {
-		if row.ApproveMs.N != usersProbes || row.ApproveMs.P50 <= 0 || row.EnrollPerSec <= 0 {
-			t.Errorf("%s: %+v", name, row)
+	wantAdded := map[string][]int{"token": {6, 12}, "wrapped": {0, 0}}
+	for i, row := range rep.Rows {
+		st, n := []string{"token", "token", "wrapped", "wrapped"}[i], []int{3, 6}[i%2]
+		if row.KeyStorage != st || row.Users != n {
+			t.Errorf("row %d is %s at %d, want %s at %d", i, row.KeyStorage, row.Users, st, n)
+		}
+		if want := wantAdded[st][i%2]; row.ObjectsAdded != want && !(st == "wrapped" && row.ObjectsAdded == 1) {
+			t.Errorf("%s at %d: %d token objects added, want %d (a key pair per token user; wrapped: at most the key-encryption key)", st, n, row.ObjectsAdded, want)
+		}
+		if row.ApproveMs.N != 2 || row.ApproveMs.P50 <= 0 || row.EnrollPerSec <= 0 || row.EnrollSeconds <= 0 ||
+			row.EnrollMs.N != 3 || row.AddUserMs.N != 3 || row.FirstSignMs.N != 1 || row.SignMs.N != 1 || row.SignPerSec <= 0 {
+			t.Errorf("%s at %d: %+v", st, n, row)
 		}
 	}
-	if _, err := RunUsers(context.Background(), 0, nil); err == nil {
-		t.Error("--users 0 accepted")
+	if d := rep.Rows[2].TokenObjectsBefore - rep.Rows[1].TokenObjects; d != 0 && d != 1 {
+		t.Errorf("wrapped phase started with %d token objects, token phase ended with %d (want the same, or one more: the key-encryption key)", rep.Rows[2].TokenObjectsBefore, rep.Rows[1].TokenObjects)
+	}
+	// Only wrapped; more probes than users left unused: fewer probes, no failure.
+	only, err := RunUsers(context.Background(), UsersPlan{Users: []int{2}, Storages: []hsm.KeyStorage{hsm.StorageWrapped}, Probes: 5}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(only.Rows) != 1 || only.Rows[0].KeyStorage != "wrapped" || only.Rows[0].ApproveMs.N != 2 || only.Rows[0].FirstSignMs.N != 0 {
+		t.Errorf("wrapped only: %+v", only.Rows)
+	}
+	for _, bad := range []UsersPlan{{}, {Users: []int{0}}, {Users: []int{5, 5}}, {Users: []int{2}, Storages: []hsm.KeyStorage{"disk"}}} {
+		if _, err := RunUsers(context.Background(), bad, nil); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+// TestPickUnused: picks are spread, distinct, never reused, and stop when none is left.
+func TestPickUnused(t *testing.T) {
+	used := map[int]bool{}
+	a := pickUnused(10, 3, used)
+	b := pickUnused(10, 10, used)
+	if len(a) != 3 || len(b) != 7 || len(pickUnused(10, 1, used)) != 0 {
+		t.Fatalf("picks %v then %v", a, b)
+	}
+	if a[0] != 0 || a[1] != 3 || a[2] != 6 {
+		t.Errorf("first picks %v, want spread [0 3 6]", a)
+	}
+	seen := map[int]bool{}
+	for _, i := range append(a, b...) {
+		if seen[i] || i < 0 || i >= 10 {
+			t.Errorf("pick %d repeated or out of range", i)
+		}
+		seen[i] = true
 	}
 }
