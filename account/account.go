@@ -72,15 +72,27 @@ const publicBlockQueue = 256
 // are waiting already.
 var ErrBlockQueueFull = errkind.New(errkind.Unavailable, "account: too many block requests waiting; retry in a moment")
 
-// New returns a Service; now and log may be nil.
-func New(st Store, devices Devices, requests Requests, aud Auditor, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// Deps are the Service's collaborators. The service has nothing to tune.
+type Deps struct {
+	Store    Store
+	Devices  Devices
+	Requests Requests
+	Audit    Auditor
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives what goes wrong; nil: slog.Default().
+	Log *slog.Logger
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	return &Service{store: st, devices: devices, requests: requests, audit: aud, now: now, log: log,
+	return &Service{store: d.Store, devices: d.Devices, requests: d.Requests, audit: d.Audit, now: d.Now, log: d.Log,
 		publicBlocks: make(chan publicBlock, publicBlockQueue)}
 }
 

@@ -33,7 +33,7 @@ func (l *lookups) UsersByPhone(_ context.Context, phone string) ([]*device.User,
 // the queued work.
 func TestPublicBlocksQueued(t *testing.T) {
 	st := &lookups{seen: make(chan struct{}, publicBlockQueue+1)}
-	s := New(st, nil, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s := New(Deps{Store: st, Log: slog.New(slog.DiscardHandler)})
 	for range publicBlockQueue {
 		if err := s.RequestBlockByPhone("+32470000001", "Alice"); err != nil {
 			t.Fatal(err)

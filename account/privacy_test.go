@@ -92,7 +92,7 @@ func newFixture() (*Service, *fakeStore, *fakeDevices, *fakeAudit) {
 		Certificates: []CertificateData{{Serial: "ab12", NotBefore: t0, NotAfter: t0.Add(24 * time.Hour)}},
 	}
 	dev, aud := &fakeDevices{}, &fakeAudit{}
-	return New(st, dev, fakeRequests{}, aud, func() time.Time { return t0 }, nil), st, dev, aud
+	return New(Deps{Store: st, Devices: dev, Requests: fakeRequests{}, Audit: aud, Now: func() time.Time { return t0 }}), st, dev, aud
 }
 
 func TestExportFormats(t *testing.T) {

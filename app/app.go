@@ -94,7 +94,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Env, error
 		e.Close()
 		return nil, err
 	}
-	e.Audit = audit.New(st, nil).WithSealer(e.Keys.Sealer(AuditSealLabel))
+	e.Audit = audit.New(audit.Deps{Store: st, Sealer: e.Keys.Sealer(AuditSealLabel)})
 	return e, nil
 }
 
@@ -182,7 +182,7 @@ const (
 	// AuditSealLabel names the HSM secret key that seals audit entries.
 	AuditSealLabel = "paraphe-audit-seal"
 	// PINKeyLabel names the HSM secret key PIN verifiers come from.
-	PINKeyLabel = "paraphe-pin-verifier"
+	PINKeyLabel = device.DefaultPINKeyLabel
 	// VAPIDKeyLabel names the HSM key that signs Web Push messages (RFC 8292).
 	VAPIDKeyLabel = "paraphe-webpush-vapid"
 )
@@ -273,7 +273,7 @@ func (e *Env) Close() {
 
 // Integrators returns the integrator service, over the parts Open opened.
 func (e *Env) Integrators() *integrator.Service {
-	return integrator.NewService(e.Store, e.Keys, e.Audit, nil)
+	return integrator.New(integrator.Deps{Store: e.Store, MAC: e.Keys, Audit: e.Audit})
 }
 
 // The token's adapter satisfies the key interfaces of the packages it is given to.

@@ -8,33 +8,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/paraphe/paraphe/metrics"
-	"github.com/paraphe/paraphe/notify"
 	"github.com/paraphe/paraphe/store"
 )
-
-// countedStore counts PIN failures and webhook outcomes on their way to the store.
-type countedStore struct {
-	*store.Store
-	m *metrics.Metrics
-}
-
-func (s countedStore) PINAttemptWrong(ctx context.Context, userID string, n, max int) (bool, error) {
-	s.m.PINFailure()
-	return s.Store.PINAttemptWrong(ctx, userID, n, max)
-}
-
-func (s countedStore) RecordWebhookAttempt(ctx context.Context, id int64, a notify.Attempt) error {
-	switch {
-	case a.Delivered:
-		s.m.Webhook("delivered")
-	case a.NextAttemptAt == nil:
-		s.m.Webhook("given_up")
-	default:
-		s.m.Webhook("retry")
-	}
-	return s.Store.RecordWebhookAttempt(ctx, id, a)
-}
 
 // pendingGauge counts pending requests for each scrape, bounded so a slow database
 // cannot hold a scrape.

@@ -26,7 +26,6 @@ import (
 	"github.com/paraphe/paraphe/ratelimit"
 	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
-	"github.com/paraphe/paraphe/store"
 	"github.com/paraphe/paraphe/tsl"
 	"github.com/paraphe/paraphe/verify"
 	"github.com/paraphe/paraphe/web"
@@ -60,7 +59,6 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 	cfg := e.Cfg
 	m := metrics.New()
 	m.SetPendingFunc(pendingGauge(e.Store))
-	counted := countedStore{e.Store, m}
 	hub := notify.NewHub()
 	var push *notify.PushGateway
 	var err error
@@ -85,10 +83,11 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 		pushers = append(pushers, wp)
 	}
 	notifier := notify.NewNotifier(e.Store, hub, pushers, e.Log)
-	devices := device.NewService(counted, e.Keys, e.CA, e.Audit, device.Config{PINKeyLabel: PINKeyLabel, Country: cfg.Country}, nil, e.Log)
+	devices := device.New(device.Deps{Store: e.Store, HSM: e.Keys, Issuer: e.CA, Audit: e.Audit, Metrics: m, Log: e.Log},
+		device.Config{PINKeyLabel: PINKeyLabel, Country: cfg.Country})
 	integrators := e.Integrators()
 	policy := notify.CallbackPolicy{AllowLoopback: cfg.LoopbackCallbacks(), AllowPrivate: cfg.Webhooks.AllowPrivate}
-	hooks := notify.NewWebhooks(counted, integrators, notify.WebhookConfig{Policy: policy}, e.Log)
+	hooks := notify.NewWebhooks(notify.WebhookDeps{Store: e.Store, Secrets: integrators, Metrics: m, Log: e.Log}, notify.WebhookConfig{Policy: policy})
 	blobs, err := e.Blobs()
 	if err != nil {
 		return nil, err
@@ -98,12 +97,12 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 		return nil, err
 	}
 	eng := engine.New(engine.Deps{
-		Keys: e.Keys.Observed(m.HSMSign), Files: blobs, TSA: ts, Validation: caValidationData{a: e.CA, st: e.Store}, Chain: e.CA.Chain(),
+		Keys: e.Keys.Observed(m.HSMSign), Files: blobs, TSA: ts, Validation: engine.NewCAValidation(e.CA, e.Store), Chain: e.CA.Chain(),
 		Parallel: cfg.HSM.Sessions, // 0: the default pool, as the token's
 	})
 	requests := signer.New(signer.Deps{
 		Store: e.Store, Auths: e.Store, Ids: e.Store, Engine: eng, Approvals: devices, Metrics: m, Audit: e.Audit, Notify: notifier,
-		Webhooks: kicker{hooks}, Log: e.Log, Blobs: blobs,
+		Webhooks: hooks, Log: e.Log, Blobs: blobs,
 	}, signer.Config{
 		DefaultTTL: time.Duration(cfg.Requests.DefaultExpiry), MaxTTL: time.Duration(cfg.Requests.MaxExpiry),
 		IconChoices: cfg.Requests.IconChoices, MaxPending: cfg.Requests.MaxPending,
@@ -115,7 +114,7 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 		Env:     e,
 		Devices: devices, Requests: requests, Integrators: integrators, Hub: hub, Notifier: notifier, Webhooks: hooks, Metrics: m, Push: push, WebPush: wp,
 		CSC:      cscService,
-		Accounts: account.New(e.Store, devices, requests, e.Audit, nil, e.Log),
+		Accounts: account.New(account.Deps{Store: e.Store, Devices: devices, Requests: requests, Audit: e.Audit, Log: e.Log}),
 	}, nil
 }
 
@@ -198,7 +197,7 @@ func newService(ctx context.Context, d *Domain) (*Service, error) {
 	h, err := api.New(api.Deps{
 		Push: wp, App: web.App(), Demo: demo, BehindTLSProxy: e.Cfg.BehindTLSProxy,
 		Integrators: d.Integrators, Requests: d.Requests, DeviceRequests: d.Requests, Devices: d.Devices, Accounts: d.Accounts, Webhooks: d.Webhooks, Checkpoints: e,
-		PKI: pki{a: e.CA, pub: ca.NewPublicResponder(e.CA), st: e.Store}, Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
+		PKI: ca.NewPublished(e.CA, e.Store), Waiter: d.Hub, Events: e.Store, TSA: publicTSA,
 		Metrics: mainMetrics, HTTPStats: m,
 		RateLimit:      limiter("key", rl.PerKey, rl.PerKeyBurst),
 		IPLimit:        limiter("ip", rl.PerIP, rl.PerIPBurst),
@@ -223,11 +222,11 @@ func newService(ctx context.Context, d *Domain) (*Service, error) {
 // webPush builds the Web Push sender over the VAPID key.
 func (e *Env) webPush() (*webpush.Sender, error) {
 	wc := e.Cfg.WebPush
-	return webpush.NewSender(e.Store, webpush.Config{
-		Key: e.VAPIDKey, Subject: wc.Subject, TTL: time.Duration(wc.TTL),
+	return webpush.NewSender(webpush.Deps{Store: e.Store, Key: e.VAPIDKey, Log: e.Log}, webpush.Config{
+		Subject: wc.Subject, TTL: time.Duration(wc.TTL),
 		// Loopback push services only on a development server, as for webhooks.
 		Policy: notify.CallbackPolicy{AllowLoopback: wc.AllowLoopback && e.Cfg.IsDevelopment(), AllowPrivate: wc.AllowPrivate},
-	}, e.Log)
+	})
 }
 
 // demoIntegrator returns the integrator the demo page acts as: the one named in
@@ -249,17 +248,6 @@ func (e *Env) demoIntegrator(ctx context.Context, in *integrator.Service) (strin
 		return "", fmt.Errorf("demo integrator: %w", err)
 	}
 	return out.ID, nil
-}
-
-// kicker queues a webhook and wakes this process's sender at once.
-type kicker struct{ w *notify.Webhooks }
-
-func (k kicker) Enqueue(ctx context.Context, integratorID, requestID, url, status string) error {
-	if err := k.w.Enqueue(ctx, integratorID, requestID, url, status); err != nil {
-		return err
-	}
-	k.w.Kick()
-	return nil
 }
 
 // Worker is one periodic background job of the service: run every interval (and once at
@@ -355,28 +343,8 @@ func (s *Service) queueOwedWebhooks(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(owed) > 0 {
-		s.Webhooks.Kick()
-	}
 	return nil
 }
-
-// pki adapts the CA and the store's certificate records to the API. The public
-// revocation answers come from a cache (ca.PublicResponder), so that anonymous calls
-// cannot keep the CA keys busy.
-type pki struct {
-	a   *ca.Authority
-	pub *ca.PublicResponder
-	st  *store.Store
-}
-
-func (p pki) Root() *x509.Certificate    { return p.a.Root() }
-func (p pki) Issuing() *x509.Certificate { return p.a.Issuing() }
-func (p pki) OCSP(ctx context.Context, req []byte) ([]byte, error) {
-	return p.pub.OCSP(ctx, req, p.st)
-}
-func (p pki) CRL(ctx context.Context) ([]byte, error)     { return p.pub.CRL(ctx, p.st) }
-func (p pki) RootCRL(ctx context.Context) ([]byte, error) { return p.pub.RootCRL(ctx) }
 
 // PDFLimits converts the configured PDF limits (zero fields take pdf's defaults).
 func PDFLimits(l config.PDFLimits) pdf.Limits {

@@ -152,19 +152,22 @@ type Log struct {
 	sealer Sealer
 }
 
-// WithSealer makes the log seal every entry it appends and check every seal when it
-// verifies. It returns l.
-func (l *Log) WithSealer(s Sealer) *Log {
-	l.sealer = s
-	return l
+// Deps are the Log's collaborators. The log has nothing to tune.
+type Deps struct {
+	Store Store
+	// Sealer, when set, seals every entry the log appends, and the log checks every
+	// seal when it verifies; nil: entries are chained but not sealed.
+	Sealer Sealer
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
 }
 
-// New returns a Log. now may be nil (time.Now).
-func New(store Store, now func() time.Time) *Log {
-	if now == nil {
-		now = time.Now
+// New returns a Log.
+func New(d Deps) *Log {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Log{store: store, now: now}
+	return &Log{store: d.Store, now: d.Now, sealer: d.Sealer}
 }
 
 // Record appends an event and returns the stored entry.

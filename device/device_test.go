@@ -160,7 +160,7 @@ func TestNewUserValidate(t *testing.T) {
 }
 
 func TestActivationCodes(t *testing.T) {
-	s := NewService(nil, nil, nil, nil, Config{}, nil, nil)
+	s := New(Deps{}, Config{})
 	seen := map[string]bool{}
 	for range 200 {
 		code, act, err := s.newActivation("u", time.Now())

@@ -149,46 +149,91 @@ type Auditor interface {
 	Record(ctx context.Context, ev audit.Event) (audit.Entry, error)
 }
 
-// Config tunes the device service.
+// Metrics counts what operators watch; nil means none.
+type Metrics interface {
+	// PINFailure counts one wrong PIN.
+	PINFailure()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) PINFailure() {}
+
+// Defaults of Config (see Config.withDefaults).
+const (
+	// DefaultActivationTTL: 72 h leaves a weekend for a letter or an e-mail to arrive,
+	// short enough that a leaked code soon dies.
+	DefaultActivationTTL = 72 * time.Hour
+	// DefaultPINKeyLabel names the HSM secret key of PIN verifiers.
+	DefaultPINKeyLabel = "paraphe-pin-verifier"
+	// DefaultCountry is the countryName of certificates when neither the user nor the
+	// configuration gives one.
+	DefaultCountry = "BE"
+)
+
+// Config tunes the device service. Zero fields take the defaults above.
 type Config struct {
-	// ActivationTTL is how long an activation code works; 72 h leaves a weekend for a
-	// letter or an e-mail to arrive, short enough that a leaked code soon dies.
+	// ActivationTTL is how long an activation code works (DefaultActivationTTL).
 	ActivationTTL time.Duration
-	// PINKeyLabel is the HSM secret key used for PIN verifiers.
+	// PINKeyLabel is the HSM secret key used for PIN verifiers (DefaultPINKeyLabel).
 	PINKeyLabel string
-	// Country is the default countryName of certificates.
+	// Country is the default countryName of certificates (DefaultCountry).
 	Country string
+}
+
+// withDefaults fills the zero fields of c: the one place the service's defaults are set.
+func (c Config) withDefaults() Config {
+	if c.ActivationTTL == 0 {
+		c.ActivationTTL = DefaultActivationTTL
+	}
+	if c.PINKeyLabel == "" {
+		c.PINKeyLabel = DefaultPINKeyLabel
+	}
+	if c.Country == "" {
+		c.Country = DefaultCountry
+	}
+	return c
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Store  Store
+	HSM    HSM
+	Issuer Issuer // the CA: enrollment issues the signing certificate
+	Audit  Auditor
+	// Metrics counts PIN failures; nil: none.
+	Metrics Metrics
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives what goes wrong; nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Service runs enrollment, device authentication and PIN checks.
 type Service struct {
-	store  Store
-	hsm    HSM
-	issuer Issuer
-	audit  Auditor
-	cfg    Config
-	now    func() time.Time
-	log    *slog.Logger
+	store   Store
+	hsm     HSM
+	issuer  Issuer
+	audit   Auditor
+	metrics Metrics
+	cfg     Config
+	now     func() time.Time
+	log     *slog.Logger
 }
 
-// NewService wires a Service. now may be nil.
-func NewService(store Store, hsm HSM, issuer Issuer, aud Auditor, cfg Config, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// New returns a Service.
+func New(d Deps, cfg Config) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if cfg.ActivationTTL == 0 {
-		cfg.ActivationTTL = 72 * time.Hour
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	if cfg.PINKeyLabel == "" {
-		cfg.PINKeyLabel = "paraphe-pin-verifier"
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
 	}
-	if cfg.Country == "" {
-		cfg.Country = "BE"
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Service{store: store, hsm: hsm, issuer: issuer, audit: aud, cfg: cfg, now: now, log: log}
+	return &Service{store: d.Store, hsm: d.HSM, issuer: d.Issuer, audit: d.Audit, metrics: d.Metrics, cfg: cfg.withDefaults(),
+		now: d.Now, log: d.Log}
 }
 
 // NewUser is the input of AddUser.
@@ -473,6 +518,7 @@ func (s *Service) VerifyPIN(ctx context.Context, dev *Device, pin string) error 
 		}
 		return nil
 	}
+	s.metrics.PINFailure()
 	locked, err := s.store.PINAttemptWrong(sctx, u.ID, n, MaxPINFailures)
 	if err != nil {
 		return fmt.Errorf("device: count PIN failure: %w", err)

@@ -74,12 +74,22 @@ type Service struct {
 	now   func() time.Time
 }
 
-// NewService returns a Service; now may be nil.
-func NewService(store Store, mac MACer, aud Auditor, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Deps are the Service's collaborators. The service has nothing to tune.
+type Deps struct {
+	Store Store
+	// MAC derives webhook secrets (the HSM secret key WebhookKeyLabel).
+	MAC   MACer
+	Audit Auditor
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{store: store, mac: mac, audit: aud, now: now}
+	return &Service{store: d.Store, mac: d.MAC, audit: d.Audit, now: d.Now}
 }
 
 // Created is what Add returns once: the secrets in clear.

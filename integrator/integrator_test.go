@@ -45,7 +45,7 @@ func (nopAudit) Record(context.Context, audit.Event) (audit.Entry, error) { retu
 
 func TestAddAndAuthenticate(t *testing.T) {
 	st := &memStore{byHash: map[string]*Integrator{}}
-	s := NewService(st, hmacStub{}, nopAudit{}, nil)
+	s := New(Deps{Store: st, MAC: hmacStub{}, Audit: nopAudit{}})
 	ctx := context.Background()
 	a, err := s.Add(ctx, "Acme HR")
 	if err != nil {

@@ -94,8 +94,6 @@ type WebhookConfig struct {
 	// MaxAge is how long after the final state deliveries are retried. Default 24 h,
 	// long enough to outlast an integrator's maintenance window or a weekend incident.
 	MaxAge time.Duration
-	// Now is the clock; default time.Now.
-	Now func() time.Time
 	// HTTPClient sends the webhooks; nil builds one whose dialer enforces Policy and
 	// which follows no redirects and uses no proxy.
 	HTTPClient *http.Client
@@ -132,6 +130,8 @@ const (
 type Webhooks struct {
 	store   OutboxStore
 	secrets Secrets
+	metrics WebhookMetrics
+	now     func() time.Time
 	cfg     WebhookConfig
 	log     *slog.Logger
 	client  *http.Client
@@ -146,26 +146,64 @@ type Webhooks struct {
 	total  int
 }
 
+// Defaults of WebhookConfig (see WebhookConfig.withDefaults).
+const (
+	// DefaultWebhookTimeout bounds one delivery attempt.
+	DefaultWebhookTimeout = 10 * time.Second
+	// DefaultWebhookMaxAge is how long a delivery is retried.
+	DefaultWebhookMaxAge = 24 * time.Hour
+)
+
+// withDefaults fills the zero fields of c: the one place the webhooks' defaults are set.
+func (c WebhookConfig) withDefaults() WebhookConfig {
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultWebhookTimeout
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = DefaultWebhookMaxAge
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = newWebhookClient(c.Policy, c.Timeout)
+	}
+	return c
+}
+
+// WebhookMetrics counts delivery outcomes; nil means none.
+type WebhookMetrics interface {
+	// Webhook counts one attempt's outcome: "delivered", "retry" or "given_up".
+	Webhook(outcome string)
+}
+
+type noWebhookMetrics struct{}
+
+func (noWebhookMetrics) Webhook(string) {}
+
+// WebhookDeps are the Webhooks' collaborators.
+type WebhookDeps struct {
+	Store   OutboxStore
+	Secrets Secrets
+	// Metrics counts the outcome of each attempt; nil: none.
+	Metrics WebhookMetrics
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives delivery failures; nil: discarded.
+	Log *slog.Logger
+}
+
 // NewWebhooks returns a Webhooks; call Run to start delivering.
-func NewWebhooks(store OutboxStore, secrets Secrets, cfg WebhookConfig, log *slog.Logger) *Webhooks {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+func NewWebhooks(d WebhookDeps, cfg WebhookConfig) *Webhooks {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 24 * time.Hour
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if d.Metrics == nil {
+		d.Metrics = noWebhookMetrics{}
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = newWebhookClient(cfg.Policy, cfg.Timeout)
-	}
-	return &Webhooks{store: store, secrets: secrets, cfg: cfg, log: log, client: client, kick: make(chan struct{}, 1),
-		busy: map[string]int{}, queued: map[string][]Delivery{}}
+	cfg = cfg.withDefaults()
+	return &Webhooks{store: d.Store, secrets: d.Secrets, metrics: d.Metrics, now: d.Now, cfg: cfg, log: d.Log, client: cfg.HTTPClient,
+		kick: make(chan struct{}, 1), busy: map[string]int{}, queued: map[string][]Delivery{}}
 }
 
 // newWebhookClient builds the HTTP client of webhooks: its dialer refuses addresses the
@@ -197,8 +235,9 @@ func newWebhookClient(p CallbackPolicy, timeout time.Duration) *http.Client {
 func (w *Webhooks) lease() time.Duration { return 2*w.cfg.Timeout + 30*time.Second }
 
 // Enqueue stores the webhook {"id":requestID,"status":status} of a request that reached
-// a final state, due now; it does nothing when url is empty. Call Kick afterwards to
-// send it at once.
+// a final state, due now, and wakes this process's Run (Kick) to send it at once; it
+// does nothing when url is empty. The stored delivery (the outbox) is what counts: any
+// replica's Run sends it if this process stops.
 func (w *Webhooks) Enqueue(ctx context.Context, integratorID, requestID, url, status string) error {
 	if url == "" {
 		return nil
@@ -210,11 +249,12 @@ func (w *Webhooks) Enqueue(ctx context.Context, integratorID, requestID, url, st
 	if err != nil {
 		return fmt.Errorf("notify: webhook body: %w", err)
 	}
-	now := w.cfg.Now().UTC()
+	now := w.now().UTC()
 	d := Delivery{RequestID: requestID, IntegratorID: integratorID, URL: url, Body: body, NextAttemptAt: now, CreatedAt: now}
 	if err := w.store.EnqueueWebhook(ctx, d); err != nil {
 		return fmt.Errorf("notify: enqueue webhook: %w", err)
 	}
+	w.Kick()
 	return nil
 }
 
@@ -268,7 +308,7 @@ func (w *Webhooks) claimDue(ctx context.Context, wg *sync.WaitGroup) (int, error
 		if limit == 0 {
 			break
 		}
-		ds, err := w.store.ClaimWebhooks(ctx, w.cfg.Now().UTC(), limit, w.lease(), skip)
+		ds, err := w.store.ClaimWebhooks(ctx, w.now().UTC(), limit, w.lease(), skip)
 		if err != nil {
 			return claimed, fmt.Errorf("notify: claim webhooks: %w", err)
 		}
@@ -343,7 +383,7 @@ func (w *Webhooks) work(ctx context.Context, d Delivery) {
 // meanwhile (shutdown): a delivered webhook left unrecorded would be sent again.
 func (w *Webhooks) deliver(ctx context.Context, d Delivery) {
 	status, permanent, err := w.send(ctx, d)
-	now := w.cfg.Now().UTC()
+	now := w.now().UTC()
 	a := Attempt{DeliveryID: d.ID, At: now, Status: status, Delivered: err == nil}
 	if err != nil {
 		a.Error = attemptError(status, permanent, err)
@@ -353,6 +393,14 @@ func (w *Webhooks) deliver(ctx context.Context, d Delivery) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	switch {
+	case a.Delivered:
+		w.metrics.Webhook("delivered")
+	case a.NextAttemptAt == nil:
+		w.metrics.Webhook("given_up")
+	default:
+		w.metrics.Webhook("retry")
+	}
 	if rerr := w.store.RecordWebhookAttempt(rctx, d.ID, a); rerr != nil {
 		w.log.Error("webhook attempt not recorded", "request", d.RequestID, "delivery", d.ID, "err", rerr)
 	}
@@ -434,7 +482,7 @@ func (w *Webhooks) send(ctx context.Context, d Delivery) (status int, permanent 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paraphe-webhook/1")
-	req.Header.Set(SignatureHeader, Sign(secret, w.cfg.Now(), d.Body))
+	req.Header.Set(SignatureHeader, Sign(secret, w.now(), d.Body))
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// The error text names the URL, whose query may hold the integrator's token.

@@ -190,14 +190,11 @@ const secret = "whsec_test"
 func newTestWebhooks(t *testing.T, cfg WebhookConfig) (*Webhooks, *memOutbox, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{now: t0}
-	if cfg.Now == nil {
-		cfg.Now = clock.Now
-	}
 	if cfg.Policy == (CallbackPolicy{}) {
 		cfg.Policy = dev
 	}
 	store := &memOutbox{}
-	return NewWebhooks(store, secrets{"int-1": secret}, cfg, nil), store, clock
+	return NewWebhooks(WebhookDeps{Store: store, Secrets: secrets{"int-1": secret}, Now: clock.Now}, cfg), store, clock
 }
 
 // deliverDue claims due deliveries, sends them and waits until all are recorded; it
@@ -515,7 +512,7 @@ func TestWebhookEnqueue(t *testing.T) {
 }
 
 func TestNextAttempt(t *testing.T) {
-	w := NewWebhooks(&memOutbox{}, secrets{}, WebhookConfig{}, nil)
+	w := NewWebhooks(WebhookDeps{Store: &memOutbox{}, Secrets: secrets{}}, WebhookConfig{})
 	tests := []struct {
 		attempts int
 		now      time.Duration // since creation
@@ -553,7 +550,7 @@ func TestNextAttempt(t *testing.T) {
 // the poll interval would.
 func TestWebhookRun(t *testing.T) {
 	rcv := newReceiver(t)
-	w := NewWebhooks(&memOutbox{}, secrets{"int-1": secret}, WebhookConfig{Policy: dev}, nil)
+	w := NewWebhooks(WebhookDeps{Store: &memOutbox{}, Secrets: secrets{"int-1": secret}}, WebhookConfig{Policy: dev})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -610,7 +607,7 @@ func TestWebhooksIndependentPerIntegrator(t *testing.T) {
 	rcv := newReceiver(t)
 
 	store := &memOutbox{}
-	w := NewWebhooks(store, secrets{"int-a": secret, "int-b": secret}, WebhookConfig{Policy: dev, Timeout: time.Minute}, nil)
+	w := NewWebhooks(WebhookDeps{Store: store, Secrets: secrets{"int-a": secret, "int-b": secret}}, WebhookConfig{Policy: dev, Timeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	defer func() {

@@ -32,7 +32,8 @@ type Config struct {
 	Interval time.Duration
 }
 
-// DefaultConfig returns the periods of the privacy policy.
+// DefaultConfig returns the periods of the privacy policy: the defaults of Config, and
+// of the configuration file's retention section.
 func DefaultConfig() Config {
 	return Config{
 		ResultGrace:       7 * 24 * time.Hour,
@@ -41,6 +42,21 @@ func DefaultConfig() Config {
 		EvidenceKeep:      3653 * 24 * time.Hour, // 10 years with their leap days
 		Interval:          time.Hour,
 	}
+}
+
+// withDefaults fills the zero periods of c from DefaultConfig: the one place the job's
+// defaults are set.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	for _, p := range []struct{ v, def *time.Duration }{
+		{&c.ResultGrace, &d.ResultGrace}, {&c.ResultMaxAge, &d.ResultMaxAge}, {&c.PseudonymizeAfter, &d.PseudonymizeAfter},
+		{&c.EvidenceKeep, &d.EvidenceKeep}, {&c.Interval, &d.Interval},
+	} {
+		if *p.v == 0 {
+			*p.v = *p.def
+		}
+	}
+	return c
 }
 
 // Validate checks the periods: all positive, and evidence kept at least as long as the
@@ -113,16 +129,29 @@ type Job struct {
 	holder string
 }
 
-// New returns a Job; now and log may be nil (time.Now, slog.Default()).
-func New(st Store, aud Auditor, cfg Config, now func() time.Time, log *slog.Logger) (*Job, error) {
+// Deps are the Job's collaborators.
+type Deps struct {
+	Store Store
+	Audit Auditor
+	// Files, when set, deletes the files of purged results at each run (FileSweeper).
+	Files Files
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives what each run did; nil: slog.Default().
+	Log *slog.Logger
+}
+
+// New returns a Job. Zero periods of cfg take DefaultConfig's.
+func New(d Deps, cfg Config) (*Job, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
 	host, _ := os.Hostname()
 	var b [4]byte
@@ -131,7 +160,7 @@ func New(st Store, aud Auditor, cfg Config, now func() time.Time, log *slog.Logg
 	if len(holder) > 64 {
 		holder = holder[len(holder)-64:]
 	}
-	return &Job{st: st, audit: aud, cfg: cfg, now: now, log: log, holder: holder}, nil
+	return &Job{st: d.Store, audit: d.Audit, files: d.Files, cfg: cfg, now: d.Now, log: d.Log, holder: holder}, nil
 }
 
 // Summary is what one run did.
@@ -237,6 +266,3 @@ func (j *Job) Loop(ctx context.Context) {
 		}
 	}
 }
-
-// SetFiles makes each run also delete the files of purged results.
-func (j *Job) SetFiles(f Files) { j.files = f }

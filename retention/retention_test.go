@@ -77,8 +77,8 @@ func TestRunWithClock(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, filepath.Join(t.TempDir(), "paraphe.db"))
 	clk := &clock{now: t0}
-	log := audit.New(s, clk.Now)
-	job, err := retention.New(s, log, retention.DefaultConfig(), clk.Now, nil)
+	log := audit.New(audit.Deps{Store: s, Now: clk.Now})
+	job, err := retention.New(retention.Deps{Store: s, Audit: log, Now: clk.Now}, retention.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestRunSkipsWhileAnotherHolds(t *testing.T) {
 	if got, err := s2.AcquireLease(ctx, retention.LeaseName, "other-replica", t0, time.Hour); !got || err != nil {
 		t.Fatalf("AcquireLease: %v %v", got, err)
 	}
-	job, err := retention.New(s1, audit.New(s1, nil), retention.DefaultConfig(), nil, nil)
+	job, err := retention.New(retention.Deps{Store: s1, Audit: audit.New(audit.Deps{Store: s1})}, retention.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestConcurrentRunsOnce(t *testing.T) {
 	var jobs []*retention.Job
 	for range 4 {
 		s := openStore(t, path)
-		j, err := retention.New(s, audit.New(s, nil), retention.DefaultConfig(), nil, nil)
+		j, err := retention.New(retention.Deps{Store: s, Audit: audit.New(audit.Deps{Store: s})}, retention.DefaultConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +266,7 @@ func TestLoopStops(t *testing.T) {
 	s := openStore(t, filepath.Join(t.TempDir(), "paraphe.db"))
 	cfg := retention.DefaultConfig()
 	cfg.Interval = 10 * time.Millisecond
-	job, err := retention.New(s, audit.New(s, nil), cfg, nil, nil)
+	job, err := retention.New(retention.Deps{Store: s, Audit: audit.New(audit.Deps{Store: s})}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func stepClock() func() time.Time {
 func TestAuditChain(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		log := audit.New(s, stepClock())
+		log := audit.New(audit.Deps{Store: s, Now: stepClock()})
 		events := []audit.Event{
 			{Type: audit.UserCreated, Actor: audit.Operator, Subject: "u1"},
 			{Type: audit.RequestCreated, Actor: audit.Integrator("i1"), RequestID: "r1", Subject: "u1", Detail: map[string]string{"documents": "3", "level": "B-B"}},
@@ -88,7 +88,7 @@ func TestAuditChain(t *testing.T) {
 func TestAuditConcurrent(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		log := audit.New(s, stepClock())
+		log := audit.New(audit.Deps{Store: s, Now: stepClock()})
 		const n = 40
 		var (
 			wg    sync.WaitGroup
@@ -136,7 +136,7 @@ func TestAuditTamper(t *testing.T) {
 				if err := s.db.Exec("DELETE FROM audit_log").Error; err != nil {
 					t.Fatal(err)
 				}
-				log := audit.New(s, stepClock())
+				log := audit.New(audit.Deps{Store: s, Now: stepClock()})
 				for i := range 5 {
 					if _, err := log.Record(ctx, audit.Event{Type: audit.PINFailed, Actor: audit.Device("d1"), Detail: map[string]string{"n": fmt.Sprint(i)}}); err != nil {
 						t.Fatal(err)

@@ -94,7 +94,7 @@ func TestTwoStores(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, 4*perStore)
 			for _, s := range []*Store{server, cli} {
-				log := audit.New(s, nil)
+				log := audit.New(audit.Deps{Store: s})
 				for i := range perStore {
 					wg.Go(func() {
 						if _, err := s.ReservePINAttempt(ctx, "u1", 1000); err != nil {
@@ -131,7 +131,7 @@ func TestTwoStores(t *testing.T) {
 			if u.PINFailures != 2*perStore {
 				t.Errorf("PIN failures %d, want %d", u.PINFailures, 2*perStore)
 			}
-			if n, err := audit.New(server, nil).Verify(ctx); err != nil || n != 2*perStore {
+			if n, err := audit.New(audit.Deps{Store: server}).Verify(ctx); err != nil || n != 2*perStore {
 				t.Errorf("audit Verify = %d, %v; want %d entries", n, err, 2*perStore)
 			}
 			if n := count(t, server, &deviceNonceRow{}, "device_id = ?", "d1"); n != perStore {

@@ -320,7 +320,7 @@ func TestWebhooksOnceAcrossReplicas(t *testing.T) {
 			sec := webhookSecrets{"int-1": "whsec_a"}
 			var ws []*notify.Webhooks
 			for _, s := range stores {
-				w := notify.NewWebhooks(s, sec, notify.WebhookConfig{Policy: notify.CallbackPolicy{AllowLoopback: true}}, nil)
+				w := notify.NewWebhooks(notify.WebhookDeps{Store: s, Secrets: sec}, notify.WebhookConfig{Policy: notify.CallbackPolicy{AllowLoopback: true}})
 				ws = append(ws, w)
 				runWebhooks(t, w)
 			}
@@ -377,7 +377,7 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			migrateOutbox(t, first)
-			w1 := notify.NewWebhooks(first, sec, notify.WebhookConfig{Policy: policy, Now: func() time.Time { return now }}, nil)
+			w1 := notify.NewWebhooks(notify.WebhookDeps{Store: first, Secrets: sec, Now: func() time.Time { return now }}, notify.WebhookConfig{Policy: policy})
 			stop := runWebhooks(t, w1)
 			if err := w1.Enqueue(ctx, "int-1", "r1", rcv.srv.URL, "signed"); err != nil {
 				t.Fatal(err)
@@ -395,7 +395,7 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 			rcv.failing.Store(false)
 			second := openStore(t, cfg)
 			later := now.Add(6 * time.Second) // past the first retry delay of 5 s
-			w2 := notify.NewWebhooks(second, sec, notify.WebhookConfig{Policy: policy, Now: func() time.Time { return later }}, nil)
+			w2 := notify.NewWebhooks(notify.WebhookDeps{Store: second, Secrets: sec, Now: func() time.Time { return later }}, notify.WebhookConfig{Policy: policy})
 			runWebhooks(t, w2)
 			w2.Kick()
 			waitOutbox(t, "delivery after the restart", func() bool { return rcv.counts()[webhookBody("r1")] == 1 })

@@ -9,10 +9,14 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/paraphe/paraphe/audit"
+	"github.com/paraphe/paraphe/retention"
 	"github.com/paraphe/paraphe/signer"
 )
 
-var _ audit.AnchorStore = (*Store)(nil)
+var (
+	_ audit.AnchorStore     = (*Store)(nil)
+	_ retention.FileRecords = (*Store)(nil)
+)
 
 // auditAnchorRow is the single row (id 1) naming the last audit entry deleted by
 // retention; verification starts after it.
@@ -240,30 +244,24 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 		Updates(map[string]any{"holder": "", "held_until": time.Unix(0, 0).UTC()}).Error
 }
 
-// DocumentKey names one document of a request.
-type DocumentKey struct {
-	RequestID string
-	Index     int
-}
-
 // PurgedFiles lists PDF-mode documents whose results retention deleted but whose files
 // are still to be deleted, up to limit.
-func (s *Store) PurgedFiles(ctx context.Context, limit int) ([]DocumentKey, error) {
+func (s *Store) PurgedFiles(ctx context.Context, limit int) ([]retention.DocumentKey, error) {
 	var rows []documentRow
 	if err := s.db.WithContext(ctx).Select("request_id", "idx").
 		Where("result_deleted_at IS NOT NULL AND files_deleted_at IS NULL AND pdf_state <> ''").
 		Order("request_id, idx").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]DocumentKey, len(rows))
+	out := make([]retention.DocumentKey, len(rows))
 	for i, r := range rows {
-		out[i] = DocumentKey{r.RequestID, r.Idx}
+		out[i] = retention.DocumentKey{RequestID: r.RequestID, Index: r.Idx}
 	}
 	return out, nil
 }
 
 // MarkFilesDeleted records that a document's files are gone.
-func (s *Store) MarkFilesDeleted(ctx context.Context, k DocumentKey, at time.Time) error {
+func (s *Store) MarkFilesDeleted(ctx context.Context, k retention.DocumentKey, at time.Time) error {
 	return s.db.WithContext(ctx).Model(&documentRow{}).Where("request_id = ? AND idx = ?", k.RequestID, k.Index).
 		Update("files_deleted_at", at.UTC()).Error
 }

@@ -168,7 +168,7 @@ func must(t *testing.T, err error) {
 func recordN(t *testing.T, s *Store, start time.Time, n int) *audit.Log {
 	t.Helper()
 	at := start
-	log := audit.New(s, func() time.Time { return at })
+	log := audit.New(audit.Deps{Store: s, Now: func() time.Time { return at }})
 	for i := range n {
 		at = start.Add(time.Duration(i) * time.Minute)
 		if _, err := log.Record(context.Background(), audit.Event{Type: audit.PINFailed, Actor: audit.Device("d1"), Detail: map[string]string{"n": fmt.Sprint(i)}}); err != nil {

@@ -56,7 +56,7 @@ func TestAuditSeals(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		sealer := hmacSealer{key: []byte("hsm-secret")}
-		log := audit.New(s, stepClock()).WithSealer(sealer)
+		log := audit.New(audit.Deps{Store: s, Now: stepClock(), Sealer: sealer})
 		for i := range 6 {
 			if _, err := log.Record(ctx, audit.Event{Type: audit.RequestCreated, Actor: "system", Subject: fmt.Sprint("s", i)}); err != nil {
 				t.Fatal(err)
@@ -70,7 +70,7 @@ func TestAuditSeals(t *testing.T) {
 			t.Fatal(err)
 		}
 		rewriteFrom(t, s, 3)
-		if _, err := audit.New(s, nil).Verify(ctx); err != nil {
+		if _, err := audit.New(audit.Deps{Store: s}).Verify(ctx); err != nil {
 			t.Fatalf("the unkeyed check should not see a consistent rewrite: %v", err)
 		}
 		var be *audit.BrokenError
@@ -91,7 +91,7 @@ func TestAuditAnchorSealed(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		sealer := hmacSealer{key: []byte("hsm-secret")}
-		log := audit.New(s, stepClock()).WithSealer(sealer)
+		log := audit.New(audit.Deps{Store: s, Now: stepClock(), Sealer: sealer})
 		for i := range 5 {
 			if _, err := log.Record(ctx, audit.Event{Type: audit.RequestCreated, Actor: "system", Subject: fmt.Sprint("s", i)}); err != nil {
 				t.Fatal(err)
@@ -122,7 +122,7 @@ func TestAuditCheckpoints(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		log := audit.New(s, stepClock())
+		log := audit.New(audit.Deps{Store: s, Now: stepClock()})
 		for i := range 4 {
 			if _, err := log.Record(ctx, audit.Event{Type: audit.RequestCreated, Actor: "system", Subject: fmt.Sprint("s", i)}); err != nil {
 				t.Fatal(err)

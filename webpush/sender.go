@@ -34,27 +34,65 @@ const MaxQueue = 4096
 // workers deliver at once: a slow push service must not hold back the others.
 const workers = 4
 
+// Defaults of Config (see Config.withDefaults).
+const (
+	// DefaultSubject is the VAPID sub claim when the operator gives none.
+	DefaultSubject = "mailto:operator@paraphe.invalid"
+	// DefaultTTL is how long a push service keeps an undelivered message: a request
+	// expires in minutes (5 by default), so a later delivery is of no use.
+	DefaultTTL = 300 * time.Second
+	// DefaultTimeout bounds one delivery.
+	DefaultTimeout = 10 * time.Second
+)
+
 // Config tunes the sender.
 type Config struct {
-	// Key is the VAPID key (in the HSM).
-	Key crypto.Signer
 	// Subject is the VAPID sub claim: a mailto: or https: URL of the operator.
 	Subject string
-	// TTL is how long a push service keeps an undelivered message; default 300 s.
+	// TTL is how long a push service keeps an undelivered message (DefaultTTL).
 	TTL time.Duration
 	// Policy says which networks endpoints may be on.
 	Policy notify.CallbackPolicy
-	// Timeout bounds one delivery; default 10 s.
+	// Timeout bounds one delivery (DefaultTimeout).
 	Timeout time.Duration
 	// Client sends the messages; default: one whose dialer applies Policy.
 	Client *http.Client
-	Now    func() time.Time
+}
+
+// withDefaults fills the zero fields of c: the one place the sender's defaults are set.
+func (c Config) withDefaults() Config {
+	if c.Subject == "" {
+		c.Subject = DefaultSubject
+	}
+	if c.TTL <= 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Client == nil {
+		c.Client = notify.NewPolicyClient(c.Policy, c.Timeout)
+	}
+	return c
+}
+
+// Deps are the sender's collaborators.
+type Deps struct {
+	Store Store
+	// Key is the VAPID key (in the HSM).
+	Key crypto.Signer
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives delivery failures; nil: discarded.
+	Log *slog.Logger
 }
 
 // Sender pushes new requests to their signer's browsers. It is a notify.Pusher, safe
 // for concurrent use.
 type Sender struct {
 	store Store
+	key   crypto.Signer
+	now   func() time.Time
 	cfg   Config
 	log   *slog.Logger
 	queue chan notify.Event
@@ -63,34 +101,25 @@ type Sender struct {
 var _ notify.Pusher = (*Sender)(nil)
 
 // NewSender returns a sender; call Run to start delivering.
-func NewSender(store Store, cfg Config, log *slog.Logger) (*Sender, error) {
-	if cfg.Key == nil {
+func NewSender(d Deps, cfg Config) (*Sender, error) {
+	if d.Key == nil {
 		return nil, fmt.Errorf("webpush: no VAPID key")
 	}
-	if _, err := PublicKeyBytes(cfg.Key.Public()); err != nil {
+	if _, err := PublicKeyBytes(d.Key.Public()); err != nil {
 		return nil, err
 	}
-	if cfg.TTL <= 0 {
-		cfg.TTL = 300 * time.Second
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Client == nil {
-		cfg.Client = notify.NewPolicyClient(cfg.Policy, cfg.Timeout)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Sender{store: store, cfg: cfg, log: log, queue: make(chan notify.Event, MaxQueue)}, nil
+	return &Sender{store: d.Store, key: d.Key, now: d.Now, cfg: cfg.withDefaults(), log: d.Log, queue: make(chan notify.Event, MaxQueue)}, nil
 }
 
 // PublicKey returns the VAPID public key as an uncompressed point.
 func (s *Sender) PublicKey() []byte {
-	b, _ := PublicKeyBytes(s.cfg.Key.Public())
+	b, _ := PublicKeyBytes(s.key.Public())
 	return b
 }
 
@@ -163,7 +192,7 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, plaintext []byte) (
 	if err != nil {
 		return false, err
 	}
-	auth, err := Authorization(s.cfg.Key, sub.Endpoint, s.cfg.Subject, s.cfg.Now())
+	auth, err := Authorization(s.key, sub.Endpoint, s.cfg.Subject, s.now())
 	if err != nil {
 		return false, err
 	}
@@ -212,7 +241,7 @@ func (s *Sender) Subscribe(ctx context.Context, userID, deviceID string, body []
 	if err != nil {
 		return err
 	}
-	sub.UserID, sub.DeviceID, sub.CreatedAt = userID, deviceID, s.cfg.Now().UTC()
+	sub.UserID, sub.DeviceID, sub.CreatedAt = userID, deviceID, s.now().UTC()
 	if err := s.store.SavePushSubscription(ctx, sub); err != nil {
 		return fmt.Errorf("webpush: save subscription: %w", err)
 	}

@@ -250,7 +250,7 @@ func TestSenderLoopback(t *testing.T) {
 	} {
 		st.SavePushSubscription(context.Background(), s)
 	}
-	s, err := NewSender(st, Config{Key: key, Subject: "mailto:ops@example.test", Policy: notify.CallbackPolicy{AllowLoopback: true}}, nil)
+	s, err := NewSender(Deps{Store: st, Key: key}, Config{Subject: "mailto:ops@example.test", Policy: notify.CallbackPolicy{AllowLoopback: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package engine
 
 import (
 	"context"
@@ -9,19 +9,30 @@ import (
 
 	"github.com/paraphe/paraphe/ca"
 	"github.com/paraphe/paraphe/pdf"
-	"github.com/paraphe/paraphe/store"
 )
 
-// caValidationData answers B-LT's needs for certificates of the development PKI straight
-// from the CA, the same answers its /ocsp and /crl endpoints give: an OCSP response for
-// each certificate issued by the issuing CA (signer, TSA), the issuing CA's CRL and the
-// root's CRL (which covers the issuing CA itself).
-type caValidationData struct {
+var _ ValidationData = (*CAValidation)(nil)
+
+// CAValidation answers B-LT's needs for certificates of the development PKI straight
+// from its CA, the same answers the CA's /ocsp and /crl endpoints give: an OCSP
+// response for each certificate issued by the issuing CA (signer, TSA), the issuing
+// CA's CRL and the root's CRL (which covers the issuing CA itself). A certificate from
+// another CA has no revocation source here, and is an error. It is safe for concurrent
+// use.
+type CAValidation struct {
 	a  *ca.Authority
-	st *store.Store
+	st ca.Records
 }
 
-func (v caValidationData) ForCertificates(ctx context.Context, certs []*x509.Certificate) (pdf.DSS, error) {
+// NewCAValidation returns the validation data of a's certificates, their statuses read
+// from records.
+func NewCAValidation(a *ca.Authority, records ca.Records) *CAValidation {
+	return &CAValidation{a: a, st: records}
+}
+
+// ForCertificates returns the certificates given, the CA certificates above them, an
+// OCSP response for each one below the issuing CA, and both CRLs.
+func (v *CAValidation) ForCertificates(ctx context.Context, certs []*x509.Certificate) (pdf.DSS, error) {
 	var dss pdf.DSS
 	seen := map[string]bool{}
 	add := func(c *x509.Certificate) {
