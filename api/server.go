@@ -96,6 +96,34 @@ type Limits struct {
 	Validations int
 }
 
+// Defaults of Limits (see Limits.withDefaults; DefaultValidations too).
+const (
+	DefaultJSONBody   = 1 << 20
+	DefaultPDFBody    = 50_000_000
+	DefaultDeviceBody = 64 << 10
+	DefaultMaxWait    = 25 * time.Second
+)
+
+// withDefaults fills the zero fields of l: the one place the API's limits default.
+func (l Limits) withDefaults() Limits {
+	if l.JSONBody == 0 {
+		l.JSONBody = DefaultJSONBody
+	}
+	if l.PDFBody == 0 {
+		l.PDFBody = DefaultPDFBody
+	}
+	if l.DeviceBody == 0 {
+		l.DeviceBody = DefaultDeviceBody
+	}
+	if l.MaxWait == 0 {
+		l.MaxWait = DefaultMaxWait
+	}
+	if l.Validations <= 0 {
+		l.Validations = DefaultValidations
+	}
+	return l
+}
+
 // Deps are the services behind the API.
 type Deps struct {
 	Integrators Integrators
@@ -170,21 +198,7 @@ func New(d Deps) (http.Handler, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.Limits.JSONBody == 0 {
-		d.Limits.JSONBody = 1 << 20
-	}
-	if d.Limits.PDFBody == 0 {
-		d.Limits.PDFBody = 50_000_000
-	}
-	if d.Limits.DeviceBody == 0 {
-		d.Limits.DeviceBody = 64 << 10
-	}
-	if d.Limits.MaxWait == 0 {
-		d.Limits.MaxWait = 25 * time.Second
-	}
-	if d.Limits.Validations <= 0 {
-		d.Limits.Validations = DefaultValidations
-	}
+	d.Limits = d.Limits.withDefaults()
 	if d.RateLimit == nil {
 		d.RateLimit = NewRateLimiter(0, 0)
 	}

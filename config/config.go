@@ -19,7 +19,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/paraphe/paraphe/api"
+	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/hsm"
+	"github.com/paraphe/paraphe/retention"
+	"github.com/paraphe/paraphe/signer"
+	"github.com/paraphe/paraphe/webpush"
 )
 
 // Config is the whole configuration.
@@ -331,31 +336,36 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// Default returns the embedded defaults for a data folder.
+// Default returns the embedded defaults for a data folder. The defaults of a service
+// are set in its package (its Config's withDefaults, from exported Default values) and
+// read from there: this function restates no value a service already defaults to.
+// What only the configuration decides (listen address, rate limits, log level) is set
+// here.
 func Default(dataDir string) Config {
+	r := retention.DefaultConfig()
 	return Config{
 		DataDir:    dataDir,
 		Listen:     "127.0.0.1:8080",
 		KeyType:    hsm.ECP256,
 		KeyStorage: hsm.StorageToken,
-		Country:    "BE",
+		Country:    device.DefaultCountry,
 		Requests: Requests{
-			DefaultExpiry: Duration(5 * time.Minute),
-			MaxExpiry:     Duration(time.Hour),
-			IconChoices:   4,
-			MaxPending:    5,
+			DefaultExpiry: Duration(signer.DefaultTTL),
+			MaxExpiry:     Duration(signer.DefaultMaxTTL),
+			IconChoices:   signer.DefaultIconChoices,
+			MaxPending:    signer.DefaultMaxPending,
 		},
-		Limits: Limits{JSONBody: 1 << 20, PDFBody: 50_000_000},
+		Limits: Limits{JSONBody: api.DefaultJSONBody, PDFBody: api.DefaultPDFBody},
 		Retention: Retention{
-			ResultGrace:       Duration(7 * 24 * time.Hour),
-			ResultMaxAge:      Duration(30 * 24 * time.Hour),
-			PseudonymizeAfter: Duration(90 * 24 * time.Hour),
-			EvidenceKeep:      Duration(3653 * 24 * time.Hour), // 10 years with their leap days
-			Interval:          Duration(time.Hour),
+			ResultGrace:       Duration(r.ResultGrace),
+			ResultMaxAge:      Duration(r.ResultMaxAge),
+			PseudonymizeAfter: Duration(r.PseudonymizeAfter),
+			EvidenceKeep:      Duration(r.EvidenceKeep),
+			Interval:          Duration(r.Interval),
 		},
 		// Loopback callbacks: allowed in development mode only (LoopbackCallbacks).
 		// Same for Web Push endpoints: tests and development use a loopback push service.
-		WebPush: WebPush{Subject: "mailto:operator@paraphe.invalid", TTL: Duration(5 * time.Minute), AllowLoopback: true},
+		WebPush: WebPush{Subject: webpush.DefaultSubject, TTL: Duration(webpush.DefaultTTL), AllowLoopback: true},
 		// Integrators get room for batch jobs; the public endpoints, which an attacker can
 		// reach without credentials (enrollment guesses, blocking others' accounts), get
 		// a few calls per second per address; the TSA serves this server's own signing. A

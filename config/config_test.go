@@ -114,3 +114,39 @@ func TestCheckListen(t *testing.T) {
 		t.Fatal("a certificate without its key validates")
 	}
 }
+
+// TestDefaultValues: the embedded defaults, now read from the packages that own them,
+// are the values the configuration has always documented.
+func TestDefaultValues(t *testing.T) {
+	c := Default("/data")
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"requests.defaultExpiry", c.Requests.DefaultExpiry, Duration(5 * time.Minute)},
+		{"requests.maxExpiry", c.Requests.MaxExpiry, Duration(time.Hour)},
+		{"requests.iconChoices", c.Requests.IconChoices, 4},
+		{"requests.maxPending", c.Requests.MaxPending, 5},
+		{"limits.jsonBody", c.Limits.JSONBody, int64(1 << 20)},
+		{"limits.pdfBody", c.Limits.PDFBody, int64(50_000_000)},
+		{"retention.resultGrace", c.Retention.ResultGrace, Duration(7 * 24 * time.Hour)},
+		{"retention.resultMaxAge", c.Retention.ResultMaxAge, Duration(30 * 24 * time.Hour)},
+		{"retention.pseudonymizeAfter", c.Retention.PseudonymizeAfter, Duration(90 * 24 * time.Hour)},
+		{"retention.evidenceKeep", c.Retention.EvidenceKeep, Duration(3653 * 24 * time.Hour)},
+		{"retention.interval", c.Retention.Interval, Duration(time.Hour)},
+		{"webPush.subject", c.WebPush.Subject, "mailto:operator@paraphe.invalid"},
+		{"webPush.ttl", c.WebPush.TTL, Duration(5 * time.Minute)},
+		{"country", c.Country, "BE"},
+		{"listen", c.Listen, "127.0.0.1:8080"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Fatalf("%v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

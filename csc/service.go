@@ -105,7 +105,8 @@ type Config struct {
 	SignTimeout time.Duration // bound on an asynchronous signHash (1 min)
 }
 
-func (c *Config) defaults() {
+// withDefaults fills the zero fields of c: the one place the service's defaults are set.
+func (c Config) withDefaults() Config {
 	if c.Name == "" {
 		c.Name = "Paraphe"
 	}
@@ -136,6 +137,7 @@ func (c *Config) defaults() {
 	if c.SignTimeout == 0 {
 		c.SignTimeout = time.Minute
 	}
+	return c
 }
 
 // Timestamper asks a time-stamping authority for a token over a digest, carrying the
@@ -164,7 +166,7 @@ type Service struct {
 
 // New returns a Service.
 func New(d Deps, cfg Config) *Service {
-	cfg.defaults()
+	cfg = cfg.withDefaults()
 	if d.Now == nil {
 		d.Now = time.Now
 	}

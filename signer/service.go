@@ -153,24 +153,34 @@ type Config struct {
 	CheckCallback func(string) error
 }
 
-func (c *Config) defaults() {
+// Defaults of Config that the configuration file repeats (config.Default reads them
+// here).
+const (
+	DefaultTTL         = 5 * time.Minute
+	DefaultMaxTTL      = time.Hour
+	DefaultIconChoices = 4
+	DefaultMaxPending  = 5
+)
+
+// withDefaults fills the zero fields of c: the one place the service's defaults are set.
+func (c Config) withDefaults() Config {
 	if c.DefaultTTL == 0 {
-		c.DefaultTTL = 5 * time.Minute
+		c.DefaultTTL = DefaultTTL
 	}
 	if c.MaxTTL == 0 {
-		c.MaxTTL = time.Hour
+		c.MaxTTL = DefaultMaxTTL
 	}
 	if c.MinTTL == 0 {
 		c.MinTTL = time.Second
 	}
 	if c.IconChoices == 0 {
-		c.IconChoices = 4
+		c.IconChoices = DefaultIconChoices
 	}
 	if c.MaxDocuments == 0 {
 		c.MaxDocuments = 500
 	}
 	if c.MaxPending == 0 {
-		c.MaxPending = 5
+		c.MaxPending = DefaultMaxPending
 	}
 	if c.SignTimeout == 0 {
 		c.SignTimeout = time.Minute
@@ -184,6 +194,7 @@ func (c *Config) defaults() {
 	if c.MaxSignAttempts == 0 {
 		c.MaxSignAttempts = 3
 	}
+	return c
 }
 
 // Service runs the request life cycle.
@@ -221,7 +232,7 @@ type Deps struct {
 
 // New returns a Service.
 func New(d Deps, cfg Config) *Service {
-	cfg.defaults()
+	cfg = cfg.withDefaults()
 	if d.Now == nil {
 		d.Now = time.Now
 	}
