@@ -96,6 +96,13 @@ func (k *Key) VerifiesSignatures() bool { return true }
 // one process are serialized; two processes racing on one label may both
 // succeed, which FindKey then reports as ErrAmbiguousKey.
 func (t *Token) GenerateKey(ctx context.Context, req GenerateKeyRequest) (*Key, error) {
+	return t.generateKey(ctx, req, true)
+}
+
+// generateKey is GenerateKey; with checkExisting false it does not search the token for
+// a private key of that label first, and runs beside other generations (see
+// CreateSigningKey).
+func (t *Token) generateKey(ctx context.Context, req GenerateKeyRequest, checkExisting bool) (*Key, error) {
 	if req.Label == "" {
 		return nil, errors.New("hsm: generate key: empty label")
 	}
@@ -109,16 +116,20 @@ func (t *Token) GenerateKey(ctx context.Context, req GenerateKeyRequest) (*Key, 
 	}
 	privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false))
 
-	t.objMu.Lock()
-	defer t.objMu.Unlock()
+	if checkExisting {
+		t.objMu.Lock()
+		defer t.objMu.Unlock()
+	}
 	var key *Key
 	err = t.withSessionOnce(ctx, func(h pkcs11.SessionHandle) error {
-		objs, err := t.findObjects(h, privateKeyTemplate(req.Label), 1)
-		if err != nil {
-			return err
-		}
-		if len(objs) > 0 {
-			return fmt.Errorf("%w: %q", ErrKeyExists, req.Label)
+		if checkExisting {
+			objs, err := t.findObjects(h, privateKeyTemplate(req.Label), 1)
+			if err != nil {
+				return err
+			}
+			if len(objs) > 0 {
+				return fmt.Errorf("%w: %q", ErrKeyExists, req.Label)
+			}
 		}
 		pubH, privH, err := t.p.GenerateKeyPair(h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, privT)
 		if err != nil {

@@ -82,6 +82,14 @@ type CreatedKey struct {
 // only towards trusted keys where the module lets the key-encryption key be trusted), and
 // both destroyed: the reference carries the blob and the public key, and the token keeps
 // no object for the user.
+//
+// On the token, CreateSigningKey does not search for an existing key of that name, as
+// GenerateKey does: the caller gives a name of its own that no other key has (Paraphe's
+// hold the user's id and the time to the microsecond), and the search reads every
+// object of the token (SoftHSM2 opens each object's file): it made enrolling the N-th
+// user cost time in proportion to N. Generations run side by side on the pool's
+// sessions. A name given twice leaves two keys, which FindKey reports as
+// ErrAmbiguousKey.
 func (t *Token) CreateSigningKey(ctx context.Context, req CreateKeyRequest) (CreatedKey, error) {
 	if err := req.Storage.Validate(); err != nil {
 		return CreatedKey{}, err
@@ -93,7 +101,7 @@ func (t *Token) CreateSigningKey(ctx context.Context, req CreateKeyRequest) (Cre
 	if req.Storage == StorageWrapped {
 		return t.createWrapped(ctx, req)
 	}
-	k, err := t.GenerateKey(ctx, GenerateKeyRequest{Label: req.Name, Type: req.Type})
+	k, err := t.generateKey(ctx, GenerateKeyRequest{Label: req.Name, Type: req.Type}, false)
 	if err != nil {
 		return CreatedKey{}, err
 	}

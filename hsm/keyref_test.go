@@ -5,8 +5,13 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/miekg/pkcs11"
 )
 
 func TestKeyRefForms(t *testing.T) {
@@ -73,5 +78,85 @@ func TestSigningKeyByRef(t *testing.T) {
 	}
 	if _, err := tok.Signer(ctx, c.Ref); !errors.Is(err, ErrKeyNotFound) {
 		t.Fatalf("Signer after destroy = %v", err)
+	}
+}
+
+// searchCounter counts the object searches made through it.
+type searchCounter struct {
+	pkctx
+	searches atomic.Int64
+}
+
+func (c *searchCounter) FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error {
+	c.searches.Add(1)
+	return c.pkctx.FindObjectsInit(sh, temp)
+}
+
+// TestCreateSigningKeyNoSearch: a user's token key is created without searching the
+// token (a search reads every object), several at once, each usable by its reference;
+// GenerateKey still refuses a label in use. A name given twice leaves two keys, which
+// the reference then reports as ambiguous.
+func TestCreateSigningKeyNoSearch(t *testing.T) {
+	tok := openToken(t, 4)
+	ctx := context.Background()
+	c := &searchCounter{pkctx: tok.p}
+	tok.p = c
+	created := make([]CreatedKey, 6)
+	errs := make([]error, len(created))
+	var wg sync.WaitGroup
+	for i := range created {
+		wg.Go(func() {
+			created[i], errs[i] = tok.CreateSigningKey(ctx, CreateKeyRequest{Name: uniqueLabel(t, fmt.Sprintf("nosearch%d", i)), Type: ECP256})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("CreateSigningKey: %v", err)
+	}
+	if n := c.searches.Load(); n != 0 {
+		t.Errorf("creating %d token keys made %d searches, want 0", len(created), n)
+	}
+	digest := hashOf(crypto.SHA256, "no search")
+	for _, ck := range created {
+		k, err := tok.Signer(ctx, ck.Ref)
+		if err != nil {
+			t.Fatalf("Signer(%s): %v", ck.Ref, err)
+		}
+		sig, err := k.SignContext(ctx, digest, crypto.SHA256)
+		if err != nil {
+			t.Fatalf("sign: %v", err)
+		}
+		verify(t, ck.Public, digest, sig, crypto.SHA256)
+		t.Cleanup(func() { _ = tok.DestroySigningKey(context.Background(), ck.Ref) })
+	}
+	label, err := created[0].Ref.label()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: label, Type: ECP256}); !errors.Is(err, ErrKeyExists) {
+		t.Errorf("GenerateKey on a user key's label = %v, want ErrKeyExists", err)
+	}
+	twice := uniqueLabel(t, "twice")
+	for range 2 {
+		ck, err := tok.CreateSigningKey(ctx, CreateKeyRequest{Name: twice, Type: ECP256})
+		if err != nil {
+			t.Fatalf("CreateSigningKey(%q): %v", twice, err)
+		}
+		if !bytes.Equal(ck.Ref, LabelRef(twice)) {
+			t.Fatalf("ref %q", ck.Ref)
+		}
+		t.Cleanup(func() {
+			// DeleteKey refuses an ambiguous label: destroy both by handle.
+			_ = tok.withSession(context.Background(), func(h pkcs11.SessionHandle) error {
+				objs, err := tok.findObjects(h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, twice)}, 0)
+				for _, o := range objs {
+					_ = tok.p.DestroyObject(h, o)
+				}
+				return err
+			})
+		})
+	}
+	if _, err := tok.Signer(ctx, LabelRef(twice)); !errors.Is(err, ErrAmbiguousKey) {
+		t.Errorf("Signer of a name given twice = %v, want ErrAmbiguousKey", err)
 	}
 }
