@@ -56,7 +56,7 @@ func signed(t *testing.T, s *store.Store, log *audit.Log, clk *clock, id string)
 		Status: signer.StatusPending, IconID: "cat", IconChoices: []string{"cat", "dog", "owl"}, Nonce: "n-" + id,
 		CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedIP: "192.0.2.10",
 		Documents: []signer.Document{{Index: 0, Name: "Contract of Erin Dupont.pdf", Hash: crypto.SHA256, Digest: d[:]}}}
-	if err := s.CreateRequest(ctx, r); err != nil {
+	if err := s.CreateRequest(ctx, r, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := log.Record(ctx, audit.Event{Type: audit.RequestCreated, Actor: audit.Integrator("i1"), RequestID: id}); err != nil {

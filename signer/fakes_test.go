@@ -46,11 +46,22 @@ func clone(r *signer.Request) *signer.Request {
 	return &c
 }
 
-func (m *memStore) CreateRequest(_ context.Context, r *signer.Request) error {
+func (m *memStore) CreateRequest(_ context.Context, r *signer.Request, maxPending int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.reqs[r.ID]; ok {
 		return errors.New("memstore: duplicate id")
+	}
+	if maxPending > 0 {
+		n := 0
+		for _, o := range m.reqs {
+			if o.IntegratorID == r.IntegratorID && o.UserID == r.UserID && o.Status == signer.StatusPending && o.ExpiresAt.After(r.CreatedAt) {
+				n++
+			}
+		}
+		if n >= maxPending {
+			return signer.ErrTooManyPending
+		}
 	}
 	m.reqs[r.ID] = clone(r)
 	return nil

@@ -42,7 +42,11 @@ type Change struct {
 
 // Store is what the signer needs from storage.
 type Store interface {
-	CreateRequest(ctx context.Context, r *Request) error
+	// CreateRequest stores a new request. With maxPending > 0 it first counts, in the same
+	// transaction and serialized with other creations for the same integrator and user,
+	// the user's live pending requests of r's integrator, and refuses with
+	// ErrTooManyPending when there are already maxPending of them.
+	CreateRequest(ctx context.Context, r *Request, maxPending int) error
 	// Request loads a request with its documents; ErrNotFound when absent.
 	Request(ctx context.Context, id string) (*Request, error)
 	// PendingForUser lists the user's pending requests that expire after now, oldest first.
@@ -442,11 +446,13 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 			return nil, err
 		}
 	}
-	if err := s.store.CreateRequest(ctx, r); err != nil {
+	// The count above refuses early, before any PDF work; this one is the binding check,
+	// atomic with the insertion, so racing creations cannot pass the cap together.
+	if err := s.store.CreateRequest(ctx, r, s.cfg.MaxPending); err != nil {
 		if in.Format == FormatPAdES {
 			s.dropBlobs(r.ID)
 		}
-		if errors.Is(err, ErrIdempotencyRace) {
+		if errors.Is(err, ErrIdempotencyRace) || errors.Is(err, ErrTooManyPending) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("signer: store request: %w", err)

@@ -15,7 +15,7 @@ import (
 var _ signer.Store = (*Store)(nil)
 
 // CreateRequest inserts a request and its documents together.
-func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
+func (s *Store) CreateRequest(ctx context.Context, r *signer.Request, maxPending int) error {
 	row := requestRow{
 		ID: r.ID, IntegratorID: r.IntegratorID, UserID: r.UserID, Format: string(r.Format), Level: string(r.Level),
 		Status: string(r.Status), Reason: r.Reason, IconID: r.IconID, IconChoices: strings.Join(r.IconChoices, ","),
@@ -34,6 +34,11 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request) error {
 		}
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if maxPending > 0 {
+			if err := s.checkPendingCap(tx, r, maxPending); err != nil {
+				return err
+			}
+		}
 		if k := r.Idempotency; k != nil {
 			// An expired key of the same name gives way to the new request.
 			if err := tx.Where("integrator_id = ? AND key = ? AND created_at <= ?", r.IntegratorID, k.Key,
@@ -111,6 +116,28 @@ func withDocuments(q *gorm.DB, rows []requestRow) ([]*signer.Request, error) {
 		out = append(out, req)
 	}
 	return out, nil
+}
+
+// checkPendingCap refuses r when its user already has maxPending live pending requests of
+// its integrator. It runs inside the creating transaction: on SQLite that transaction
+// holds the write lock from its start (immediate), on PostgreSQL a transaction-scoped
+// advisory lock on the integrator and user makes racing creations count one after the
+// other.
+func (s *Store) checkPendingCap(tx *gorm.DB, r *signer.Request, maxPending int) error {
+	if s.postgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "pending/"+r.IntegratorID+"/"+r.UserID).Error; err != nil {
+			return err
+		}
+	}
+	var n int64
+	if err := tx.Model(&requestRow{}).Where("user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
+		r.UserID, string(signer.StatusPending), r.IntegratorID, r.CreatedAt.UTC()).Count(&n).Error; err != nil {
+		return err
+	}
+	if n >= int64(maxPending) {
+		return signer.ErrTooManyPending
+	}
+	return nil
 }
 
 // CountPendingForUser counts a user's live pending requests made by one integrator.

@@ -34,7 +34,7 @@ func newRequest(id, user string, docs int, created, expires time.Time) *signer.R
 
 func mustCreate(t *testing.T, s *Store, r *signer.Request) {
 	t.Helper()
-	if err := s.CreateRequest(context.Background(), r); err != nil {
+	if err := s.CreateRequest(context.Background(), r, 0); err != nil {
 		t.Fatalf("CreateRequest %s: %v", r.ID, err)
 	}
 }
@@ -94,13 +94,13 @@ func TestRequestRoundTrip(t *testing.T) {
 		}
 		// Creation is all or nothing: a second request with the same id leaves no documents.
 		dup := newRequest("r1", "u1", 3, t0, t0.Add(time.Minute))
-		if err := s.CreateRequest(context.Background(), dup); err == nil {
+		if err := s.CreateRequest(context.Background(), dup, 0); err == nil {
 			t.Fatal("duplicate request id accepted")
 		}
 		sameRequest(t, mustGet(t, s, "r1"), want, false)
 		bad := newRequest("r2", "u1", 2, t0, t0.Add(time.Minute))
 		bad.Documents[1].Index = 0 // duplicate document key: the insert of documents fails
-		if err := s.CreateRequest(context.Background(), bad); err == nil {
+		if err := s.CreateRequest(context.Background(), bad, 0); err == nil {
 			t.Fatal("request with duplicate document index accepted")
 		}
 		if _, err := s.Request(context.Background(), "r2"); !errors.Is(err, signer.ErrNotFound) {
@@ -491,4 +491,52 @@ func TestTimesInOtherZones(t *testing.T) {
 			t.Fatalf("Enroll with a live code given in another zone: %v", err)
 		}
 	})
+}
+
+// TestPendingCapRace creates 20 requests for one user and integrator at once, through two
+// Store values on the same database (two replicas): with a cap of 5, exactly 5 are
+// stored and the others refused with ErrTooManyPending; another integrator is not capped
+// by the first one's requests.
+func TestPendingCapRace(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			cfg := b.config(t)
+			replicas := []*Store{openStore(t, cfg), openStore(t, cfg)}
+			addUser(t, replicas[0], "u1")
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var stored, refused int
+			start := make(chan struct{})
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := newRequest(fmt.Sprintf("race-%02d", i), "u1", 1, now, now.Add(5*time.Minute))
+					<-start
+					err := replicas[i%2].CreateRequest(context.Background(), r, 5)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						stored++
+					case errors.Is(err, signer.ErrTooManyPending):
+						refused++
+					default:
+						t.Errorf("create %s: %v", r.ID, err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if stored != 5 || refused != 15 {
+				t.Fatalf("%d stored, %d refused; want 5 and 15", stored, refused)
+			}
+			other := newRequest("other-integrator", "u1", 1, now, now.Add(5*time.Minute))
+			other.IntegratorID = "int-2"
+			if err := replicas[1].CreateRequest(context.Background(), other, 5); err != nil {
+				t.Fatalf("another integrator's request: %v", err)
+			}
+		})
+	}
 }
