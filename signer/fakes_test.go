@@ -77,6 +77,15 @@ func (m *memStore) Request(_ context.Context, id string) (*signer.Request, error
 	return clone(r), nil
 }
 
+func (m *memStore) RequestHead(ctx context.Context, id string) (*signer.Request, error) {
+	r, err := m.Request(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.Documents = nil
+	return r, nil
+}
+
 func (m *memStore) PendingForUser(_ context.Context, userID string, now time.Time) ([]*signer.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -49,6 +49,9 @@ type Store interface {
 	CreateRequest(ctx context.Context, r *Request, maxPending int) error
 	// Request loads a request with its documents; ErrNotFound when absent.
 	Request(ctx context.Context, id string) (*Request, error)
+	// RequestHead loads a request without its documents (a state to report: a batch's
+	// results are not read back to say "signed"); ErrNotFound when absent.
+	RequestHead(ctx context.Context, id string) (*Request, error)
 	// PendingForUser lists the user's pending requests that expire after now, oldest first.
 	PendingForUser(ctx context.Context, userID string, now time.Time) ([]*Request, error)
 	// CountPendingForUser counts the user's live pending requests of one integrator.
@@ -712,7 +715,9 @@ func (s *Service) Approve(ctx context.Context, dev *device.Device, in ApproveInp
 	s.record(ctx, audit.Event{Type: audit.RequestApproved, Actor: audit.Device(dev.ID), RequestID: r.ID})
 	// The signature is owed to the signer's decision, not to the connection that carried it.
 	s.signHeld(ctx, r, 1)
-	return s.store.Request(context.WithoutCancel(ctx), r.ID)
+	// The outcome as stored (signed, failed, or finished by another replica), without
+	// reading every result back: the caller reports the state, results are downloaded.
+	return s.store.RequestHead(context.WithoutCancel(ctx), r.ID)
 }
 
 // finish signs an approved request and moves it to signed or failed.

@@ -85,15 +85,12 @@ func (s *Store) CompleteDocuments(ctx context.Context, requestID string, indexes
 	}
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for i, idx := range indexes {
-			res := tx.Model(&documentRow{}).Where("request_id = ? AND idx = ? AND reserved_at IS NOT NULL AND result IS NULL", requestID, idx).
-				Update("result", results[i])
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected != 1 {
-				return fmt.Errorf("store: request %s: occurrence %d is not reserved or already signed", requestID, idx)
-			}
+		n, err := s.setResults(tx, requestID, indexes, results, "d.reserved_at IS NOT NULL AND d.result IS NULL")
+		if err != nil {
+			return err
+		}
+		if n != int64(len(indexes)) {
+			return fmt.Errorf("store: request %s: %d of %d occurrences are not reserved or already signed", requestID, int64(len(indexes))-n, len(indexes))
 		}
 		var left int64
 		if err := tx.Model(&documentRow{}).Where("request_id = ? AND result IS NULL", requestID).Count(&left).Error; err != nil {

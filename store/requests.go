@@ -62,12 +62,9 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request, maxPending
 
 // Request loads a request with its documents.
 func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error) {
-	var row requestRow
 	db := s.rdb.WithContext(ctx)
-	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
-		if isNotFound(err) {
-			return nil, signer.ErrNotFound
-		}
+	row, err := requestByID(db, id)
+	if err != nil {
 		return nil, err
 	}
 	var docs []documentRow
@@ -75,6 +72,27 @@ func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error)
 		return nil, err
 	}
 	return toRequest(row, docs)
+}
+
+// RequestHead loads a request without its documents.
+func (s *Store) RequestHead(ctx context.Context, id string) (*signer.Request, error) {
+	row, err := requestByID(s.rdb.WithContext(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return toRequest(row, nil)
+}
+
+// requestByID reads one request row; signer.ErrNotFound when absent.
+func requestByID(db *gorm.DB, id string) (requestRow, error) {
+	var row requestRow
+	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return row, signer.ErrNotFound
+		}
+		return row, err
+	}
+	return row, nil
 }
 
 // PendingForUser lists a user's live pending requests with their documents (no results).
@@ -216,14 +234,16 @@ func (s *Store) CompleteSigned(ctx context.Context, id string, results [][]byte,
 		if int64(len(results)) != docs {
 			return fmt.Errorf("store: request %s: %d results for %d documents", id, len(results), docs)
 		}
-		for i, r := range results {
-			res := tx.Model(&documentRow{}).Where("request_id = ? AND idx = ?", id, i).Update("result", r)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected != 1 {
-				return fmt.Errorf("store: request %s: no document at index %d", id, i)
-			}
+		idx := make([]int, len(results))
+		for i := range idx {
+			idx[i] = i
+		}
+		n, err := s.setResults(tx, id, idx, results, "")
+		if err != nil {
+			return err
+		}
+		if n != int64(len(results)) {
+			return fmt.Errorf("store: request %s: %d of %d results stored", id, n, len(results))
 		}
 		done = true
 		return nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"errors"
@@ -407,6 +408,60 @@ func TestCompleteSigned(t *testing.T) {
 		}
 		if ok, err := s.CompleteSigned(ctx, "unknown", results, at); ok || err != nil {
 			t.Fatalf("CompleteSigned unknown = %v, %v", ok, err)
+		}
+	})
+}
+
+// TestCompleteSignedBatch stores more results than one statement carries (the batch
+// limit of a request is 500): each document gets its own bytes (binary, zero bytes
+// included), another request's documents are left alone, and a count that does not
+// match stores nothing.
+func TestCompleteSignedBatch(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		n := 2*resultsPerStatement + 7
+		for _, id := range []string{"big", "other", "short"} {
+			mustCreate(t, s, newRequest(id, "u1", n, t0, t0.Add(5*time.Minute)))
+			if ok, err := s.Transition(ctx, id, []signer.Status{signer.StatusPending}, signer.Change{To: signer.StatusApproved, At: t0}); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+		}
+		results := make([][]byte, n)
+		for i := range results {
+			results[i] = append([]byte{0, byte(i), 0xff}, fmt.Sprintf("cms-%d", i)...)
+		}
+		if ok, err := s.CompleteSigned(ctx, "short", results[:n-1], t0); ok || err == nil {
+			t.Fatalf("CompleteSigned with one result missing = %v, %v", ok, err)
+		}
+		if ok, err := s.CompleteSigned(ctx, "big", results, t0.Add(time.Minute)); !ok || err != nil {
+			t.Fatalf("CompleteSigned = %v, %v", ok, err)
+		}
+		got := mustGet(t, s, "big")
+		if got.Status != signer.StatusSigned || len(got.Documents) != n {
+			t.Fatalf("status %s, %d documents", got.Status, len(got.Documents))
+		}
+		for i, d := range got.Documents {
+			if d.Index != i || !bytes.Equal(d.Result, results[i]) {
+				t.Fatalf("document %d (index %d): result %q, want %q", i, d.Index, d.Result, results[i])
+			}
+		}
+		head, err := s.RequestHead(ctx, "big")
+		if err != nil || head.Status != signer.StatusSigned || head.FinishedAt == nil || head.UserID != "u1" || len(head.Documents) != 0 {
+			t.Fatalf("RequestHead = %+v, %v; want the signed request without documents", head, err)
+		}
+		if _, err := s.RequestHead(ctx, "unknown"); !errors.Is(err, signer.ErrNotFound) {
+			t.Fatalf("RequestHead unknown: %v", err)
+		}
+		for _, id := range []string{"other", "short"} {
+			r := mustGet(t, s, id)
+			if r.Status != signer.StatusApproved {
+				t.Fatalf("%s is %s", id, r.Status)
+			}
+			for _, d := range r.Documents {
+				if d.Result != nil {
+					t.Fatalf("%s document %d has result %q", id, d.Index, d.Result)
+				}
+			}
 		}
 	})
 }
