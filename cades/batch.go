@@ -9,9 +9,10 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// VerifyingSigner is implemented by signers that check every signature against their own
-// public key before returning it (hsm.Key does). A Batch whose certificate holds that
-// very key then does not check each signature a second time.
+// VerifyingSigner is implemented by signers that check their signatures against their
+// own public key before returning them (hsm.Key checks every one; hsm.BatchSigner as its
+// documentation says). A Batch whose certificate holds that very key then does not check
+// each signature a second time.
 type VerifyingSigner interface {
 	crypto.Signer
 	VerifiesSignatures() bool

@@ -120,9 +120,24 @@ type Digest struct {
 	Value []byte
 }
 
+// Batcher is a key that offers a signer for one batch of signatures, with checks made
+// for a batch (hsm.Key: see hsm.BatchSigner). The engine signs every batch through it.
+type Batcher interface {
+	Batch() crypto.Signer
+}
+
+// forBatch returns the signer of one batch with key.
+func forBatch(key crypto.Signer) crypto.Signer {
+	if b, ok := key.(Batcher); ok {
+		return b.Batch()
+	}
+	return key
+}
+
 // Raw returns raw signature values over the digests, in order: ASN.1 DER Ecdsa-Sig-Value
 // for ECDSA keys, PKCS #1 v1.5 for RSA keys.
 func Raw(ctx context.Context, key crypto.Signer, ds []Digest) ([][]byte, error) {
+	key = forBatch(key)
 	out := make([][]byte, len(ds))
 	for i, d := range ds {
 		if len(d.Value) != d.Hash.Size() {
@@ -157,13 +172,15 @@ func (e *Engine) CMS(ctx context.Context, s Signer, level Level, signingTime tim
 	if err := e.Check(level, false); err != nil {
 		return nil, err
 	}
-	// One batch per hash: the parts the signatures share are encoded once.
+	// One batch per hash: the parts the signatures share are encoded once. The key's
+	// batch signer is shared by them: its checks are made per call, not per hash.
+	key := forBatch(s.Key)
 	batches := map[crypto.Hash]*cades.Batch{}
 	for _, d := range ds {
 		if batches[d.Hash] != nil {
 			continue
 		}
-		req := cades.SignRequest{Hash: d.Hash, Signer: s.Key, Certificate: s.Certificate, Chain: e.d.Chain, SigningTime: signingTime}
+		req := cades.SignRequest{Hash: d.Hash, Signer: key, Certificate: s.Certificate, Chain: e.d.Chain, SigningTime: signingTime}
 		if level == LevelBT {
 			req.Timestamper = e.d.TSA
 		}

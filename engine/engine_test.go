@@ -489,3 +489,74 @@ func TestCMSBatch(t *testing.T) {
 		t.Errorf("CMS with a cancelled context = %v, want context.Canceled", err)
 	}
 }
+
+// batchingKey is a key that offers a batch signer (engine.Batcher), as hsm.Key does; its
+// batch signers count their signatures and can be told to fail one.
+type batchingKey struct {
+	crypto.Signer
+	batches atomic.Int32
+	signed  atomic.Int32
+	failAt  int32 // 1-based signature of a batch that fails; 0: none
+}
+
+func (k *batchingKey) Batch() crypto.Signer {
+	k.batches.Add(1)
+	return &batchSigner{k: k}
+}
+
+type batchSigner struct {
+	k *batchingKey
+	n atomic.Int32
+}
+
+func (b *batchSigner) Public() crypto.PublicKey { return b.k.Public() }
+
+func (b *batchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if b.n.Add(1) == b.k.failAt {
+		return nil, errors.New("batch check failed")
+	}
+	b.k.signed.Add(1)
+	return b.k.Signer.Sign(r, digest, opts)
+}
+
+// TestBatcher: CMS and Raw sign a whole batch through one batch signer of the key
+// (shared by the batch's hashes), and a signature the batch signer refuses fails the
+// whole batch.
+func TestBatcher(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	key := &batchingKey{Signer: w.keys.keys["user-ec"]}
+	w.keys.keys["user-batch"] = key
+	e := engine.New(engine.Deps{Keys: w.keys, Chain: w.ca.Chain(), Parallel: 4})
+	s, err := e.Open(ctx, hsm.LabelRef("user-batch"), w.ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := []engine.Digest{digestOf(crypto.SHA256, "a"), digestOf(crypto.SHA384, "b"), digestOf(crypto.SHA256, "c"), digestOf(crypto.SHA512, "d")}
+	out, err := e.CMS(ctx, s, engine.LevelBB, time.Time{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ds {
+		sd, err := cades.Parse(out[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sd.Verify(d.Value); err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+	}
+	if b, n := key.batches.Load(), key.signed.Load(); b != 1 || int(n) != len(ds) {
+		t.Fatalf("CMS: %d batch signers, %d signatures through them; want 1 and %d", b, n, len(ds))
+	}
+	if _, err := s.Raw(ctx, ds); err != nil || key.batches.Load() != 2 || int(key.signed.Load()) != 2*len(ds) {
+		t.Fatalf("Raw: %v, %d batch signers, %d signatures", err, key.batches.Load(), key.signed.Load())
+	}
+	key.failAt = 3
+	if out, err := e.CMS(ctx, s, engine.LevelBB, time.Time{}, ds); err == nil || out != nil {
+		t.Fatalf("CMS with a refused signature = %d results, %v; want none and an error", len(out), err)
+	}
+	if out, err := s.Raw(ctx, ds); err == nil || out != nil {
+		t.Fatalf("Raw with a refused signature = %d results, %v; want none and an error", len(out), err)
+	}
+}

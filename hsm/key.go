@@ -401,6 +401,13 @@ var pssHash = map[crypto.Hash][2]uint{
 // to completion. The signature is verified with the public key before it is
 // returned.
 func (k *Key) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.sign(ctx, digest, opts, true)
+}
+
+// sign is SignContext; verifyECDSA false leaves out the full check of an ECDSA signature
+// against the public key (a BatchSigner decides which ones it checks). RSA signatures
+// and the structure of ECDSA signatures are always checked.
+func (k *Key) sign(ctx context.Context, digest []byte, opts crypto.SignerOpts, verifyECDSA bool) ([]byte, error) {
 	if opts == nil {
 		return nil, errors.New("hsm: sign: nil SignerOpts")
 	}
@@ -452,7 +459,7 @@ func (k *Key) SignContext(ctx context.Context, digest []byte, opts crypto.Signer
 		if err != nil {
 			return nil, err
 		}
-		if !ecdsa.VerifyASN1(pub, digest, sig) {
+		if verifyECDSA && !ecdsa.VerifyASN1(pub, digest, sig) {
 			return nil, fmt.Errorf("hsm: sign: token returned an ECDSA signature that does not verify with key %q", k.label)
 		}
 		return sig, nil
@@ -514,14 +521,21 @@ func (k *Key) signRaw(ctx context.Context, mech *pkcs11.Mechanism, input []byte)
 }
 
 // ecdsaDER converts the r||s output of CKM_ECDSA to an ASN.1 DER
-// ECDSA-Sig-Value.
+// ECDSA-Sig-Value. It refuses an output of the wrong length and values r or s
+// outside [1, n-1] (n the order of the curve), which no valid signature has:
+// a truncated, zeroed or garbled output never leaves this package, whether or
+// not the signature is then verified in full.
 func ecdsaDER(pub *ecdsa.PublicKey, raw []byte) ([]byte, error) {
-	size := (pub.Curve.Params().BitSize + 7) / 8
+	params := pub.Curve.Params()
+	size := (params.BitSize + 7) / 8
 	if len(raw) != 2*size {
 		return nil, fmt.Errorf("hsm: sign: ECDSA signature of %d bytes, want %d", len(raw), 2*size)
 	}
 	r := new(big.Int).SetBytes(raw[:size])
 	s := new(big.Int).SetBytes(raw[size:])
+	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(params.N) >= 0 || s.Cmp(params.N) >= 0 {
+		return nil, errors.New("hsm: sign: token returned an ECDSA signature with r or s out of range")
+	}
 	der, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
 	if err != nil {
 		return nil, fmt.Errorf("hsm: sign: encoding ECDSA signature: %w", err)

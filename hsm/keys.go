@@ -147,3 +147,28 @@ func (o observedSigner) SignContext(ctx context.Context, digest []byte, opts cry
 	o.observe(time.Since(start), err)
 	return sig, err
 }
+
+// Batch returns the key's signer for one batch (see BatchSigner), reporting each
+// signature.
+func (o observedSigner) Batch() crypto.Signer {
+	return observedBatch{&BatchSigner{k: o.Key}, o.observe}
+}
+
+// observedBatch is a BatchSigner that reports each signature's duration and outcome.
+type observedBatch struct {
+	*BatchSigner
+	observe func(time.Duration, error)
+}
+
+// Sign signs as BatchSigner.Sign does, and reports the signature.
+func (o observedBatch) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return o.SignContext(context.Background(), digest, opts)
+}
+
+// SignContext signs as BatchSigner.SignContext does, and reports the signature.
+func (o observedBatch) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	start := time.Now()
+	sig, err := o.BatchSigner.SignContext(ctx, digest, opts)
+	o.observe(time.Since(start), err)
+	return sig, err
+}

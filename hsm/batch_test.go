@@ -1,0 +1,147 @@
+package hsm
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestBatchSigner signs a batch on several goroutines with each key type: every
+// signature verifies, and the signer says it checks its own signatures.
+func TestBatchSigner(t *testing.T) {
+	tok := openToken(t, 4)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		typ  KeyType
+		opts crypto.SignerOpts
+		n    int
+	}{
+		{ECP256, crypto.SHA256, 64},
+		{ECP256, crypto.SHA384, 16},
+		{RSA3072, crypto.SHA256, 8},
+		{RSA3072, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}, 4},
+	} {
+		t.Run(fmt.Sprintf("%s %v", tt.typ, tt.opts.HashFunc()), func(t *testing.T) {
+			key, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: uniqueLabel(t, "batch"), Type: tt.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := key.Batch()
+			if v, ok := b.(interface{ VerifiesSignatures() bool }); !ok || !v.VerifiesSignatures() {
+				t.Fatal("the batch signer does not say it checks its signatures")
+			}
+			if pub, ok := b.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(key.Public()) {
+				t.Fatal("the batch signer's public key is not the key's")
+			}
+			sigs := make([][]byte, tt.n)
+			errs := make([]error, tt.n)
+			var wg sync.WaitGroup
+			for i := range tt.n {
+				wg.Go(func() {
+					sigs[i], errs[i] = b.(*BatchSigner).SignContext(ctx, hashOf(tt.opts.HashFunc(), fmt.Sprint("doc ", i)), tt.opts)
+				})
+			}
+			wg.Wait()
+			for i := range tt.n {
+				if errs[i] != nil {
+					t.Fatalf("signature %d: %v", i, errs[i])
+				}
+				verify(t, key.Public(), hashOf(tt.opts.HashFunc(), fmt.Sprint("doc ", i)), sigs[i], tt.opts)
+			}
+		})
+	}
+}
+
+// TestBatchSignerChecks gives a batch signer a key whose public half is not the one the
+// token signs with (a mixed-up key): the first signature of every batch is refused,
+// every RSA signature is refused, and of the ECDSA signatures after the first some, not
+// all, are verified in full (one in spotCheckOneIn at random: that all of 300 pass
+// unchecked has a probability of about 4e-9).
+func TestBatchSignerChecks(t *testing.T) {
+	tok := openToken(t, 2)
+	ctx := context.Background()
+	mixed := func(t *testing.T, typ KeyType) *Key {
+		a, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: uniqueLabel(t, "signs"), Type: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: uniqueLabel(t, "claims"), Type: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Key{tok: tok, label: a.label, id: a.id, typ: a.typ, pub: b.pub, priv: a.priv}
+	}
+	t.Run("ECDSA", func(t *testing.T) {
+		key := mixed(t, ECP256)
+		digest := hashOf(crypto.SHA256, "x")
+		if _, err := key.SignContext(ctx, digest, crypto.SHA256); err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Fatalf("single signature with a mixed-up key: %v", err)
+		}
+		for range 3 {
+			if _, err := key.Batch().Sign(nil, digest, crypto.SHA256); err == nil || !strings.Contains(err.Error(), "does not verify") {
+				t.Fatalf("first signature of a batch with a mixed-up key: %v", err)
+			}
+		}
+		b := key.Batch()
+		_, _ = b.Sign(nil, digest, crypto.SHA256) // the first, refused above
+		refused := 0
+		const n = 300
+		for range n {
+			if _, err := b.Sign(nil, digest, crypto.SHA256); err != nil {
+				if !strings.Contains(err.Error(), "does not verify") {
+					t.Fatal(err)
+				}
+				refused++
+			}
+		}
+		if refused == 0 || refused == n {
+			t.Fatalf("%d of %d later signatures were verified in full; want some, not all", refused, n)
+		}
+	})
+	t.Run("RSA", func(t *testing.T) {
+		key := mixed(t, RSA3072)
+		b := key.Batch()
+		for i := range 3 {
+			if _, err := b.Sign(nil, hashOf(crypto.SHA256, "x"), crypto.SHA256); err == nil || !strings.Contains(err.Error(), "does not verify") {
+				t.Fatalf("RSA signature %d of a batch with a mixed-up key: %v", i, err)
+			}
+		}
+	})
+}
+
+// TestECDSADERRange: the token's r||s output is refused when its length is wrong or r or
+// s is outside [1, n-1]; a value in range is encoded.
+func TestECDSADERRange(t *testing.T) {
+	pub := &ecdsa.PublicKey{Curve: elliptic.P256()}
+	n := elliptic.P256().Params().N
+	word := func(v *big.Int) []byte { return v.FillBytes(make([]byte, 32)) }
+	one, zero := big.NewInt(1), big.NewInt(0)
+	nMinus1 := new(big.Int).Sub(n, one)
+	for _, tt := range []struct {
+		name string
+		raw  []byte
+		ok   bool
+	}{
+		{"in range", append(word(one), word(nMinus1)...), true},
+		{"short", append(word(one), word(one)[1:]...), false},
+		{"r zero", append(word(zero), word(one)...), false},
+		{"s zero", append(word(one), word(zero)...), false},
+		{"r = n", append(word(n), word(one)...), false},
+		{"s = n", append(word(one), word(n)...), false},
+		{"all ones", append(word(new(big.Int).Lsh(one, 256).Sub(new(big.Int).Lsh(one, 256), one)), word(one)...), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			der, err := ecdsaDER(pub, tt.raw)
+			if (err == nil) != tt.ok || (tt.ok && len(der) == 0) {
+				t.Fatalf("ecdsaDER = %x, %v; want ok %v", der, err, tt.ok)
+			}
+		})
+	}
+}
