@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestBatchSigner signs a batch on several goroutines with each key type: every
@@ -143,5 +144,53 @@ func TestECDSADERRange(t *testing.T) {
 				t.Fatalf("ecdsaDER = %x, %v; want ok %v", der, err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestObservedBatch: a signing key from Keys.Observed keeps reporting each signature
+// when it signs a batch, and its batch signer still checks its signatures.
+func TestObservedBatch(t *testing.T) {
+	tok := openToken(t, 2)
+	ctx := context.Background()
+	keys := NewKeys(tok, KeysConfig{UserKeyType: ECP256, Storage: StorageToken})
+	ref, _, err := keys.NewSigningKey(ctx, uniqueLabel(t, "observed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := 0
+	key, err := keys.Observed(func(_ time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			seen++
+		}
+	}).SigningKey(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bk, ok := key.(interface{ Batch() crypto.Signer })
+	if !ok {
+		t.Fatalf("%T has no batch signer", key)
+	}
+	b := bk.Batch()
+	if v, ok := b.(interface{ VerifiesSignatures() bool }); !ok || !v.VerifiesSignatures() {
+		t.Fatalf("%T does not say it checks its signatures", b)
+	}
+	for i := range 3 {
+		d := hashOf(crypto.SHA256, fmt.Sprint("doc ", i))
+		sig, err := b.(interface {
+			SignContext(context.Context, []byte, crypto.SignerOpts) ([]byte, error)
+		}).SignContext(ctx, d, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, key.Public(), d, sig, crypto.SHA256)
+	}
+	if _, err := b.Sign(nil, hashOf(crypto.SHA256, "x"), crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 4 {
+		t.Fatalf("%d signatures reported, want 4", seen)
 	}
 }
