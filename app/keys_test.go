@@ -45,7 +45,11 @@ func TestMigrateKeys(t *testing.T) {
 	}
 	oldCert := sign("before the migration")
 
-	m, err := testEnv.MigrateKeys(ctx)
+	migration, err := testEnv.KeyMigration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migration.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +75,7 @@ func TestMigrateKeys(t *testing.T) {
 		t.Errorf("new certificate %s (%s), old %s (%s); want a new serial, the same subject",
 			newCert.SerialNumber, newCert.Subject, oldCert.SerialNumber, oldCert.Subject)
 	}
-	again, err := testEnv.MigrateKeys(ctx)
+	again, err := migration.Run(ctx)
 	if err != nil || again.Migrated != 0 || again.Skipped < 1 {
 		t.Fatalf("second migration: %+v, %v; want nothing to do", again, err)
 	}

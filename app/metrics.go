@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/paraphe/paraphe/metrics"
 	"github.com/paraphe/paraphe/store"
 )
 
@@ -33,7 +31,7 @@ func (e *Env) metricsHandlers(h http.Handler) (separate, main http.Handler, err 
 		return nil, nil, err
 	}
 	if tok != "" {
-		h = bearerOnly(tok, h)
+		h = metrics.RequireBearer(tok, h)
 	}
 	switch {
 	case e.Cfg.Metrics.Listen != "":
@@ -43,22 +41,4 @@ func (e *Env) metricsHandlers(h http.Handler) (separate, main http.Handler, err 
 	}
 	e.Log.Warn("GET /metrics is not served: set metrics.listen or metrics.tokenFile (production mode)")
 	return h, nil, nil
-}
-
-// bearerOnly lets through the requests that carry "Authorization: Bearer token",
-// compared in constant time; the others get 401 problem+json.
-func bearerOnly(token string, h http.Handler) http.Handler {
-	want := sha256.Sum256([]byte("Bearer " + token))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="paraphe-metrics"`)
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"type":"https://paraphe.dev/problems/unauthenticated","title":"Metrics need the bearer token",`+
-				`"status":401,"code":"unauthenticated"}`)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }

@@ -131,7 +131,7 @@ func (r *run) note(format string, args ...any) {
 func (r *run) all(ctx context.Context) error {
 	p := r.plan
 	// The token the service will use, created first so that the raw baseline signs on
-	// the very same token (WithHSM calls InitSoftHSM again with these arguments and
+	// the very same token (app.Build calls InitSoftHSM again with these arguments and
 	// finds it).
 	hcfg, err := hsm.InitSoftHSM(ctx, filepath.Join(r.dataDir, "hsm"), "paraphe")
 	if err != nil {

@@ -172,3 +172,17 @@ func (o observedBatch) SignContext(ctx context.Context, digest []byte, opts cryp
 	o.observe(time.Since(start), err)
 	return sig, err
 }
+
+// NewWrappedSigningKey creates a user's signing key named name, of the configured type,
+// wrapped whatever the configured storage (key migration, EnsureWrapKey first).
+func (k *Keys) NewWrappedSigningKey(ctx context.Context, name string) (KeyRef, crypto.PublicKey, error) {
+	c, err := k.t.CreateSigningKey(ctx, CreateKeyRequest{Name: name, Type: k.cfg.UserKeyType, Storage: StorageWrapped})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Ref, c.Public, nil
+}
+
+// EnsureWrapKey creates, unless it exists, the key-encryption key of wrapped keys (see
+// Token.EnsureWrapKey).
+func (k *Keys) EnsureWrapKey(ctx context.Context) error { return k.t.EnsureWrapKey(ctx) }

@@ -138,24 +138,20 @@ func (s *Store) HistoryForUser(ctx context.Context, userID string, before *signe
 	return withDocuments(db.Select("request_id", "idx", "name", "hash", "digest"), rows)
 }
 
-// KeyHolder is an active user and the reference of their signing key.
-type KeyHolder struct {
-	UserID string
-	KeyRef hsm.KeyRef
-}
+var _ device.MigrationStore = (*Store)(nil)
 
 // ActiveKeyHolders lists the active users that hold a signing key, by id, at most limit
 // after the id after (paging through every user).
-func (s *Store) ActiveKeyHolders(ctx context.Context, after string, limit int) ([]KeyHolder, error) {
+func (s *Store) ActiveKeyHolders(ctx context.Context, after string, limit int) ([]device.KeyHolder, error) {
 	var rows []userRow
 	if err := s.db.WithContext(ctx).Select("id", "key_ref").
 		Where("status = ? AND key_ref IS NOT NULL AND id > ?", string(device.UserActive), after).
 		Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]KeyHolder, len(rows))
+	out := make([]device.KeyHolder, len(rows))
 	for i, r := range rows {
-		out[i] = KeyHolder{UserID: r.ID, KeyRef: r.KeyRef}
+		out[i] = device.KeyHolder{UserID: r.ID, KeyRef: r.KeyRef}
 	}
 	return out, nil
 }

@@ -326,7 +326,7 @@ func cmdEvidence(ctx context.Context, args []string) error {
 }
 
 // cmdKeysMigrate moves every active user from a token key to a wrapped key (see
-// app.Env.MigrateKeys) and prints what it did: {"migrated","skipped","failed"}.
+// device.KeyMigration) and prints what it did: {"migrated","skipped","failed"}.
 func cmdKeysMigrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("keys migrate", flag.ContinueOnError)
 	var c common
@@ -347,11 +347,15 @@ func cmdKeysMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	m, err := e.MigrateKeys(ctx)
+	migration, err := e.KeyMigration()
 	if err != nil {
 		return err
 	}
-	if err := printJSON(m); err != nil {
+	m, err := migration.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := printJSON(map[string]any{"migrated": m.Migrated, "skipped": m.Skipped, "failed": m.Failed}); err != nil {
 		return err
 	}
 	if len(m.Failed) > 0 {
