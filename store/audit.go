@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
-
-	"gorm.io/gorm"
+	"errors"
 
 	"github.com/paraphe/paraphe/audit"
 )
@@ -14,36 +14,51 @@ var _ audit.Store = (*Store)(nil)
 // AppendAudit appends one entry built from the current last one, with no other append in
 // between: SQLite transactions take the write lock at BEGIN (immediate), PostgreSQL takes a
 // transaction-scoped advisory lock.
-func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, found bool) (audit.Entry, error)) (audit.Entry, error) {
-	var out audit.Entry
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockAudit).Error; err != nil {
-				return err
-			}
-		}
-		var last auditRow
-		found := true
-		if err := tx.Order("seq DESC").Limit(1).Take(&last).Error; err != nil {
-			if !isNotFound(err) {
-				return err
-			}
-			found = false
-		}
-		prev, err := toEntry(last)
+func (s *Store) AppendAudit(ctx context.Context, build func(last audit.Entry, found bool) (audit.Entry, error)) (out audit.Entry, err error) {
+	tx, err := s.raw.w.BeginTx(ctx, nil)
+	if err != nil {
+		return out, err
+	}
+	defer func() {
 		if err != nil {
-			return err
+			_ = tx.Rollback()
 		}
-		if out, err = build(prev, found); err != nil {
-			return err
+	}()
+	if s.postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockAudit); err != nil {
+			return out, err
 		}
-		detail, err := json.Marshal(out.Event.Detail)
-		if err != nil {
-			return err
-		}
-		return tx.Create(&auditRow{Seq: out.Seq, Time: out.Time.UTC(), Type: out.Event.Type, Actor: out.Event.Actor,
-			RequestID: out.Event.RequestID, Subject: out.Event.Subject, Detail: string(detail), PrevHash: out.PrevHash, Hash: out.Hash, Seal: out.Seal}).Error
-	})
+	}
+	var (
+		last                          auditRow
+		typ, actor, req, subj, detail nullString
+	)
+	found := true
+	err = tx.QueryRowContext(ctx, s.q(`SELECT seq, "time", "type", actor, request_id, subject, detail, prev_hash, hash, seal FROM audit_log ORDER BY seq DESC LIMIT 1`)).
+		Scan(&last.Seq, &last.Time, &typ, &actor, &req, &subj, &detail, &last.PrevHash, &last.Hash, &last.Seal)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		found = false
+	case err != nil:
+		return out, err
+	}
+	last.Type, last.Actor, last.RequestID, last.Subject, last.Detail = string(typ), string(actor), string(req), string(subj), string(detail)
+	prev, err := toEntry(last)
+	if err != nil {
+		return out, err
+	}
+	if out, err = build(prev, found); err != nil {
+		return out, err
+	}
+	d, err := json.Marshal(out.Event.Detail)
+	if err != nil {
+		return out, err
+	}
+	if _, err = tx.ExecContext(ctx, s.q(`INSERT INTO audit_log (seq, "time", "type", actor, request_id, subject, detail, prev_hash, hash, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		out.Seq, out.Time.UTC(), out.Event.Type, out.Event.Actor, out.Event.RequestID, out.Event.Subject, string(d), out.PrevHash, out.Hash, out.Seal); err != nil {
+		return out, err
+	}
+	err = tx.Commit()
 	return out, err
 }
 

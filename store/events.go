@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/paraphe/paraphe/notify"
 )
 
@@ -23,21 +21,32 @@ func (eventRow) TableName() string { return "device_events" }
 
 // AppendEvent records that a request of the user changed and returns the event's id. On
 // PostgreSQL the same transaction notifies the other replicas (the payload is the user id).
-func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status string) (int64, error) {
-	row := eventRow{UserID: userID, RequestID: requestID, Status: status, CreatedAt: time.Now().UTC()}
+func (s *Store) AppendEvent(ctx context.Context, userID, requestID, status string) (id int64, err error) {
+	const insert = "INSERT INTO device_events (user_id, request_id, status, created_at) VALUES (?, ?, ?, ?) RETURNING id"
+	at := time.Now().UTC()
 	if !s.postgres {
 		// One statement is atomic by itself: no transaction around it (on SQLite an
 		// explicit one costs a BEGIN, a COMMIT and a statement journal).
-		err := s.db.WithContext(ctx).Create(&row).Error
-		return row.ID, err
+		err = s.raw.w.QueryRowContext(ctx, insert, userID, requestID, status, at).Scan(&id)
+		return id, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&row).Error; err != nil {
-			return err
+	tx, err := s.raw.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
 		}
-		return tx.Exec("SELECT pg_notify(?, ?)", notify.PostgresChannel, userID).Error
-	})
-	return row.ID, err
+	}()
+	if err = tx.QueryRowContext(ctx, s.q(insert), userID, requestID, status, at).Scan(&id); err != nil {
+		return 0, err
+	}
+	if _, err = tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", notify.PostgresChannel, userID); err != nil {
+		return 0, err
+	}
+	err = tx.Commit()
+	return id, err
 }
 
 // EventsAfter returns the user's events with an id above after, oldest first.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,39 +62,91 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request, maxPending
 	})
 }
 
-// Request loads a request with its documents.
+// Request loads a request with its documents, in one statement (one snapshot).
 func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error) {
-	db := s.rdb.WithContext(ctx)
-	row, err := requestByID(db, id)
+	rows, err := s.raw.r.QueryContext(ctx, s.q("SELECT "+requestColumnsOf("r")+
+		", d.idx, d.name, d.hash, d.digest, d.result, d.pdf_state, d.result_sha256 FROM signature_requests r"+
+		" LEFT JOIN signature_documents d ON d.request_id = r.id WHERE r.id = ? ORDER BY d.idx"), id)
 	if err != nil {
 		return nil, err
 	}
-	var docs []documentRow
-	if err := db.Where("request_id = ?", id).Order("idx").Find(&docs).Error; err != nil {
+	defer rows.Close()
+	var (
+		row  scannedRequest
+		docs []documentRow
+		seen bool
+	)
+	for rows.Next() {
+		var (
+			d                    documentRow
+			idx                  sql.NullInt64
+			name, hash, pdfState nullString
+		)
+		dest := append(requestDest(&row), &idx, &name, &hash, &d.Digest, &d.Result, &pdfState, &d.ResultSHA256)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		seen = true
+		if idx.Valid {
+			d.RequestID, d.Idx, d.Name, d.Hash, d.PDFState = id, int(idx.Int64), string(name), string(hash), string(pdfState)
+			docs = append(docs, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return toRequest(row, docs)
+	if !seen {
+		return nil, signer.ErrNotFound
+	}
+	return toRequest(row.requestRow(), docs)
+}
+
+// requestColumns are the columns of signature_requests that toRequest uses, in the
+// order of requestDest.
+var requestColumns = []string{"id", "integrator_id", "user_id", "format", "level", "status", "reason", "icon_id", "icon_choices",
+	"nonce", "callback_url", "device_id", "chosen_icon", "created_ip", "decided_ip", "created_at", "expires_at", "approved_at",
+	"finished_at", "description", "authorized_until"}
+
+// requestColumnsOf lists requestColumns qualified by a table alias.
+func requestColumnsOf(alias string) string {
+	return alias + "." + strings.Join(requestColumns, ", "+alias+".")
+}
+
+// scannedRequest receives the requestColumns of a row; text columns may be NULL (added
+// by a later migration).
+type scannedRequest struct {
+	id, integrator, user, format, level, status, reason, icon    nullString
+	choices, nonce, callback, dev, chosen, cip, dip, description nullString
+	created, expires                                             time.Time
+	approved, finished, until                                    sql.NullTime
+}
+
+func requestDest(r *scannedRequest) []any {
+	return []any{&r.id, &r.integrator, &r.user, &r.format, &r.level, &r.status, &r.reason, &r.icon, &r.choices,
+		&r.nonce, &r.callback, &r.dev, &r.chosen, &r.cip, &r.dip, &r.created, &r.expires, &r.approved,
+		&r.finished, &r.description, &r.until}
+}
+
+func (r *scannedRequest) requestRow() requestRow {
+	return requestRow{ID: string(r.id), IntegratorID: string(r.integrator), UserID: string(r.user), Format: string(r.format),
+		Level: string(r.level), Status: string(r.status), Reason: string(r.reason), IconID: string(r.icon),
+		IconChoices: string(r.choices), Nonce: string(r.nonce), CallbackURL: string(r.callback), DeviceID: string(r.dev),
+		ChosenIcon: string(r.chosen), CreatedIP: string(r.cip), DecidedIP: string(r.dip), CreatedAt: r.created,
+		ExpiresAt: r.expires, ApprovedAt: timePtr(r.approved), FinishedAt: timePtr(r.finished),
+		Description: string(r.description), AuthorizedUntil: timePtr(r.until)}
 }
 
 // RequestHead loads a request without its documents.
 func (s *Store) RequestHead(ctx context.Context, id string) (*signer.Request, error) {
-	row, err := requestByID(s.rdb.WithContext(ctx), id)
+	var row scannedRequest
+	err := s.queryRow(ctx, "SELECT "+requestColumnsOf("r")+" FROM signature_requests r WHERE r.id = ?", id).Scan(requestDest(&row)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signer.ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
-	return toRequest(row, nil)
-}
-
-// requestByID reads one request row; signer.ErrNotFound when absent.
-func requestByID(db *gorm.DB, id string) (requestRow, error) {
-	var row requestRow
-	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
-		if isNotFound(err) {
-			return row, signer.ErrNotFound
-		}
-		return row, err
-	}
-	return row, nil
+	return toRequest(row.requestRow(), nil)
 }
 
 // PendingForUser lists a user's live pending requests with their documents (no results).

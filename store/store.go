@@ -34,6 +34,7 @@ type Store struct {
 	// not queue behind writes (WAL lets them run together); on PostgreSQL it is db.
 	rdb      *gorm.DB
 	postgres bool
+	raw      *sqlConns
 }
 
 // Open connects, migrates the schema and returns a Store.
@@ -109,7 +110,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if rdb == nil {
 		rdb = db
 	}
-	s := &Store{db: db, rdb: rdb, postgres: pg}
+	rsqlDB, err := rdb.DB()
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{db: db, rdb: rdb, postgres: pg, raw: &sqlConns{w: sqlDB, r: rsqlDB}}
 	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

@@ -198,10 +198,10 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 		locked             bool
 		active             int64
 	)
-	err := s.rdb.WithContext(ctx).Raw(`SELECT u.id, u.status, u.key_ref, u.cert_serial, u.locked, c.der,
+	err := s.queryRow(ctx, `SELECT u.id, u.status, u.key_ref, u.cert_serial, u.locked, c.der,
 		(SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.status = ?)
 		FROM users u LEFT JOIN certificates c ON c.serial = u.cert_serial AND c.revoked_at IS NULL
-		WHERE u.id = ?`, string(device.DeviceActive), userID).Row().Scan(&id, &status, &keyRef, &serial, &locked, &der, &active)
+		WHERE u.id = ?`, string(device.DeviceActive), userID).Scan(&id, &status, &keyRef, &serial, &locked, &der, &active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signer.Identity{}, signer.ErrSignerNotFound
 	}
@@ -215,19 +215,6 @@ func (s *Store) Identity(ctx context.Context, userID string) (signer.Identity, e
 	out.CertificateDER = der
 	out.Enrolled = active > 0
 	return out, nil
-}
-
-// nullString scans a text column that may be NULL (a column added to an existing
-// table by a later migration) as "".
-type nullString string
-
-func (n *nullString) Scan(v any) error {
-	var ns sql.NullString
-	if err := ns.Scan(v); err != nil {
-		return err
-	}
-	*n = nullString(ns.String)
-	return nil
 }
 
 func fromUser(u *device.User) *userRow {
