@@ -214,7 +214,9 @@ func (s *Store) compact(ctx context.Context, tables ...string) error {
 		return nil
 	}
 	var busy, logFrames, checkpointed int
-	if err := db.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row().Scan(&busy, &logFrames, &checkpointed); err != nil {
+	if err := s.ckpt.hold(func() error {
+		return db.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row().Scan(&busy, &logFrames, &checkpointed)
+	}); err != nil {
 		return err
 	}
 	if busy != 0 {

@@ -35,6 +35,7 @@ type Store struct {
 	rdb      *gorm.DB
 	postgres bool
 	raw      *sqlConns
+	ckpt     *checkpointer // SQLite's background WAL checkpoints; nil on PostgreSQL
 }
 
 // Open connects, migrates the schema and returns a Store.
@@ -42,9 +43,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true,
 		SkipDefaultTransaction: true}
 	var (
-		db, rdb *gorm.DB
-		err     error
-		pg      bool
+		db, rdb   *gorm.DB
+		err       error
+		pg        bool
+		sqliteDSN string
 	)
 	switch {
 	case cfg.URL != "":
@@ -79,7 +81,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
-		db, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg)
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpointPages)) // see checkpoint.go
+		sqliteDSN = "file:" + cfg.SQLitePath + "?" + q.Encode()
+		db, err = gorm.Open(sqlite.Open(sqliteDSN), gcfg)
 		if err == nil {
 			q.Add("_pragma", "query_only(1)")
 			if rdb, err = gorm.Open(sqlite.Open("file:"+cfg.SQLitePath+"?"+q.Encode()), gcfg); err == nil {
@@ -119,6 +123,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
+	}
+	if sqliteDSN != "" {
+		if s.ckpt, err = startCheckpointer(sqliteDSN); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -182,6 +192,9 @@ const readers = 4
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		_ = s.ckpt.close()
+	}
 	if s.rdb != s.db {
 		if r, err := s.rdb.DB(); err == nil {
 			r.Close()
