@@ -67,7 +67,7 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 		if err != nil {
 			return nil, fmt.Errorf("push gateway secret: %w", err)
 		}
-		if push, err = notify.NewPushGateway(notify.PushConfig{URL: cfg.Push.URL, Secret: strings.TrimSpace(string(secret))}, e.Log); err != nil {
+		if push, err = notify.NewPushGateway(notify.PushDeps{Log: e.Log}, notify.PushConfig{URL: cfg.Push.URL, Secret: strings.TrimSpace(string(secret))}); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +82,7 @@ func (e *Env) NewDomain(ctx context.Context) (*Domain, error) {
 		}
 		pushers = append(pushers, wp)
 	}
-	notifier := notify.NewNotifier(e.Store, hub, pushers, e.Log)
+	notifier := notify.NewNotifier(notify.NotifierDeps{Store: e.Store, Hub: hub, Pushers: pushers, Log: e.Log})
 	devices := device.New(device.Deps{Store: e.Store, HSM: e.Keys, Issuer: e.CA, Audit: e.Audit, Metrics: m, Log: e.Log},
 		device.Config{PINKeyLabel: PINKeyLabel, Country: cfg.Country})
 	integrators := e.Integrators()

@@ -38,13 +38,23 @@ type Notifier struct {
 	log   *slog.Logger
 }
 
-// NewNotifier returns a Notifier that hands every recorded event to each of pushers (none
-// at all is fine: devices then learn of requests through streams and polling).
-func NewNotifier(store EventStore, hub *Hub, pushers []Pusher, log *slog.Logger) *Notifier {
-	if log == nil {
-		log = slog.Default()
+// NotifierDeps are the Notifier's collaborators. The notifier has nothing to tune.
+type NotifierDeps struct {
+	Store EventStore
+	Hub   *Hub
+	// Pushers each get every recorded event (none at all is fine: devices then learn of
+	// requests through streams and polling).
+	Pushers []Pusher
+	// Log receives events not recorded; nil: slog.Default().
+	Log *slog.Logger
+}
+
+// NewNotifier returns a Notifier.
+func NewNotifier(d NotifierDeps) *Notifier {
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	return &Notifier{store: store, hub: hub, push: pushers, log: log}
+	return &Notifier{store: d.Store, hub: d.Hub, push: d.Pushers, log: d.Log}
 }
 
 // RequestChanged records the change and wakes the user's waiters on this replica (other

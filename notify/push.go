@@ -37,27 +37,38 @@ type PushGateway struct {
 	log   *slog.Logger
 }
 
+// withDefaults fills the zero fields of c: the one place the gateway's defaults are set.
+func (c PushConfig) withDefaults() PushConfig {
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.Attempts == 0 {
+		c.Attempts = 4
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{Timeout: c.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	return c
+}
+
+// PushDeps are the PushGateway's collaborators.
+type PushDeps struct {
+	// Log receives the notifications dropped or not delivered; nil: slog.Default().
+	Log *slog.Logger
+}
+
 // NewPushGateway returns a gateway hook; call Run to start delivering.
-func NewPushGateway(cfg PushConfig, log *slog.Logger) (*PushGateway, error) {
+func NewPushGateway(d PushDeps, cfg PushConfig) (*PushGateway, error) {
 	if err := ValidateCallbackURL(cfg.URL, CallbackPolicy{AllowLoopback: true, AllowPrivate: true}); err != nil {
 		return nil, fmt.Errorf("notify: push gateway: %w", err)
 	}
 	if cfg.Secret == "" {
 		return nil, fmt.Errorf("notify: push gateway needs a secret")
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	if cfg.Attempts == 0 {
-		cfg.Attempts = 4
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	return &PushGateway{cfg: cfg, queue: make(chan Event, pushQueue), log: log}, nil
+	return &PushGateway{cfg: cfg.withDefaults(), queue: make(chan Event, pushQueue), log: d.Log}, nil
 }
 
 // Push queues an event; it never blocks.

@@ -46,7 +46,7 @@ func TestPushGatewayRetriesAndSigns(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	p, err := NewPushGateway(PushConfig{URL: srv.URL, Secret: "gw-secret"}, nil)
+	p, err := NewPushGateway(PushDeps{}, PushConfig{URL: srv.URL, Secret: "gw-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestPushGatewayRetriesAndSigns(t *testing.T) {
 
 func TestPushGatewayConfig(t *testing.T) {
 	for _, c := range []PushConfig{{URL: "ftp://x", Secret: "s"}, {URL: "http://gw.example", Secret: ""}} {
-		if _, err := NewPushGateway(c, nil); err == nil {
+		if _, err := NewPushGateway(PushDeps{}, c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
 	}
