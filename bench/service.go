@@ -249,7 +249,13 @@ func (s *service) newDevice(ctx context.Context, seq int) (*dev, enrollTimes, er
 	if res.DeviceID == "" || res.UserID != code.UserID {
 		return nil, tm, fmt.Errorf("bench: enroll answered device %q user %q for user %s", res.DeviceID, res.UserID, code.UserID)
 	}
-	return &dev{st: &client.State{Server: s.base, DeviceID: res.DeviceID, UserID: res.UserID}, key: key}, tm, nil
+	// The state holds the device key, as one from client.Enroll does: the pending
+	// phase's event streams sign their calls with it through client.New.
+	st, err := client.NewState(s.base, res.DeviceID, res.UserID, key)
+	if err != nil {
+		return nil, tm, fmt.Errorf("bench: %w", err)
+	}
+	return &dev{st: st, key: key}, tm, nil
 }
 
 // httpError is an answer with an unexpected status.

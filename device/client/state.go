@@ -26,6 +26,16 @@ type State struct {
 	key        *ecdsa.PrivateKey
 }
 
+// NewState returns the state of a device enrolled with key by other means than Enroll
+// (a load generator enrolling many devices on one HTTP client).
+func NewState(server, deviceID, userID string, key *ecdsa.PrivateKey) (*State, error) {
+	pk8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	return &State{Server: server, DeviceID: deviceID, UserID: userID, DeviceKey: pk8, key: key}, nil
+}
+
 // Load reads a state file.
 func Load(path string) (*State, error) {
 	b, err := os.ReadFile(path)
