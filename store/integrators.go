@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/paraphe/paraphe/integrator"
@@ -15,27 +17,31 @@ func (s *Store) CreateIntegrator(ctx context.Context, in *integrator.Integrator)
 		RedirectURIs: strings.Join(in.RedirectURIs, "\n")}).Error
 }
 
-// IntegratorByKeyHash finds an integrator by the hash of its API key.
+// IntegratorByKeyHash finds an integrator by the hash of its API key (every integrator
+// call authenticates with it).
 func (s *Store) IntegratorByKeyHash(ctx context.Context, hash []byte) (*integrator.Integrator, error) {
-	var r integratorRow
-	if err := s.rdb.WithContext(ctx).Where("api_key_hash = ?", hash).Take(&r).Error; err != nil {
-		if isNotFound(err) {
-			return nil, integrator.ErrNotFound
-		}
-		return nil, err
-	}
-	return toIntegrator(r), nil
+	return s.integratorWhere(ctx, "api_key_hash = ?", hash)
 }
 
 // Integrator loads an integrator by id.
 func (s *Store) Integrator(ctx context.Context, id string) (*integrator.Integrator, error) {
-	var r integratorRow
-	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if isNotFound(err) {
-			return nil, integrator.ErrNotFound
-		}
+	return s.integratorWhere(ctx, "id = ?", id)
+}
+
+func (s *Store) integratorWhere(ctx context.Context, cond string, arg any) (*integrator.Integrator, error) {
+	var (
+		r                     integratorRow
+		id, name, redirectURI nullString
+	)
+	err := s.queryRow(ctx, "SELECT id, name, api_key_hash, created_at, redirect_uris FROM integrators WHERE "+cond, arg).
+		Scan(&id, &name, &r.APIKeyHash, &r.CreatedAt, &redirectURI)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, integrator.ErrNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
+	r.ID, r.Name, r.RedirectURIs = string(id), string(name), string(redirectURI)
 	return toIntegrator(r), nil
 }
 

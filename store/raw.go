@@ -78,3 +78,13 @@ func timePtr(t sql.NullTime) *time.Time {
 	v := t.Time
 	return &v
 }
+
+// execOne runs a write on the writer and reports whether it changed exactly one row.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) (bool, error) {
+	res, err := s.raw.w.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -214,60 +214,63 @@ func (s *Store) checkPendingCap(tx *gorm.DB, r *signer.Request, maxPending int) 
 
 // CountPendingForUser counts a user's live pending requests made by one integrator.
 func (s *Store) CountPendingForUser(ctx context.Context, integratorID, userID string, now time.Time) (int, error) {
-	var n int64
-	err := s.rdb.WithContext(ctx).Model(&requestRow{}).
-		Where("user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?", userID, string(signer.StatusPending), integratorID, now.UTC()).Count(&n).Error
-	return int(n), err
-}
-
-func statuses(ss []signer.Status) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = string(s)
-	}
-	return out
+	var n int
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM signature_requests WHERE user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
+		userID, string(signer.StatusPending), integratorID, now.UTC()).Scan(&n)
+	return n, err
 }
 
 // Transition applies a state change if the current status is one of from.
 func (s *Store) Transition(ctx context.Context, id string, from []signer.Status, c signer.Change) (bool, error) {
 	c.At = c.At.UTC()
-	upd := map[string]any{"status": string(c.To)}
+	set := []string{"status = ?"}
+	args := []any{string(c.To)}
+	add := func(col string, v any) {
+		set = append(set, col+" = ?")
+		args = append(args, v)
+	}
 	if c.Reason != "" {
-		upd["reason"] = c.Reason
+		add("reason", c.Reason)
 	}
 	if c.DeviceID != "" {
-		upd["device_id"] = c.DeviceID
+		add("device_id", c.DeviceID)
 	}
 	if c.ChosenIcon != "" {
-		upd["chosen_icon"] = c.ChosenIcon
+		add("chosen_icon", c.ChosenIcon)
 	}
 	if c.ClientIP != "" {
-		upd["decided_ip"] = c.ClientIP
+		add("decided_ip", c.ClientIP)
 	}
 	if c.To == signer.StatusApproved || c.To == signer.StatusAuthorized {
-		upd["approved_at"] = c.At
+		add("approved_at", c.At)
 	}
 	if c.To == signer.StatusApproved {
-		upd["sign_attempts"] = 1
+		add("sign_attempts", 1)
 	}
 	if !c.LeaseUntil.IsZero() {
-		upd["sign_lease_until"] = c.LeaseUntil.UTC()
+		add("sign_lease_until", c.LeaseUntil.UTC())
 	}
 	if c.To == signer.StatusAuthorized {
-		upd["authorized_until"] = c.Until.UTC()
+		add("authorized_until", c.Until.UTC())
 	}
 	if c.To.Final() {
-		upd["finished_at"] = c.At
+		add("finished_at", c.At)
 	}
-	res := s.db.WithContext(ctx).Model(&requestRow{}).Where("id = ? AND status IN ?", id, statuses(from)).Updates(upd)
-	return res.RowsAffected == 1, res.Error
+	if len(from) == 0 {
+		return false, nil // gorm's IN () of old matched nothing
+	}
+	args = append(args, id)
+	in := make([]string, len(from))
+	for i, st := range from {
+		in[i] = "?"
+		args = append(args, string(st))
+	}
+	return s.execOne(ctx, "UPDATE signature_requests SET "+strings.Join(set, ", ")+" WHERE id = ? AND status IN ("+strings.Join(in, ", ")+")", args...)
 }
 
 // RotateNonce swaps the challenge nonce if it is still old.
 func (s *Store) RotateNonce(ctx context.Context, id, old, next string) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&requestRow{}).Where("id = ? AND nonce = ? AND status = ?", id, old, string(signer.StatusPending)).
-		Update("nonce", next)
-	return res.RowsAffected == 1, res.Error
+	return s.execOne(ctx, "UPDATE signature_requests SET nonce = ? WHERE id = ? AND nonce = ? AND status = ?", next, id, old, string(signer.StatusPending))
 }
 
 // CompleteSigned stores the results and moves approved → signed in one transaction.

@@ -104,11 +104,11 @@ func (s *Store) PruneAudit(ctx context.Context, before, at time.Time) (audit.Anc
 // retention grace period runs from then. signer.ErrNotFound when there is no such
 // document.
 func (s *Store) MarkDownloaded(ctx context.Context, requestID string, index int, at time.Time) error {
-	db := s.db.WithContext(ctx)
-	res := db.Model(&documentRow{}).Where("request_id = ? AND idx = ? AND downloaded_at IS NULL", requestID, index).Update("downloaded_at", at.UTC())
-	if res.Error != nil || res.RowsAffected == 1 {
-		return res.Error
+	ok, err := s.execOne(ctx, "UPDATE signature_documents SET downloaded_at = ? WHERE request_id = ? AND idx = ? AND downloaded_at IS NULL", at.UTC(), requestID, index)
+	if err != nil || ok {
+		return err
 	}
+	db := s.db.WithContext(ctx)
 	var n int64
 	if err := db.Model(&documentRow{}).Where("request_id = ? AND idx = ?", requestID, index).Count(&n).Error; err != nil {
 		return err

@@ -36,6 +36,7 @@ type Store struct {
 	postgres bool
 	raw      *sqlConns
 	ckpt     *checkpointer // SQLite's background WAL checkpoints; nil on PostgreSQL
+	nonces   noncePruner
 }
 
 // Open connects, migrates the schema and returns a Store.
@@ -220,6 +221,15 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Postgres() bool { return s.postgres }
 
 func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// translate maps a database/sql error to gorm's kinds (gorm.ErrDuplicatedKey, …), as
+// gorm's own calls return them.
+func (s *Store) translate(err error) error {
+	if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok && err != nil {
+		return t.Translate(err)
+	}
+	return err
+}
 
 func isDuplicate(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey) || (err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,13 +31,23 @@ func (s *Store) CreateUser(ctx context.Context, u *device.User, a device.Activat
 
 // User loads a user.
 func (s *Store) User(ctx context.Context, id string) (*device.User, error) {
-	var r userRow
-	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if isNotFound(err) {
-			return nil, device.ErrUserNotFound
-		}
+	var (
+		r                                                       userRow
+		uid, given, surname, email, phone, country, status, ser nullString
+		blocked                                                 sql.NullTime
+	)
+	err := s.queryRow(ctx, `SELECT id, given_name, surname, email, phone, country, status, pin_verifier, pin_failures, locked,
+		refusals, blocked_at, key_ref, cert_serial, created_at FROM users WHERE id = ?`, id).
+		Scan(&uid, &given, &surname, &email, &phone, &country, &status, &r.PINVerifier, &r.PINFailures, &r.Locked,
+			&r.Refusals, &blocked, &r.KeyRef, &ser, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, device.ErrUserNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
+	r.ID, r.GivenName, r.Surname, r.Email, r.Phone, r.Country = string(uid), string(given), string(surname), string(email), string(phone), string(country)
+	r.Status, r.CertSerial, r.BlockedAt = string(status), string(ser), timePtr(blocked)
 	return toUser(r), nil
 }
 
@@ -92,30 +103,73 @@ func (s *Store) Enroll(ctx context.Context, e device.Enrollment) error {
 	})
 }
 
-// Device loads a device.
+// Device loads a device (every device call authenticates with it).
 func (s *Store) Device(ctx context.Context, id string) (*device.Device, error) {
-	var r deviceRow
-	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if isNotFound(err) {
-			return nil, device.ErrDeviceNotFound
-		}
+	var (
+		r                 deviceRow
+		did, user, status nullString
+	)
+	err := s.queryRow(ctx, "SELECT id, user_id, public_key, status, created_at FROM devices WHERE id = ?", id).
+		Scan(&did, &user, &r.PublicKey, &status, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, device.ErrDeviceNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
-	return &device.Device{ID: r.ID, UserID: r.UserID, PublicKey: r.PublicKey, Status: device.DeviceStatus(r.Status), CreatedAt: r.CreatedAt}, nil
+	return &device.Device{ID: string(did), UserID: string(user), PublicKey: r.PublicKey, Status: device.DeviceStatus(status), CreatedAt: r.CreatedAt}, nil
 }
 
 // UseNonce records a device call nonce; a second use is device.ErrReplay. Expired nonces
-// are pruned on the way, since the time window already refuses their calls.
+// are pruned on the way, since the time window already refuses their calls: at most
+// once every noncePruneEvery, and on the next call once a nonce this process stored has
+// expired (every device call comes here: a DELETE each time would be a statement more
+// per call for rows that are almost never there).
 func (s *Store) UseNonce(ctx context.Context, deviceID, nonce string, keepUntil time.Time) error {
-	db := s.db.WithContext(ctx)
-	if err := db.Where("expires_at < ?", time.Now().UTC().Add(-time.Minute)).Delete(&deviceNonceRow{}).Error; err != nil {
-		return err
+	now := time.Now().UTC()
+	if s.nonces.due(now) {
+		if _, err := s.raw.w.ExecContext(ctx, s.q("DELETE FROM device_nonces WHERE expires_at < ?"), now.Add(-time.Minute)); err != nil {
+			return err
+		}
 	}
-	err := db.Create(&deviceNonceRow{DeviceID: deviceID, Nonce: nonce, ExpiresAt: keepUntil.UTC()}).Error
-	if isDuplicate(err) {
+	_, err := s.raw.w.ExecContext(ctx, s.q("INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES (?, ?, ?)"), deviceID, nonce, keepUntil.UTC())
+	if isDuplicate(s.translate(err)) {
 		return device.ErrReplay
 	}
+	if err == nil {
+		s.nonces.stored(keepUntil.UTC())
+	}
 	return err
+}
+
+// noncePruneEvery bounds how long expired device nonces (of other processes) stay.
+const noncePruneEvery = time.Minute
+
+// noncePruner decides when UseNonce prunes expired nonces.
+type noncePruner struct {
+	mu       sync.Mutex
+	last     time.Time // the last prune; zero: never (the first call prunes)
+	earliest time.Time // the earliest expiry of the nonces stored since; zero: none
+}
+
+// due reports whether a prune is due at now, and if so counts it as done.
+func (p *noncePruner) due(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.last.IsZero() && now.Sub(p.last) < noncePruneEvery && (p.earliest.IsZero() || !p.earliest.Before(now.Add(-time.Minute))) {
+		return false
+	}
+	p.last, p.earliest = now, time.Time{}
+	return true
+}
+
+// stored notes the expiry of a nonce just stored.
+func (p *noncePruner) stored(until time.Time) {
+	p.mu.Lock()
+	if p.earliest.IsZero() || until.Before(p.earliest) {
+		p.earliest = until
+	}
+	p.mu.Unlock()
 }
 
 // ReservePINAttempt takes one of the user's max PIN attempts before the PIN is judged,
@@ -172,11 +226,14 @@ func (s *Store) PINAttemptWrong(ctx context.Context, userID string, n, max int) 
 // PINAttemptRight settles an attempt as the right PIN: the failure count goes back to
 // zero. A user locked while the PIN was being judged stays locked (device.ErrLocked).
 func (s *Store) PINAttemptRight(ctx context.Context, userID string) error {
-	res := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND locked = ?", userID, false).Update("pin_failures", 0)
-	if res.Error != nil {
-		return res.Error
+	res, err := s.raw.w.ExecContext(ctx, s.q("UPDATE users SET pin_failures = 0 WHERE id = ? AND locked = ?"), userID, false)
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected != 1 {
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err != nil {
+			return err
+		}
 		return device.ErrLocked
 	}
 	return nil
