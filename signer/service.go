@@ -410,13 +410,17 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 	}
 	now := s.now().UTC()
 	// The cap is per integrator: one integrator filling a signer's queue must not lock
-	// the signer out of another's requests.
-	n, err := s.store.CountPendingForUser(ctx, in.IntegratorID, in.UserID, now)
-	if err != nil {
-		return nil, fmt.Errorf("signer: count pending: %w", err)
-	}
-	if n >= s.cfg.MaxPending {
-		return nil, ErrTooManyPending
+	// the signer out of another's requests. PDF mode counts first, to refuse before any
+	// PDF work; in hash mode the check atomic with the insertion (below) is the only one
+	// (nothing costly comes before it, and it saves a statement on every creation).
+	if in.Format == FormatPAdES {
+		n, err := s.store.CountPendingForUser(ctx, in.IntegratorID, in.UserID, now)
+		if err != nil {
+			return nil, fmt.Errorf("signer: count pending: %w", err)
+		}
+		if n >= s.cfg.MaxPending {
+			return nil, ErrTooManyPending
+		}
 	}
 	right, choices, err := icons.Choose(s.cfg.IconChoices)
 	if err != nil {
@@ -449,7 +453,7 @@ func (s *Service) create(ctx context.Context, in CreateInput) (*Request, error) 
 			return nil, err
 		}
 	}
-	// The count above refuses early, before any PDF work; this one is the binding check,
+	// The count above (PDF mode) refuses early, before any PDF work; this one is the binding check,
 	// atomic with the insertion, so racing creations cannot pass the cap together.
 	if err := s.store.CreateRequest(ctx, r, s.cfg.MaxPending); err != nil {
 		if in.Format == FormatPAdES {
