@@ -20,17 +20,23 @@ func TestBatchSigner(t *testing.T) {
 	tok := openToken(t, 4)
 	ctx := context.Background()
 	for _, tt := range []struct {
-		typ  KeyType
-		opts crypto.SignerOpts
-		n    int
+		typ     KeyType
+		storage KeyStorage
+		opts    crypto.SignerOpts
+		n       int
 	}{
-		{ECP256, crypto.SHA256, 64},
-		{ECP256, crypto.SHA384, 16},
-		{RSA3072, crypto.SHA256, 8},
-		{RSA3072, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}, 4},
+		{ECP256, StorageToken, crypto.SHA256, 64},
+		{ECP256, StorageToken, crypto.SHA384, 16},
+		{ECP256, StorageWrapped, crypto.SHA256, 16},
+		{RSA3072, StorageToken, crypto.SHA256, 8},
+		{RSA3072, StorageToken, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}, 4},
 	} {
-		t.Run(fmt.Sprintf("%s %v", tt.typ, tt.opts.HashFunc()), func(t *testing.T) {
-			key, err := tok.GenerateKey(ctx, GenerateKeyRequest{Label: uniqueLabel(t, "batch"), Type: tt.typ})
+		t.Run(fmt.Sprintf("%s %s %v", tt.typ, tt.storage, tt.opts.HashFunc()), func(t *testing.T) {
+			c, err := tok.CreateSigningKey(ctx, CreateKeyRequest{Name: uniqueLabel(t, "batch"), Type: tt.typ, Storage: tt.storage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := tok.Signer(ctx, c.Ref)
 			if err != nil {
 				t.Fatal(err)
 			}
