@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,32 +42,37 @@ func (s *service) hashLoad(ctx context.Context, devs []*dev, warm, d time.Durati
 		firstErr  error
 		wg        sync.WaitGroup
 	)
-	for _, dv := range devs {
-		wg.Go(func() {
-			var create, approve []time.Duration
-			for !stop.Load() {
-				c, a, err := s.oneHashRequest(ctx, dv)
-				if err != nil {
-					if ctx.Err() == nil {
-						mu.Lock()
-						firstErr = cmpErr(firstErr, err)
-						mu.Unlock()
-						cancel()
+	// The simulated integrator and devices run under the pprof label side=client (the
+	// connection goroutines of their HTTP client inherit it), so that a --cpuprofile
+	// tells their share from the server's: go tool pprof -tagfocus side=client.
+	pprof.Do(ctx, pprof.Labels("side", "client"), func(lctx context.Context) {
+		for _, dv := range devs {
+			wg.Go(func() {
+				var create, approve []time.Duration
+				for !stop.Load() {
+					c, a, err := s.oneHashRequest(lctx, dv)
+					if err != nil {
+						if ctx.Err() == nil {
+							mu.Lock()
+							firstErr = cmpErr(firstErr, err)
+							mu.Unlock()
+							cancel()
+						}
+						break
 					}
-					break
+					if measuring.Load() && !stop.Load() {
+						done.Add(1)
+						create = append(create, c)
+						approve = append(approve, a)
+					}
 				}
-				if measuring.Load() && !stop.Load() {
-					done.Add(1)
-					create = append(create, c)
-					approve = append(approve, a)
-				}
-			}
-			mu.Lock()
-			res.create = append(res.create, create...)
-			res.approve = append(res.approve, approve...)
-			mu.Unlock()
-		})
-	}
+				mu.Lock()
+				res.create = append(res.create, create...)
+				res.approve = append(res.approve, approve...)
+				mu.Unlock()
+			})
+		}
+	})
 	sleep(ctx, warm)
 	measuring.Store(true)
 	start, cpu0 := time.Now(), processCPU()
