@@ -55,12 +55,48 @@ func (s *Store) CreateRequest(ctx context.Context, r *signer.Request, maxPending
 				return err
 			}
 		}
-		if err := tx.Create(&row).Error; err != nil {
+		// Plain INSERTs with every column, as gorm's Create wrote them, without its
+		// reflection (every request comes here).
+		if err := tx.Exec("INSERT INTO signature_requests ("+strings.Join(requestInsertColumns, ", ")+") VALUES (?"+
+			strings.Repeat(", ?", len(requestInsertColumns)-1)+")",
+			row.ID, row.IntegratorID, row.UserID, row.Format, row.Level, row.Status, row.Reason, row.IconID, row.IconChoices,
+			row.Nonce, row.CallbackURL, row.DeviceID, row.ChosenIcon, row.CreatedIP, row.DecidedIP, row.CreatedAt, row.ExpiresAt,
+			row.ApprovedAt, row.FinishedAt, row.Description, row.AuthorizedUntil, row.SignLeaseUntil, row.SignAttempts,
+			row.PseudonymizedAt).Error; err != nil {
 			return err
 		}
-		return tx.CreateInBatches(docs, 200).Error
+		for start := 0; start < len(docs); start += documentInsertBatch {
+			batch := docs[start:min(start+documentInsertBatch, len(docs))]
+			one := "(?" + strings.Repeat(", ?", len(documentInsertColumns)-1) + ")"
+			values := make([]string, len(batch))
+			args := make([]any, 0, len(batch)*len(documentInsertColumns))
+			for i, d := range batch {
+				values[i] = one
+				args = append(args, d.RequestID, d.Idx, d.Name, d.Hash, d.Digest, d.Result, d.PDFState, d.ReservedAt,
+					d.DownloadedAt, d.ResultSHA256, d.ResultDeletedAt, d.FilesDeletedAt)
+			}
+			if err := tx.Exec("INSERT INTO signature_documents ("+strings.Join(documentInsertColumns, ", ")+") VALUES "+
+				strings.Join(values, ", "), args...).Error; err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
+
+// requestInsertColumns are every column of signature_requests, in the order
+// CreateRequest gives their values.
+var requestInsertColumns = []string{"id", "integrator_id", "user_id", "format", "level", "status", "reason", "icon_id",
+	"icon_choices", "nonce", "callback_url", "device_id", "chosen_icon", "created_ip", "decided_ip", "created_at",
+	"expires_at", "approved_at", "finished_at", "description", "authorized_until", "sign_lease_until", "sign_attempts",
+	"pseudonymized_at"}
+
+// documentInsertColumns are every column of signature_documents, in the order
+// CreateRequest gives their values; documentInsertBatch documents go in one INSERT.
+var documentInsertColumns = []string{"request_id", "idx", "name", "hash", "digest", "result", "pdf_state", "reserved_at",
+	"downloaded_at", "result_sha256", "result_deleted_at", "files_deleted_at"}
+
+const documentInsertBatch = 200
 
 // Request loads a request with its documents, in one statement (one snapshot).
 func (s *Store) Request(ctx context.Context, id string) (*signer.Request, error) {
@@ -202,8 +238,8 @@ func (s *Store) checkPendingCap(tx *gorm.DB, r *signer.Request, maxPending int) 
 		}
 	}
 	var n int64
-	if err := tx.Model(&requestRow{}).Where("user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
-		r.UserID, string(signer.StatusPending), r.IntegratorID, r.CreatedAt.UTC()).Count(&n).Error; err != nil {
+	if err := tx.Raw("SELECT COUNT(*) FROM signature_requests WHERE user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
+		r.UserID, string(signer.StatusPending), r.IntegratorID, r.CreatedAt.UTC()).Row().Scan(&n); err != nil {
 		return err
 	}
 	if n >= int64(maxPending) {
