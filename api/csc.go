@@ -162,6 +162,7 @@ func (s *server) cscJSON(c *gin.Context, limit int64, v any) bool {
 func cscTooLarge(c *gin.Context, limit int64) {
 	c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, cscErrorOut{Error: csc.CodeInvalidRequest,
 		ErrorDescription: fmt.Sprintf("the body may have at most %d bytes", limit)})
+	linger(c)
 }
 
 func (s *server) cscAuth(c *gin.Context) {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -370,22 +371,52 @@ func (s *server) readyz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": out})
 }
 
-// capBody caps the request body at limit bytes and reports false when the declared
-// Content-Length is already past it. Such a body is refused before any of it is read: a
-// client waiting on "Expect: 100-continue" then gets the 413 instead of a connection
-// reset halfway through its upload.
+// capBody caps the request body at limit bytes. It reports false for a client that waits
+// on "Expect: 100-continue" with a declared Content-Length already past the limit: that
+// body is refused before any of it is sent, so the client reads the 413 instead of a
+// connection reset halfway through its upload. A client that sends its body straight
+// away is read up to the limit as before: answering it unread would close the
+// connection on megabytes still arriving, which resets it before the answer is read.
 func capBody(c *gin.Context, limit int64) bool {
-	if c.Request.ContentLength > limit {
+	if c.Request.ContentLength > limit && strings.EqualFold(c.Request.Header.Get("Expect"), "100-continue") {
 		return false
 	}
+	c.Set(rawBodyKey, c.Request.Body)
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	return true
 }
+
+const rawBodyKey = "paraphe.rawBody"
+
+// Past its limit, a body still arriving is read and dropped for a while after the 413
+// (a lingering close): the connection then closes on a client that has finished sending
+// and reads the answer, not on unread bytes, which would reset it first. Bounded, so a
+// client cannot hold the connection or make the server read much.
+const (
+	lingerBytes = 8 << 20
+	lingerTime  = 2 * time.Second
+)
 
 // tooLarge answers 413 for a body past limit bytes.
 func tooLarge(c *gin.Context, limit int64) {
 	writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Body too large",
 		Detail: fmt.Sprintf("the body may have at most %d bytes", limit)})
+	linger(c)
+}
+
+// linger drops what is left of an oversized body (see lingerBytes), after the answer.
+func linger(c *gin.Context) {
+	v, ok := c.Get(rawBodyKey)
+	if !ok {
+		return // refused before any of it was sent
+	}
+	body, ok := v.(io.Reader)
+	if !ok {
+		return
+	}
+	c.Writer.Flush()
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, body, lingerBytes)
 }
 
 // readBody reads a capped body; a larger one is answered 413.
