@@ -34,20 +34,29 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub webpush.Subscripti
 	}).Create(&row).Error
 }
 
-// PushSubscriptions lists the user's subscriptions of active devices.
+// PushSubscriptions lists the user's subscriptions of active devices (every new request
+// of the user asks).
 func (s *Store) PushSubscriptions(ctx context.Context, userID string) ([]webpush.Subscription, error) {
-	var rows []pushSubscriptionRow
-	err := s.rdb.WithContext(ctx).Table("push_subscriptions AS p").Select("p.*").
-		Joins("JOIN devices d ON d.id = p.device_id").
-		Where("p.user_id = ? AND d.status = ?", userID, "active").Order("p.created_at").Find(&rows).Error
+	rows, err := s.raw.r.QueryContext(ctx, s.q(`SELECT p.endpoint, p.user_id, p.device_id, p.p256dh, p.auth, p.created_at
+		FROM push_subscriptions AS p JOIN devices d ON d.id = p.device_id
+		WHERE p.user_id = ? AND d.status = ? ORDER BY p.created_at`), userID, "active")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]webpush.Subscription, len(rows))
-	for i, r := range rows {
-		out[i] = webpush.Subscription{UserID: r.UserID, DeviceID: r.DeviceID, Endpoint: r.Endpoint, P256DH: r.P256DH, Auth: r.Auth, CreatedAt: r.CreatedAt}
+	defer rows.Close()
+	out := []webpush.Subscription{}
+	for rows.Next() {
+		var (
+			sub                      webpush.Subscription
+			endpoint, user, deviceID nullString
+		)
+		if err := rows.Scan(&endpoint, &user, &deviceID, &sub.P256DH, &sub.Auth, &sub.CreatedAt); err != nil {
+			return nil, err
+		}
+		sub.Endpoint, sub.UserID, sub.DeviceID = string(endpoint), string(user), string(deviceID)
+		out = append(out, sub)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // DeletePushSubscription removes the subscription of endpoint.

@@ -1,11 +1,16 @@
 package store
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm/schema"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/webpush"
 )
 
 // TestInsertColumnsCoverModels: CreateRequest's plain INSERTs name every column of the
@@ -40,4 +45,42 @@ func TestNumberPlaceholders(t *testing.T) {
 			t.Errorf("numberPlaceholders(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestPushSubscriptions: the subscriptions of a user's active devices, oldest first;
+// a revoked device's are left out.
+func TestPushSubscriptions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for _, d := range []deviceRow{
+			{ID: "dev-a", UserID: "u1", PublicKey: []byte{1}, Status: string(device.DeviceActive), CreatedAt: t0},
+			{ID: "dev-r", UserID: "u1", PublicKey: []byte{2}, Status: string(device.DeviceRevoked), CreatedAt: t0},
+		} {
+			if err := s.db.Create(&d).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		subs := []webpush.Subscription{
+			{Endpoint: "https://push.example/2", UserID: "u1", DeviceID: "dev-a", P256DH: []byte("k2"), Auth: []byte("a2"), CreatedAt: t0.Add(time.Second)},
+			{Endpoint: "https://push.example/1", UserID: "u1", DeviceID: "dev-a", P256DH: []byte("k1"), Auth: []byte("a1"), CreatedAt: t0},
+			{Endpoint: "https://push.example/r", UserID: "u1", DeviceID: "dev-r", P256DH: []byte("kr"), Auth: []byte("ar"), CreatedAt: t0},
+		}
+		for _, sub := range subs {
+			if err := s.SavePushSubscription(ctx, sub); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.PushSubscriptions(ctx, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Endpoint != "https://push.example/1" || got[1].Endpoint != "https://push.example/2" ||
+			string(got[0].P256DH) != "k1" || string(got[1].Auth) != "a2" || got[0].DeviceID != "dev-a" || got[0].UserID != "u1" ||
+			!got[0].CreatedAt.Equal(t0) {
+			t.Fatalf("PushSubscriptions = %+v", got)
+		}
+		if none, err := s.PushSubscriptions(ctx, "u2"); err != nil || none == nil || len(none) != 0 {
+			t.Fatalf("PushSubscriptions of a user without any = %#v, %v; want an empty list", none, err)
+		}
+	})
 }
