@@ -455,14 +455,7 @@ func TestCMSBatch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for i, d := range ds {
-					sd, err := cades.Parse(out[i])
-					if err != nil {
-						t.Fatal(err)
-					}
-					if _, err := sd.Verify(d.Value); err != nil {
-						t.Fatalf("document %d: %v", i, err)
-					}
+				for i, sd := range verifyCMS(t, out, ds) {
 					if stamped := len(sd.Signers[0].SignatureTimestamps) == 1; stamped != (level == engine.LevelBT) {
 						t.Fatalf("document %d: time-stamped %v at %s", i, stamped, level)
 					}
@@ -537,15 +530,7 @@ func TestBatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, d := range ds {
-		sd, err := cades.Parse(out[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sd.Verify(d.Value); err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-	}
+	verifyCMS(t, out, ds)
 	if b, n := key.batches.Load(), key.signed.Load(); b != 1 || int(n) != len(ds) {
 		t.Fatalf("CMS: %d batch signers, %d signatures through them; want 1 and %d", b, n, len(ds))
 	}
@@ -559,4 +544,22 @@ func TestBatcher(t *testing.T) {
 	if out, err := s.Raw(ctx, ds); err == nil || out != nil {
 		t.Fatalf("Raw with a refused signature = %d results, %v; want none and an error", len(out), err)
 	}
+}
+
+// verifyCMS parses each CMS of out and verifies it over its digest; it returns the parsed
+// signatures.
+func verifyCMS(t *testing.T, out [][]byte, ds []engine.Digest) []*cades.SignedData {
+	t.Helper()
+	sds := make([]*cades.SignedData, len(ds))
+	for i, d := range ds {
+		sd, err := cades.Parse(out[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sd.Verify(d.Value); err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		sds[i] = sd
+	}
+	return sds
 }
