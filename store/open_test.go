@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,4 +151,35 @@ func TestPing(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSQLitePageSize checks that a new database gets sqlitePageSize pages and that a
+// database made with another page size keeps it when opened.
+func TestSQLitePageSize(t *testing.T) {
+	pageSize := func(s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.db.Raw("PRAGMA page_size").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fresh := filepath.Join(t.TempDir(), "paraphe.db")
+	if got := pageSize(openStore(t, Config{SQLitePath: fresh})); got != sqlitePageSize {
+		t.Errorf("new database: page size %d, want %d", got, sqlitePageSize)
+	}
+	old := filepath.Join(t.TempDir(), "paraphe.db")
+	db, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"PRAGMA page_size=4096", "PRAGMA journal_mode=WAL", "CREATE TABLE t(x)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if got := pageSize(openStore(t, Config{SQLitePath: old})); got != 4096 {
+		t.Errorf("existing database: page size %d, want its own 4096", got)
+	}
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/paraphe/paraphe/hsm"
 )
 
+// sqlitePageSize is the page size of a new SQLite database (see Open).
+const sqlitePageSize = 16384
+
 // Config selects the database.
 type Config struct {
 	// URL is a postgres:// URL; empty means the SQLite file SQLitePath.
@@ -77,8 +80,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// WAL lets readers run beside the writer; immediate transactions take the write lock
 		// at BEGIN so two processes (server and CLI) never deadlock on an upgrade;
 		// secure_delete overwrites deleted content so erased personal data leaves the file.
+		// A new database gets 16 KiB pages (SQLite's default is 4 KiB): a signed document's
+		// CMS (about 2 KB) then shares its page with six others instead of taking a page of
+		// its own, so a 500-document batch commits about 75 WAL frames instead of 500 and
+		// splits fewer B-tree pages. The page size is fixed when the file is first written;
+		// an existing database keeps its own (VACUUM would change it).
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(15000)", "foreign_keys(1)", "secure_delete(1)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
+		for _, p := range []string{fmt.Sprintf("page_size(%d)", sqlitePageSize), "journal_mode(WAL)", "busy_timeout(15000)", "foreign_keys(1)", "secure_delete(1)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
