@@ -226,6 +226,10 @@ func withDocuments(q *gorm.DB, rows []requestRow) ([]*signer.Request, error) {
 	return out, nil
 }
 
+// countPendingSQL counts a user's live pending requests of one integrator
+// (user_id, status, integrator_id, expires after).
+const countPendingSQL = "SELECT COUNT(*) FROM signature_requests WHERE user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?"
+
 // checkPendingCap refuses r when its user already has maxPending live pending requests of
 // its integrator. It runs inside the creating transaction: on SQLite that transaction
 // holds the write lock from its start (immediate), on PostgreSQL a transaction-scoped
@@ -238,7 +242,7 @@ func (s *Store) checkPendingCap(tx *gorm.DB, r *signer.Request, maxPending int) 
 		}
 	}
 	var n int64
-	if err := tx.Raw("SELECT COUNT(*) FROM signature_requests WHERE user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
+	if err := tx.Raw(countPendingSQL,
 		r.UserID, string(signer.StatusPending), r.IntegratorID, r.CreatedAt.UTC()).Row().Scan(&n); err != nil {
 		return err
 	}
@@ -251,7 +255,7 @@ func (s *Store) checkPendingCap(tx *gorm.DB, r *signer.Request, maxPending int) 
 // CountPendingForUser counts a user's live pending requests made by one integrator.
 func (s *Store) CountPendingForUser(ctx context.Context, integratorID, userID string, now time.Time) (int, error) {
 	var n int
-	err := s.queryRow(ctx, "SELECT COUNT(*) FROM signature_requests WHERE user_id = ? AND status = ? AND integrator_id = ? AND expires_at > ?",
+	err := s.queryRow(ctx, countPendingSQL,
 		userID, string(signer.StatusPending), integratorID, now.UTC()).Scan(&n)
 	return n, err
 }
