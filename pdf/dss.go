@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 		}
 		// an entry listed again is decoded once; every decode counts
 		// against the budget, and the context is checked on the way
-		have := map[string]bool{}
+		have := map[[sha256.Size]byte]bool{}
 		seen := map[Ref]bool{}
 		for _, e := range existing {
 			if err := ctx.Err(); err != nil {
@@ -86,7 +87,7 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 				b, err := d.decode(s)
 				switch {
 				case err == nil:
-					have[string(b)] = true
+					have[sha256.Sum256(b)] = true
 				case errors.Is(err, ErrLimit) || ctx.Err() != nil:
 					return 0, err
 				}
@@ -94,10 +95,10 @@ func AddDSS(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, dss
 		}
 		arr := append([]Object{}, existing...)
 		for _, b := range part.data {
-			if len(b) == 0 || have[string(b)] {
+			if len(b) == 0 || have[sha256.Sum256(b)] {
 				continue
 			}
-			have[string(b)] = true
+			have[sha256.Sum256(b)] = true
 			r := u.alloc()
 			u.writeStream(r, newDict(), bytes.Clone(b))
 			arr = append(arr, r)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/paraphe/paraphe/internal/hostile"
 )
@@ -245,6 +246,69 @@ func TestUnpredict(t *testing.T) {
 			}
 			if !tc.err && !bytes.Equal(got, tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// peakHeap runs f and returns the most heap in use above what was in use
+// before, sampled every millisecond while f runs.
+func peakHeap(f func()) uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	base := m.HeapInuse
+	var peak uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		var s runtime.MemStats
+		for {
+			runtime.ReadMemStats(&s)
+			if s.HeapInuse > base {
+				peak = max(peak, s.HeapInuse-base)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	return peak
+}
+
+// TestAddDSSHoldsOneStream checks that AddDSS, reading an existing /DSS of
+// different large entries to skip the ones it would add again, holds one
+// decoded entry at a time: it used to keep every decoded entry as a map
+// key, so a 200 KB file listing five 40 MiB streams held 280 MiB while a
+// document was extended to B-LT after its approval.
+func TestAddDSSHoldsOneStream(t *testing.T) {
+	tests := []struct {
+		name    string
+		n, mib  int
+		maxHeap uint64
+	}{
+		{"one 8 MiB entry", 1, 8, 40 << 20},
+		{"eight 8 MiB entries", 8, 8, 40 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := hostile.DistinctDSS(tc.n, tc.mib)
+			var err error
+			peak := peakHeap(func() {
+				_, err = AddDSS(context.Background(), bytes.NewReader(file), int64(len(file)), io.Discard, DSS{Certs: [][]byte{{0x30, 0}}})
+			})
+			if err != nil {
+				t.Fatalf("AddDSS: %v", err)
+			}
+			if peak > tc.maxHeap {
+				t.Errorf("held %d MiB of heap, want at most %d MiB", peak>>20, tc.maxHeap>>20)
 			}
 		})
 	}

@@ -222,3 +222,25 @@ func ArrayBomb(n int) []byte {
 	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", offXref)
 	return b.Bytes()
 }
+
+// DistinctDSS is a one-page PDF whose /DSS /Certs lists n different
+// FlateDecode streams, each inflating to mib MiB (one distinguishing byte,
+// then zeros); the file is about n × mib KiB.
+func DistinctDSS(n, mib int) []byte {
+	refs := ""
+	objs := map[int]string{2: pages, 3: page}
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < n; i++ {
+		parts := [][]byte{{byte(i), byte(i >> 8)}}
+		for j := 0; j < mib; j++ {
+			parts = append(parts, zeros)
+		}
+		z := deflate(parts...)
+		objs[5+i] = fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", len(z), z)
+		refs += fmt.Sprintf("%d 0 R ", 5+i)
+	}
+	objs[1] = "<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>"
+	objs[4] = "<< /Certs [" + refs + "] >>"
+	b, _ := classic(objs, "")
+	return b
+}
