@@ -45,6 +45,9 @@ func TestHostileDocuments(t *testing.T) {
 		// 20 million items (40 MiB inflated): refused at a million, before
 		// it takes more than a few tens of MiB
 		{"array of 20 million items", hostile.ArrayBomb(20_000_000), true, 128 << 20, true},
+		// /N of four million on 8 MiB of zeros: the offset maps were
+		// presized from it (over 200 MiB; 1.3 GiB at 40 MiB and 20 million)
+		{"object stream declaring 4 million objects", hostile.ObjStmCount(8, 4_000_000), false, 40 << 20, false},
 	}
 	ops := []struct {
 		name string

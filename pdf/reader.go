@@ -628,7 +628,10 @@ func (d *reader) loadObjStm(s *Stream) (*objStm, error) {
 	if n < 0 || first < 0 || first > int64(len(data)) || n > int64(len(data))/2+1 {
 		return nil, d.broken("bad object stream header")
 	}
-	os := &objStm{data: data, offs: make(map[int]int64, n), idx: make(map[int]int, n)}
+	// The maps grow with the entries really read: /N is only what the stream
+	// declares, and sizing them from it (a few MiB of zeros allow an /N of
+	// tens of millions) would allocate gigabytes before the first entry.
+	os := &objStm{data: data, offs: map[int]int64{}, idx: map[int]int{}}
 	l := newLexer(bytes.NewReader(data), first, 0)
 	for i := int64(0); i < n; i++ {
 		a, err1 := l.next()

@@ -99,7 +99,15 @@ func XrefChain(n int) []byte {
 // FlateBomb is a one-page PDF whose catalog and page tree lie in an object
 // stream that inflates to mib MiB (zeros after the objects); the file is
 // about mib KiB.
-func FlateBomb(mib int) []byte {
+func FlateBomb(mib int) []byte { return objStmBomb(mib, 0) }
+
+// ObjStmCount is FlateBomb(mib) whose object stream declares n objects
+// (/N) while holding three: /N is only bounded by the decoded size (two
+// bytes an entry), so 8 MiB of zeros allow an /N of four million.
+func ObjStmCount(mib, n int) []byte { return objStmBomb(mib, n) }
+
+// objStmBomb is FlateBomb, with /N declared as n when n > 0.
+func objStmBomb(mib, n int) []byte {
 	members := []struct {
 		num  int
 		body string
@@ -118,8 +126,12 @@ func FlateBomb(mib int) []byte {
 	var b bytes.Buffer
 	b.WriteString(header)
 	offStm := b.Len()
+	declared := len(members)
+	if n > 0 {
+		declared = n
+	}
 	fmt.Fprintf(&b, "4 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n",
-		len(members), head.Len(), len(comp), comp)
+		declared, head.Len(), len(comp), comp)
 	offXref := b.Len()
 	type entry struct{ typ, f2, f3 int }
 	entries := map[int]entry{0: {0, 0, 65535}, 4: {1, offStm, 0}, 5: {1, offXref, 0}}
