@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -164,17 +165,47 @@ func removeStaged(f *os.File) {
 }
 
 // validationForm is a multipart validation: the PDF staged on disk, or the
-// small parts of a hash-mode validation.
+// small parts of a hash-mode validation and the digests of its signed data.
 type validationForm struct {
 	pdf     *os.File
 	pdfSize int64
 	fields  map[string][]byte
+	// dataDigests are the "data" part's digests (dataHashes), computed as it
+	// streamed by: the signed content, up to a PDF upload's size, is never held.
+	dataDigests map[crypto.Hash][]byte
+}
+
+// dataHashes are the algorithms a hash-mode validation's "data" part is
+// digested with: every one a CMS signer may name (SHA-1 gets its own
+// INDETERMINATE from the validator, not a missing digest).
+var dataHashes = []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512}
+
+// digestPart reads r (at most limit bytes) through every hash of dataHashes.
+func digestPart(r io.Reader, limit int64) (map[crypto.Hash][]byte, error) {
+	hs := make([]hash.Hash, len(dataHashes))
+	ws := make([]io.Writer, len(dataHashes))
+	for i, h := range dataHashes {
+		hs[i] = h.New()
+		ws[i] = hs[i]
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(ws...), io.LimitReader(r, limit+1), make([]byte, uploadBuffer))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	out := make(map[crypto.Hash][]byte, len(dataHashes))
+	for i, h := range dataHashes {
+		out[h] = hs[i].Sum(nil)
+	}
+	return out, nil
 }
 
 // maxCMSPart bounds the in-memory parts of a hash-mode validation
 // (signature, digest, algorithm): a CMS with its certificates, timestamp
 // and revocation data is tens of kilobytes. The signed "data" may be as
-// large as a PDF upload.
+// large as a PDF upload; it is digested as it streams (digestPart).
 const maxCMSPart = 1 << 20
 
 // readValidationForm reads a multipart body part by part: the part "file"
@@ -212,15 +243,21 @@ func (s *server) readValidationForm(c *gin.Context, body io.Reader, boundary str
 				return false
 			}
 			in.pdf, in.pdfSize = f, n
-		case name == "signature" || name == "data" || name == "digest" || name == "digestAlgorithm":
-			limit := int64(maxCMSPart)
-			if name == "data" {
-				limit = s.Limits.PDFBody
-			}
-			b, err := io.ReadAll(io.LimitReader(part, limit+1))
+		case name == "data" && in.dataDigests == nil:
+			d, err := digestPart(part, s.Limits.PDFBody)
 			part.Close()
-			if err == nil && int64(len(b)) > limit {
-				err = &http.MaxBytesError{Limit: limit}
+			if err != nil {
+				removeStaged(in.pdf)
+				in.pdf = nil
+				s.bodyError(c, err)
+				return false
+			}
+			in.dataDigests = d
+		case name == "signature" || name == "digest" || name == "digestAlgorithm":
+			b, err := io.ReadAll(io.LimitReader(part, maxCMSPart+1))
+			part.Close()
+			if err == nil && len(b) > maxCMSPart {
+				err = &http.MaxBytesError{Limit: maxCMSPart}
 			}
 			if err != nil {
 				removeStaged(in.pdf)
@@ -260,8 +297,8 @@ func (s *server) validateForm(ctx context.Context, form *validationForm) (*verif
 		return nil, errNoDocument
 	}
 	in := verify.CMSInput{Signature: sig}
-	if data, ok := part("data"); ok {
-		in.Data = data
+	if form.dataDigests != nil {
+		in.DataDigests = form.dataDigests
 		return s.Validator.ValidateCMS(ctx, in)
 	}
 	digest, ok := part("digest")

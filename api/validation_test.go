@@ -3,8 +3,15 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/integrator"
 	"github.com/paraphe/paraphe/internal/hostile"
 	"github.com/paraphe/paraphe/verify"
@@ -222,4 +230,85 @@ func TestDeclaredTooLargeRefusedUnread(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidationHashModeData: a hash-mode validation's "data" part is digested as it
+// streams (never held whole) and the signature is checked against that digest, whichever
+// algorithm the signer used; data past the PDF limit is a 413.
+func TestValidationHashModeData(t *testing.T) {
+	content := bytes.Repeat([]byte("contract text "), 200)
+	cms := map[crypto.Hash][]byte{}
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384} {
+		cms[h] = selfSignedCMS(t, content, h)
+	}
+	tests := []struct {
+		name   string
+		hash   crypto.Hash
+		data   []byte
+		status int
+		digest bool // the message-digest check passes
+		sub    string
+	}{
+		{"SHA-256 signer, same data", crypto.SHA256, content, 200, true, ""},
+		{"SHA-384 signer, same data", crypto.SHA384, content, 200, true, ""},
+		{"other data", crypto.SHA256, append([]byte("X"), content[1:]...), 200, false, string(verify.HashFailure)},
+		{"data past the limit", crypto.SHA256, make([]byte, len(content)+5000), 413, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			h := validationHandler(t, Limits{PDFBody: int64(len(content)) + 4096}, tmp)
+			body, ct := multipartBody(t, map[string][]byte{"signature": cms[tc.hash], "data": tc.data})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, validationRequest(body, ct))
+			if rec.Code != tc.status {
+				t.Fatalf("HTTP %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var rep verify.Report
+			if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Signatures) != 1 {
+				t.Fatalf("%d signatures in the report", len(rep.Signatures))
+			}
+			passed := false
+			for _, c := range rep.Signatures[0].Checks {
+				if c.Name == "message-digest" && c.Passed {
+					passed = true
+				}
+			}
+			if passed != tc.digest || string(rep.Signatures[0].SubIndication) != tc.sub && tc.sub != "" {
+				t.Fatalf("message-digest passed %v (want %v), %s/%s", passed, tc.digest, rep.Indication, rep.Signatures[0].SubIndication)
+			}
+		})
+	}
+}
+
+// selfSignedCMS signs content's digest with a new P-256 key and a self-signed certificate.
+func selfSignedCMS(t *testing.T, content []byte, h crypto.Hash) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Test Signer"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.New()
+	d.Write(content)
+	sig, err := cades.Sign(context.Background(), cades.SignRequest{Digest: d.Sum(nil), Hash: h, Signer: key, Certificate: cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
 }

@@ -202,8 +202,12 @@ func incomplete(rep *Report, err error) *Report {
 type CMSInput struct {
 	// Signature is the DER CMS ContentInfo.
 	Signature []byte
-	// Data is the signed content; nil when Digest is given.
+	// Data is the signed content; nil when Digest or DataDigests is given.
 	Data []byte
+	// DataDigests are the signed content's digests under several algorithms,
+	// for a caller that hashed the content as it streamed by rather than hold
+	// it (the validation API): the signature's own algorithm is looked up here.
+	DataDigests map[crypto.Hash][]byte
 	// Digest is the content's digest with DigestAlgorithm (hash mode).
 	Digest          []byte
 	DigestAlgorithm crypto.Hash
@@ -214,7 +218,7 @@ func (v *Validator) ValidateCMS(ctx context.Context, in CMSInput) (*Report, erro
 	if len(in.Signature) == 0 {
 		return nil, fmt.Errorf("%w: no signature", ErrInvalidInput)
 	}
-	if in.Data == nil && in.Digest == nil {
+	if in.Data == nil && in.DataDigests == nil && in.Digest == nil {
 		return nil, fmt.Errorf("%w: neither data nor digest", ErrInvalidInput)
 	}
 	if in.Digest != nil && (in.DigestAlgorithm == 0 || !in.DigestAlgorithm.Available() || len(in.Digest) != in.DigestAlgorithm.Size()) {
@@ -235,6 +239,9 @@ func (v *Validator) ValidateCMS(ctx context.Context, in CMSInput) (*Report, erro
 			hh.Write(in.Data)
 			return hh.Sum(nil)
 		}
+		if in.DataDigests != nil {
+			return in.DataDigests[h]
+		}
 		if h == in.DigestAlgorithm {
 			return in.Digest
 		}
@@ -250,7 +257,7 @@ func (v *Validator) ValidateCMS(ctx context.Context, in CMSInput) (*Report, erro
 		res.fail("detached", TotalFailed, FormatFailure, "the CMS encapsulates content; a detached signature was expected")
 	default:
 		res.check("cms-structure", true, "strict DER SignedData, detached")
-		if in.Data == nil && len(sd.Signers) == 1 && sd.Signers[0].Hash != in.DigestAlgorithm {
+		if in.Data == nil && in.DataDigests == nil && len(sd.Signers) == 1 && sd.Signers[0].Hash != in.DigestAlgorithm {
 			res.fail("digest-algorithm", Indeterminate, SignedDataNotFound,
 				fmt.Sprintf("the signature uses %s; the digest given is %s", hashName(sd.Signers[0].Hash, "?"), hashName(in.DigestAlgorithm, "?")))
 			break
