@@ -69,6 +69,13 @@ func (p *PublicResponder) OCSP(ctx context.Context, request []byte, src StatusSo
 	if err != nil {
 		return p.a.OCSP(ctx, request, src)
 	}
+	if !st.Known {
+		// A serial this CA never issued: every new one would be a new answer to sign,
+		// so none is. The answer is "unauthorized", unsigned, as a responder of
+		// pre-produced answers gives for a certificate it has no status of (RFC 5019,
+		// 2.2.3); the Authority itself still signs "unknown" (RFC 6960) for its callers.
+		return ocsp.UnauthorizedErrorResponse, nil
+	}
 	key := ocspCacheKey(req, st)
 	now := p.now()
 	p.mu.Lock()

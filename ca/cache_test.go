@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,19 @@ func TestPublicOCSPCache(t *testing.T) {
 	clk.add(publicOCSPFor)
 	if again, _ := ask(f.good, crypto.SHA1); bytes.Equal(again, revoked) {
 		t.Fatal("an answer older than five minutes was reused")
+	}
+
+	// A serial never issued: "unauthorized", unsigned, whatever the serial.
+	for _, serial := range []int64{424242, 424243} {
+		unknown := *f.good
+		unknown.SerialNumber = big.NewInt(serial)
+		req, err := ocspRequest(&unknown, f.a.Issuing(), crypto.SHA1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if der, err := p.OCSP(context.Background(), req, f.src); err != nil || !bytes.Equal(der, ocsp.UnauthorizedErrorResponse) {
+			t.Fatalf("serial %d never issued: %x, %v", serial, der, err)
+		}
 	}
 
 	// Malformed requests are answered without signing nor caching.
