@@ -17,9 +17,11 @@ type pinDevices struct {
 	Devices
 	err   error
 	calls atomic.Int64
+	auths atomic.Int64
 }
 
 func (d *pinDevices) Authenticate(_ context.Context, header, _, _ string, _ []byte) (*device.Device, error) {
+	d.auths.Add(1)
 	if header == "" {
 		return nil, device.ErrUnauthenticated
 	}
@@ -66,6 +68,41 @@ func TestDeviceRoutesRateLimited(t *testing.T) {
 	}
 	if w := changePIN(t, h, "phone-b"); w.Code != http.StatusForbidden {
 		t.Fatalf("phone-b after phone-a's limit: HTTP %d, want 403", w.Code)
+	}
+}
+
+// TestDeviceRoutesLimitedPerAddress: calls that fail authentication are limited per
+// client address before the server reads their body or checks their signature; another
+// address is not affected.
+func TestDeviceRoutesLimitedPerAddress(t *testing.T) {
+	const burst = 4
+	devs := &pinDevices{}
+	lim, _ := newTestLimiter(1, burst)
+	h, err := New(Deps{Devices: devs, DeviceIPLimit: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(addr string) int {
+		req := httptest.NewRequest(http.MethodPost, "/v1/device/pin", strings.NewReader(`{"pin":"13579","newPin":"86420"}`))
+		req.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	for i := range burst + 3 {
+		want := http.StatusUnauthorized
+		if i >= burst {
+			want = http.StatusTooManyRequests
+		}
+		if got := call("192.0.2.7:4000"); got != want {
+			t.Fatalf("call %d: HTTP %d, want %d", i+1, got, want)
+		}
+	}
+	if n := devs.auths.Load(); n != burst {
+		t.Fatalf("%d calls were authenticated, want %d", n, burst)
+	}
+	if got := call("198.51.100.9:4000"); got != http.StatusUnauthorized {
+		t.Fatalf("another address: HTTP %d, want 401", got)
 	}
 }
 

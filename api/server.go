@@ -166,6 +166,9 @@ type Deps struct {
 	IPLimit     *RateLimiter
 	TSALimit    *RateLimiter
 	DeviceLimit *RateLimiter
+	// DeviceIPLimit limits each client address on the device routes, before the call
+	// is authenticated.
+	DeviceIPLimit *RateLimiter
 	// PKILimit limits each client address on /ocsp, /crl and /crl/root.
 	PKILimit *RateLimiter
 	// Push registers Web Push subscriptions; nil answers 404.
@@ -211,6 +214,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.DeviceLimit == nil {
 		d.DeviceLimit = NewRateLimiter(0, 0)
+	}
+	if d.DeviceIPLimit == nil {
+		d.DeviceIPLimit = NewRateLimiter(0, 0)
 	}
 	if d.PKILimit == nil {
 		d.PKILimit = NewRateLimiter(0, 0)
@@ -269,7 +275,8 @@ func New(d Deps) (http.Handler, error) {
 
 	r.POST("/v1/validations", s.integratorAuth, perKey, s.validate)
 	r.POST("/v1/devices/enroll", byIP, s.enroll)
-	dev := r.Group("/v1/device", s.deviceAuth, d.DeviceLimit.Middleware(func(c *gin.Context) string { return deviceOf(c).ID }))
+	byIPDevice := d.DeviceIPLimit.Middleware(func(c *gin.Context) string { return c.ClientIP() })
+	dev := r.Group("/v1/device", byIPDevice, s.deviceAuth, d.DeviceLimit.Middleware(func(c *gin.Context) string { return deviceOf(c).ID }))
 	dev.GET("/requests", s.devicePending)
 	dev.GET("/requests/:id", s.deviceRequest)
 	dev.POST("/requests/:id/approve", s.approve)

@@ -203,6 +203,7 @@ func newService(ctx context.Context, d *Domain) (*Service, error) {
 		IPLimit:        limiter("ip", rl.PerIP, rl.PerIPBurst),
 		TSALimit:       limiter("tsa", rl.TSAPerIP, rl.TSABurst),
 		DeviceLimit:    limiter("device", rl.PerDevice, rl.PerDeviceBurst),
+		DeviceIPLimit:  limiter("device-ip", rl.DevicePerIP, rl.DevicePerIPBurst),
 		PKILimit:       limiter("pki", rl.PKIPerIP, rl.PKIBurst),
 		Validator:      verify.New(verify.Options{Anchors: anchors, TrustedLists: lists}),
 		TempDir:        tmp,

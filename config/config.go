@@ -178,6 +178,12 @@ type RateLimits struct {
 	TSABurst       int     `yaml:"tsaBurst"`
 	PerDevice      float64 `yaml:"perDevice"`
 	PerDeviceBurst int     `yaml:"perDeviceBurst"`
+	// DevicePerIP and DevicePerIPBurst limit the device routes per client address,
+	// before the call is authenticated: a caller without a device key cannot make the
+	// server read bodies and check signatures without end. Generous, for phones behind
+	// one address (an office, a carrier's NAT).
+	DevicePerIP      float64 `yaml:"devicePerIP"`
+	DevicePerIPBurst int     `yaml:"devicePerIPBurst"`
 	// PKIPerIP and PKIBurst limit /ocsp, /crl and /crl/root per client address.
 	PKIPerIP float64 `yaml:"pkiPerIP"`
 	PKIBurst int     `yaml:"pkiBurst"`
@@ -372,7 +378,7 @@ func Default(dataDir string) Config {
 		// phone makes a call or two per screen: 10 per second with a burst of 40 never
 		// slows a person, and caps what a stolen device key can throw at the server.
 		RateLimits: RateLimits{PerKey: 500, PerKeyBurst: 1000, PerIP: 5, PerIPBurst: 20, TSAPerIP: 200, TSABurst: 400,
-			PerDevice: 10, PerDeviceBurst: 40,
+			PerDevice: 10, PerDeviceBurst: 40, DevicePerIP: 100, DevicePerIPBurst: 400,
 			// Revocation answers are cached, but each new question (an unknown serial)
 			// costs an HSM signature: 50 a second per address is far more than a
 			// validator checking a few chains needs.
