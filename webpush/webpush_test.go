@@ -297,6 +297,53 @@ func TestSenderLoopback(t *testing.T) {
 	}
 }
 
+// TestSendAnswers: what each push service answer means. 404 and 410 say the
+// subscription is gone (the sender drops it); other failures are errors that keep it.
+func TestSendAnswers(t *testing.T) {
+	ua, _ := ecdh.P256().GenerateKey(rand.Reader)
+	auth := make([]byte, 16)
+	rand.Read(auth)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tests := []struct {
+		status  int
+		gone    bool
+		wantErr bool
+	}{
+		{http.StatusCreated, false, false},
+		{http.StatusOK, false, false},
+		{http.StatusNotFound, true, false},
+		{http.StatusGone, true, false},
+		{http.StatusTooManyRequests, false, true},
+		{http.StatusRequestEntityTooLarge, false, true},
+		{http.StatusInternalServerError, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(tc.status)
+			}))
+			defer srv.Close()
+			st := &memStore{}
+			sub := Subscription{UserID: "u1", DeviceID: "d1", Endpoint: srv.URL + "/push/1", P256DH: ua.PublicKey().Bytes(), Auth: auth}
+			st.SavePushSubscription(context.Background(), sub)
+			s, err := NewSender(Deps{Store: st, Key: key}, Config{Policy: notify.CallbackPolicy{AllowLoopback: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gone, err := s.Send(context.Background(), sub, []byte(`{"id":"r1"}`))
+			if gone != tc.gone || (err != nil) != tc.wantErr {
+				t.Fatalf("Send: gone=%v err=%v, want gone=%v error=%v", gone, err, tc.gone, tc.wantErr)
+			}
+			s.deliver(context.Background(), notify.Event{UserID: "u1", RequestID: "r1", Status: "pending"})
+			subs, _ := st.PushSubscriptions(context.Background(), "u1")
+			if kept := len(subs) == 1; kept == tc.gone {
+				t.Fatalf("after delivery %d subscription(s) left; gone=%v", len(subs), tc.gone)
+			}
+		})
+	}
+}
+
 func TestParseSubscription(t *testing.T) {
 	ua, _ := ecdh.P256().GenerateKey(rand.Reader)
 	p256 := base64.RawURLEncoding.EncodeToString(ua.PublicKey().Bytes())
