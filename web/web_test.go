@@ -3,15 +3,21 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/paraphe/paraphe/device"
+	"github.com/paraphe/paraphe/signer"
 )
 
 // TestDistUpToDate rebuilds the bundle from web/src with the locked esbuild and fails
@@ -141,6 +147,135 @@ func TestDemoFiles(t *testing.T) {
 	for _, hook := range []string{"demo-file", "demo-signer", "demo-submit", "demo-icon", "demo-status", "demo-download", "demo-indication"} {
 		if !strings.Contains(body, `data-test="`+hook+`"`) {
 			t.Errorf("/demo lacks data-test=%s", hook)
+		}
+	}
+}
+
+// TestPINRulesMatchServer runs the app's PIN check (src/app/pin.js) on every 5-digit
+// PIN and on malformed ones, and compares it with the server's (device.CheckPIN): the
+// activation and change-PIN screens must refuse exactly what the server refuses.
+func TestPINRulesMatchServer(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is needed to check the app's PIN rules")
+		}
+		t.Skip("node is not installed")
+	}
+	inputs := []string{"", "1234", "123456", "12a45", " 1234", "1234 ", "１２３４５", "-1234", "12.45"}
+	for n := range 100000 {
+		inputs = append(inputs, fmt.Sprintf("%05d", n))
+	}
+	in, err := json.Marshal(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const script = `import { strongPIN } from './src/app/pin.js';
+let s = ''; for await (const c of process.stdin) s += c;
+process.stdout.write(JSON.stringify(JSON.parse(s).map((p) => strongPIN(p))));`
+	cmd := exec.Command(node, "--input-type=module", "-e", script)
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var app []bool
+	if err := json.Unmarshal(out, &app); err != nil || len(app) != len(inputs) {
+		t.Fatalf("node answered %d results (%v), want %d", len(app), err, len(inputs))
+	}
+	weak := 0
+	for i, p := range inputs {
+		server := device.CheckPIN(p) == nil
+		if app[i] != server {
+			t.Errorf("PIN %q: the app says strong=%v, the server strong=%v", p, app[i], server)
+		}
+		if !server {
+			weak++
+		}
+	}
+	// 10 repeated digits, 10 ascending and 10 descending runs, and the malformed inputs.
+	if want := 30 + 9; weak != want {
+		t.Errorf("%d inputs refused, want %d", weak, want)
+	}
+}
+
+// TestTranslationsComplete: French, Dutch and German say everything English says, with
+// the same {placeholders}, and every text the app and its service worker ask for exists.
+func TestTranslationsComplete(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is needed to read the app's translations")
+		}
+		t.Skip("node is not installed")
+	}
+	const script = `import { dictionaries } from './src/app/i18n.js';
+process.stdout.write(JSON.stringify(dictionaries));`
+	out, err := exec.Command(node, "--input-type=module", "-e", script).Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var dicts map[string]map[string]string
+	if err := json.Unmarshal(out, &dicts); err != nil {
+		t.Fatal(err)
+	}
+	en := dicts["en"]
+	if len(en) < 50 {
+		t.Fatalf("English has %d texts", len(en))
+	}
+	placeholders := func(s string) string {
+		m := regexp.MustCompile(`\{\w+\}`).FindAllString(s, -1)
+		slices.Sort(m)
+		return strings.Join(m, ",")
+	}
+	for _, lang := range []string{"fr", "nl", "de"} {
+		d := dicts[lang]
+		if d == nil {
+			t.Errorf("no %s dictionary", lang)
+			continue
+		}
+		for k, v := range en {
+			got, ok := d[k]
+			if !ok {
+				if k != "appName" { // the name is not translated
+					t.Errorf("%s lacks %q (%q)", lang, k, v)
+				}
+				continue
+			}
+			if placeholders(got) != placeholders(v) {
+				t.Errorf("%s %q: placeholders %q, English has %q", lang, k, placeholders(got), placeholders(v))
+			}
+		}
+		for k := range d {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s has %q, which English lacks", lang, k)
+			}
+		}
+	}
+	var src []byte
+	for _, f := range []string{"src/app/main.js", "src/app/sw.js"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
+	}
+	used := regexp.MustCompile(`\bt\('(\w+)'`).FindAllSubmatch(src, -1)
+	if len(used) < 50 {
+		t.Fatalf("found %d t('...') calls in the app", len(used))
+	}
+	for _, m := range used {
+		if _, ok := en[string(m[1])]; !ok {
+			t.Errorf("the app asks for %q, which no dictionary has", m[1])
+		}
+	}
+	// statuses are looked up as st_STATUS: every state a request can be in, as the
+	// history and the approval answer give it
+	for _, st := range []signer.Status{signer.StatusPending, signer.StatusApproved, signer.StatusAuthorized, signer.StatusSigned,
+		signer.StatusRefused, signer.StatusExpired, signer.StatusCancelled, signer.StatusFailed} {
+		if _, ok := en["st_"+string(st)]; !ok {
+			t.Errorf("no text for the status %q", st)
 		}
 	}
 }

@@ -286,7 +286,7 @@ async function statusOf(id) {
 // The result: the final status as a word. It stays until the signer goes back, or until
 // a new request arrives (then the list of requests is what matters).
 function result(status, why) {
-  const text = { signed: t('signedText'), refused: t('refusedText'), failed: t('failedText') }[status] || '';
+  const text = { signed: t('signedText'), authorized: t('authorizedText'), refused: t('refusedText'), failed: t('failedText') }[status] || '';
   const err = errorBox();
   show('result', t('resultTitle'), h('p', { class: `result ${status}`, role: 'status', 'data-test': 'result', 'data-status': status }, t(`st_${status}`)),
     why ? err : null, h('p', {}, text), h('a', { class: 'button', href: '#/' }, t('back')));
