@@ -47,7 +47,7 @@ function showRequest(r) {
   img.setAttribute('data-icon-id', r.icon.id);
   $('icon-label').textContent = r.icon.label;
   $('status').textContent = r.status;
-  $('progress-h').focus?.();
+  $('progress-h').focus();
   clearInterval(timer);
   timer = setInterval(() => poll(r.id), 1000);
 }
