@@ -83,6 +83,10 @@ function activation(intro) {
     try {
       await dev.enroll(code.input.value, p);
       pin1.input.value = pin2.input.value = '';
+      // a re-activation: the event stream signed with the old key ends; start() opens one with the new
+      state.stopStream?.();
+      state.stopStream = null;
+      state.pending = [];
       history.replaceState(null, '', location.pathname + '#/');
       start();
     } catch (e) {
@@ -356,9 +360,10 @@ async function lostScreen() {
     btn.disabled = true;
     try {
       await dev.block(phone.input.value.trim(), name.input.value.trim());
+      // forgotten before it is said: a reload after the message starts at activation
+      if (enrolled && forget.checked) await leave();
       done.textContent = t('blocked');
       done.hidden = false;
-      if (enrolled && forget.checked) await leave();
     } catch (e) {
       say(err, explain(e));
     } finally {
