@@ -146,6 +146,8 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   await page.locator('[data-test=enroll]').click();
   await page.locator('[data-test=home]').waitFor({ timeout: 30000 });
   await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.locator('#pending li.empty').waitFor();
+  await axe(page, 'home with nothing to sign');
 
   // a request arrives by itself
   const { req, digest } = await createRequest(user.id);
@@ -195,6 +197,8 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   await page.locator('[data-test=refuse]').click();
   await page.locator('[data-test=result]', { hasText: 'Refused' }).waitFor();
   assert.equal(await statusOf(second.req.id), 'refused');
+  await axe(page, 'result (refused)');
+  await shot(page, 'app-refused.png');
   await page.goto(`${base}/app/`);
   await page.locator('[data-test=history]').click();
   await page.locator('[data-test=history-item]').nth(1).waitFor();
@@ -259,6 +263,41 @@ test('lost phone: the account is blocked; re-activation with a new code', { skip
   await page.context().close();
 });
 
+test('re-activation of a phone that is still activated: new key, requests arrive live again', { skip, timeout: 180000 }, async () => {
+  const user = await newUser('Sam');
+  const page = await newPage();
+  await enroll(page, user.activationCode);
+  const before = await page.evaluate(() => new Promise((res, rej) => {
+    const r = indexedDB.open('paraphe');
+    r.onsuccess = () => { const g = r.result.transaction('device').objectStore('device').get('current'); g.onsuccess = () => res(g.result.deviceId); g.onerror = () => rej(g.error); };
+    r.onerror = () => rej(r.error);
+  }));
+  const again = cli('users', 'reactivate', user.id);
+  await page.goto(`${base}/app/#/reactivate`);
+  await page.locator('button.primary').click();
+  await page.locator('[data-test=activation-code]').fill(again.activationCode);
+  const pins = page.locator('[data-test=pin]');
+  await pins.nth(0).fill(PIN);
+  await pins.nth(1).fill(PIN);
+  await page.locator('[data-test=enroll]').click();
+  await page.locator('[data-test=home]').waitFor({ timeout: 30000 });
+  const after = await page.evaluate(() => new Promise((res, rej) => {
+    const r = indexedDB.open('paraphe');
+    r.onsuccess = () => { const g = r.result.transaction('device').objectStore('device').get('current'); g.onsuccess = () => res(g.result.deviceId); g.onerror = () => rej(g.error); };
+    r.onerror = () => rej(r.error);
+  }));
+  assert.notEqual(after, before, 'the phone kept its old device');
+  // no reload: the request reaches the open page through the new device's stream
+  const { req } = await createRequest(user.id, 'after-reactivation.pdf');
+  await page.locator(`[data-test=request][data-request-id="${req.id}"]`).waitFor({ timeout: 30000 });
+  await page.locator(`[data-test=request][data-request-id="${req.id}"] button`).click();
+  await page.locator(`[data-test=icon][data-icon-id="${req.icon.id}"]`).click();
+  await page.locator('[data-test=pin]').fill(PIN);
+  await page.locator('[data-test=approve]').click();
+  await page.locator('[data-test=result]', { hasText: 'Signed' }).waitFor({ timeout: 60000 });
+  await page.context().close();
+});
+
 test('the app speaks French, Dutch and German from the browser', { skip, timeout: 60000 }, async () => {
   for (const [locale, title, file] of [['fr-BE', 'Activer ce téléphone', 'app-activation-fr.png'], ['nl-BE', 'Deze telefoon activeren', null], ['de-DE', 'Dieses Telefon aktivieren', null]]) {
     const page = await newPage(locale);
@@ -286,5 +325,114 @@ test('the demo page is accessible', { skip, timeout: 60000 }, async () => {
   await page.locator('[data-test=demo-submit]').waitFor();
   await axe(page, 'demo');
   await shot(page, 'demo-form.png');
+  await page.context().close();
+});
+
+// tabTo presses Tab until the focused element matches selector (at most 40 times).
+async function tabTo(page, selector) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}; focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120))}`);
+}
+
+const focusedHeading = (page) => page.evaluate(() => (document.activeElement?.tagName === 'H1' ? document.activeElement.textContent : null));
+
+test('a signer activates, approves and reads the history with the keyboard alone', { skip, timeout: 180000 }, async () => {
+  const user = await newUser('Karim');
+  const page = await newPage();
+  await page.goto(`${base}/app/`);
+  await page.locator('[data-test=activation-code]').waitFor();
+  // each screen puts focus on its heading, so that a screen reader announces it
+  assert.equal(await focusedHeading(page), 'Activate this phone');
+  await tabTo(page, '[data-test=activation-code]');
+  await page.keyboard.type(user.activationCode);
+  await tabTo(page, '[data-test=pin]');
+  await page.keyboard.type(PIN);
+  await tabTo(page, '[data-test=pin]');
+  await page.keyboard.type(PIN);
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=home]').waitFor({ timeout: 30000 });
+  assert.equal(await focusedHeading(page), 'Requests to sign');
+
+  const { req } = await createRequest(user.id, 'keyboard.pdf');
+  await page.locator(`[data-test=request][data-request-id="${req.id}"]`).waitFor({ timeout: 30000 });
+  await tabTo(page, `[data-test=request][data-request-id="${req.id}"] button`);
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=icon]').first().waitFor();
+  assert.equal(await focusedHeading(page), 'Signature request');
+  // a screen reader names each icon by its label: the one the website shows is found by name
+  const byName = page.getByRole('button', { name: req.icon.label, exact: true });
+  assert.equal(await byName.count(), 1, `no single button named ${req.icon.label}`);
+  assert.equal(await byName.getAttribute('data-icon-id'), req.icon.id);
+  await tabTo(page, `[data-test=icon][data-icon-id="${req.icon.id}"]`);
+  await page.keyboard.press('Space');
+  assert.equal(await byName.getAttribute('aria-pressed'), 'true');
+  // choosing the icon takes focus to the PIN, whose label a screen reader reads
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-test')), 'pin');
+  assert.equal(await page.getByLabel('Your PIN', { exact: true }).count(), 1);
+  await page.keyboard.type(PIN);
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=result]', { hasText: 'Signed' }).waitFor({ timeout: 60000 });
+  assert.equal(await page.locator('[data-test=result]').getAttribute('role'), 'status');
+  assert.equal(await statusOf(req.id), 'signed');
+
+  await tabTo(page, 'a.button');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=home]').waitFor();
+  await tabTo(page, '[data-test=history]');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=history-item]').first().waitFor({ timeout: 30000 });
+  assert.equal(await focusedHeading(page), 'History');
+  await page.context().close();
+});
+
+test('the demo page: upload, the icon, approval on the phone, download and validation', { skip, timeout: 240000 }, async () => {
+  const user = await newUser('Noor');
+  const phone = await newPage();
+  await enroll(phone, user.activationCode);
+  const page = await newPage();
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.goto(`${base}/demo`);
+  const pdf = path.join(root, 'testdata', 'contract.pdf');
+  await page.locator('[data-test=demo-file]').setInputFiles(pdf);
+  await page.locator('[data-test=demo-signer]').fill(user.id);
+  await page.locator('[data-test=demo-submit]').click();
+  const icon = page.locator('[data-test=demo-icon]');
+  await icon.waitFor({ state: 'visible', timeout: 30000 });
+  const iconId = await icon.getAttribute('data-icon-id');
+  assert.ok(iconId, 'the demo shows no icon id');
+  assert.ok(await icon.getAttribute('alt'), 'the icon has no text alternative');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'progress-h', 'focus did not follow to the progress');
+  assert.match(await page.locator('[data-test=demo-status]').innerText(), /pending/);
+  await axe(page, 'demo, waiting for the signer');
+  await shot(page, 'demo-icon.png');
+
+  // the signer approves on the phone, with the icon the demo page shows
+  const item = phone.locator('[data-test=request]');
+  await item.first().waitFor({ timeout: 30000 });
+  assert.equal(await item.count(), 1);
+  await item.locator('button').click();
+  await phone.locator(`[data-test=icon][data-icon-id="${iconId}"]`).click();
+  await phone.locator('[data-test=pin]').fill(PIN);
+  await phone.locator('[data-test=approve]').click();
+  await phone.locator('[data-test=result]', { hasText: 'Signed' }).waitFor({ timeout: 60000 });
+
+  await page.locator('[data-test=demo-status]', { hasText: 'signed' }).waitFor({ timeout: 60000 });
+  await page.locator('[data-test=demo-indication]', { hasText: /\S/ }).waitFor({ timeout: 60000 });
+  assert.equal(await page.locator('[data-test=demo-indication]').innerText(), 'TOTAL_PASSED');
+  const got = await page.evaluate(async () => {
+    const r = await fetch(document.querySelector('[data-test=demo-download]').href);
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get('content-type'), head: String.fromCharCode(...b.subarray(0, 5)), size: b.length };
+  });
+  assert.equal(got.status, 200);
+  assert.equal(got.type, 'application/pdf');
+  assert.equal(got.head, '%PDF-');
+  assert.ok(got.size > fs.statSync(pdf).size, `the signed PDF (${got.size} bytes) is no larger than the original`);
+  await axe(page, 'demo, signed and validated');
+  await shot(page, 'demo-signed.png');
+  await phone.context().close();
   await page.context().close();
 });
