@@ -246,6 +246,7 @@ test('lost phone: the account is blocked; re-activation with a new code', { skip
   await page.locator('[data-test=block-name]').fill('Lena');
   await page.locator('[data-test=block]').click();
   await page.getByText('it is now blocked').waitFor({ timeout: 30000 });
+  await axe(page, 'lost phone, blocked');
   for (let i = 0; i < 300 && (await statusOf(pending.req.id)) === 'pending'; i++) await sleep(100);
   assert.equal(await statusOf(pending.req.id), 'cancelled');
   // the device is gone from this phone: the app asks for a new activation
@@ -299,15 +300,38 @@ test('re-activation of a phone that is still activated: new key, requests arrive
 });
 
 test('the app speaks French, Dutch and German from the browser', { skip, timeout: 60000 }, async () => {
-  for (const [locale, title, file] of [['fr-BE', 'Activer ce téléphone', 'app-activation-fr.png'], ['nl-BE', 'Deze telefoon activeren', null], ['de-DE', 'Dieses Telefon aktivieren', null]]) {
+  const langs = [
+    ['fr-BE', 'Activer ce téléphone', 'Demandes à signer', 'Demande de signature', 'app-activation-fr.png'],
+    ['nl-BE', 'Deze telefoon activeren', 'Te ondertekenen', 'Verzoek tot ondertekening', null],
+    ['de-DE', 'Dieses Telefon aktivieren', 'Zu signieren', 'Signaturanfrage', null],
+  ];
+  for (const [locale, title, homeTitle, requestTitle, file] of langs) {
     const page = await newPage(locale);
     await page.goto(`${base}/app/`);
     await page.locator('h1', { hasText: title }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), locale.slice(0, 2));
     await axe(page, `activation (${locale})`);
     if (file) await shot(page, file);
+    // the longer words of each language on the home and request screens
+    const user = await newUser('Anne');
+    await enroll(page, user.activationCode);
+    await page.locator('h1', { hasText: homeTitle }).waitFor();
+    const { req } = await createRequest(user.id, 'arbeidsovereenkomst-und-anhang.pdf');
+    await page.locator(`[data-test=request][data-request-id="${req.id}"] button`).click({ timeout: 30000 });
+    await page.locator('h1', { hasText: requestTitle }).waitFor();
+    await page.locator(`[data-test=icon][data-icon-id="${req.icon.id}"]`).click();
+    await axe(page, `request with the PIN pad (${locale})`);
     await page.context().close();
   }
+});
+
+test('a browser without a secure context is told so, accessibly', { skip, timeout: 60000 }, async () => {
+  const page = await newPage();
+  await page.addInitScript(() => Object.defineProperty(window, 'isSecureContext', { value: false }));
+  await page.goto(`${base}/app/`);
+  await page.locator('main [role=alert]', { hasText: 'secure storage of keys' }).waitFor();
+  await axe(page, 'unsupported browser');
+  await page.context().close();
 });
 
 test('an activation link (what the QR code holds) fills the code in', { skip, timeout: 60000 }, async () => {
