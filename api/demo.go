@@ -67,6 +67,13 @@ func (s *server) demoCreate(c *gin.Context) {
 		badRequest(c, "send exactly one PDF")
 		return
 	}
+	// Anyone who reaches the demo page speaks for its integrator: it must not choose
+	// where that integrator's webhooks go.
+	if ci.CallbackURL != "" {
+		writeProblem(c, Problem{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Title: "Invalid request",
+			Detail: "the demo page takes no callbackUrl"})
+		return
+	}
 	if ci.Level == "" {
 		ci.Level = signer.LevelBB
 	}

@@ -95,6 +95,7 @@ func TestDemoPage(t *testing.T) {
 		multi("no signer", http.StatusBadRequest, [2]string{"file", "a.pdf"}),
 		multi("unknown signer", http.StatusUnprocessableEntity, [2]string{"signer", "u_nobody"}, [2]string{"file", "a.pdf"}),
 		multi("unknown level", http.StatusUnprocessableEntity, [2]string{"signer", user}, [2]string{"level", "B-X"}, [2]string{"file", "a.pdf"}),
+		multi("callback URL", http.StatusUnprocessableEntity, [2]string{"signer", user}, [2]string{"callbackUrl", "http://127.0.0.1:9/hook"}, [2]string{"file", "a.pdf"}),
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
