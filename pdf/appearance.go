@@ -11,8 +11,11 @@ import (
 // on a light box, turned by rotate degrees (the page's /Rotate) through
 // its /Matrix so that it reads upright on a rotated page. Only DeviceGray
 // is used and nothing is transparent, so a PDF/A document stays PDF/A
-// whatever its output intent.
-func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int) error {
+// whatever its output intent. PDF/A allows DeviceGray only under a PDF/A
+// output intent or a device-independent DefaultGray (ISO 19005-1 §6.2.3.3,
+// ISO 19005-2 §6.2.4.3): defaultGray gives the form a CalGray DefaultGray,
+// for documents without such an output intent.
+func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int, defaultGray bool) error {
 	d := newDict()
 	d.set("Type", Name("XObject"))
 	d.set("Subtype", Name("Form"))
@@ -41,6 +44,9 @@ func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int
 		res := newDict()
 		res.set("Font", fonts)
 		res.set("ProcSet", []Object{Name("PDF"), Name("Text")})
+		if defaultGray {
+			res.set("ColorSpace", defaultGrayResource())
+		}
 		d.set("Resources", res)
 
 		// lines are 1.2 em apart; 2 points of margin on each side
@@ -62,6 +68,69 @@ func (u *update) writeAppearance(r Ref, w, h float64, lines []string, rotate int
 	}
 	u.writeStream(r, d, c.Bytes())
 	return nil
+}
+
+// defaultGrayResource is a colour space resource dictionary whose
+// DefaultGray is CalGray with the D65 white point and a gamma of 2.2, the
+// grey of sRGB: the appearance's DeviceGray values are then device
+// independent and look as they would on an sRGB output intent.
+func defaultGrayResource() *Dict {
+	cal := newDict()
+	cal.set("WhitePoint", []Object{Real("0.9505"), int64(1), Real("1.089")})
+	cal.set("Gamma", Real("2.2"))
+	cs := newDict()
+	cs.set("DefaultGray", []Object{Name("CalGray"), cal})
+	return cs
+}
+
+// needsDefaultGray reports whether an appearance drawn in DeviceGray needs
+// a DefaultGray to keep the document PDF/A: a document that says it is
+// PDF/A (pdfaid in its XMP metadata) without a PDF/A output intent.
+// Other documents keep plain DeviceGray.
+func (d *reader) needsDefaultGray() bool {
+	return d.claimsPDFA() && !d.hasPDFAOutputIntent()
+}
+
+// claimsPDFA reports whether the catalog's XMP metadata holds a PDF/A
+// identification (the pdfaid schema of ISO 19005).
+func (d *reader) claimsPDFA() bool {
+	cat, err := d.catalog()
+	if err != nil {
+		return false
+	}
+	o, err := d.resolve(cat.Get("Metadata"))
+	if err != nil {
+		return false
+	}
+	s, ok := o.(*Stream)
+	if !ok {
+		return false
+	}
+	xmp, err := d.decode(s)
+	return err == nil && bytes.Contains(xmp, []byte("http://www.aiim.org/pdfa/ns/id/"))
+}
+
+// hasPDFAOutputIntent reports whether the catalog has an output intent of
+// subtype GTS_PDFA1, under which PDF/A allows DeviceGray.
+func (d *reader) hasPDFAOutputIntent() bool {
+	cat, err := d.catalog()
+	if err != nil {
+		return false
+	}
+	intents, err := d.resolveArray(cat.Get("OutputIntents"))
+	if err != nil {
+		return false
+	}
+	for _, o := range intents {
+		oi, err := d.resolveDict(o)
+		if err != nil {
+			continue
+		}
+		if s, _ := d.resolve(oi.Get("S")); s == Name("GTS_PDFA1") {
+			return true
+		}
+	}
+	return false
 }
 
 // rotationMatrix turns a form's upright content by the page's /Rotate

@@ -72,7 +72,7 @@ func TestAppearanceNoHelveticaNoColour(t *testing.T) {
 	in := makePDF(1, 0, "A")
 	out, _ := sign(t, in, 0, PrepareRequest{Appearance: &Appearance{Page: 1, Rect: [4]float64{10, 10, 210, 70}, Lines: []string{"Émilie"}}})
 	upd := out[len(in):]
-	for _, bad := range []string{"/Helvetica", "/Type1", "/SMask", "/Group", "/CA ", "/ca ", " rg", " RG", "/WinAnsiEncoding"} {
+	for _, bad := range []string{"/Helvetica", "/Type1", "/SMask", "/Group", "/CA ", "/ca ", " rg", " RG", "/WinAnsiEncoding", "/DefaultGray"} {
 		if bytes.Contains(upd, []byte(bad)) {
 			t.Errorf("the signature's update contains %q", bad)
 		}

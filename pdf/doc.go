@@ -56,8 +56,11 @@
 //   - Appearances never add what a PDF/A file may not hold: the text is
 //     drawn in an embedded subset of Go Regular (Type0, CIDFontType2,
 //     Identity-H, with a ToUnicode map and a CIDSet), only DeviceGray is
-//     used, nothing is transparent; so the file's OutputIntent and PDF/A
-//     identification, which the update never touches, stay true. The subset
+//     used (made device independent by a CalGray DefaultGray in the
+//     appearance's resources when a PDF/A document has no PDF/A output
+//     intent to cover it), nothing is transparent; so the file's
+//     OutputIntent and PDF/A identification, which the update never
+//     touches, stay true. The subset
 //     keeps glyph indices (CID = glyph index) and empties the outlines not
 //     drawn. On a page with /Rotate the box is placed and its text turned
 //     (/Matrix on the form, /MK /R on the widget) so that it reads upright

@@ -331,7 +331,7 @@ func (u *update) addField(req PrepareRequest, sigRef Ref) (string, error) {
 	u.writeObj(fieldRef, w)
 	if a := req.Appearance; a != nil {
 		sw, sh := a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1]
-		if err := u.writeAppearance(apRef, sw, sh, a.Lines, rotate); err != nil {
+		if err := u.writeAppearance(apRef, sw, sh, a.Lines, rotate, d.needsDefaultGray()); err != nil {
 			return "", err
 		}
 	}
