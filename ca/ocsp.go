@@ -43,8 +43,9 @@ type StatusSource interface {
 // CA and returns the DER response. The answer is good, revoked (with time and
 // reason) or unknown (serial not known to src); it is signed by the delegated
 // responder (OCSPResponder), includes that certificate, uses the CertID hash
-// of the request; producedAt and thisUpdate are the current second (a
-// response made after a signature timestamp is never dated before it) and
+// of the request; producedAt and thisUpdate are the current time rounded up
+// to the second (a response made after a signature timestamp is never dated
+// before it) and
 // nextUpdate one hour later. The responder's own certificate
 // is always good. Requests the responder cannot answer get an OCSP error
 // response and a nil error: malformedRequest for bytes that do not parse,
@@ -66,10 +67,13 @@ func (a *Authority) OCSP(ctx context.Context, request []byte, src StatusSource) 
 		return ocsp.UnauthorizedErrorResponse, nil
 	}
 
-	// thisUpdate and producedAt are the same second: never earlier than
-	// the moment the response is made by more than its sub-second part,
-	// never after producedAt (NSS rejects a response "from the future").
-	now := a.cfg.Now().Truncate(time.Second)
+	// thisUpdate and producedAt are the same whole second (the encoding has
+	// no fraction), rounded up: never earlier than the moment the response
+	// is made, so never before a signature timestamp made earlier, even one
+	// with a fraction of a second; thisUpdate never after producedAt (NSS
+	// rejects a response "from the future"). Validators allow minutes of
+	// clock skew; this is less than a second ahead.
+	now := ceilSecond(a.cfg.Now())
 	tmpl := ocspSingle{
 		hash:       req.HashAlgorithm,
 		nameHash:   req.IssuerNameHash,
@@ -104,6 +108,14 @@ func (a *Authority) OCSP(ctx context.Context, request []byte, src StatusSource) 
 		return ocsp.InternalErrorErrorResponse, err
 	}
 	return resp, nil
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
 // isIssuingCA reports whether the request's CertID names the issuing CA.

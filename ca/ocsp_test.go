@@ -67,7 +67,7 @@ func TestOCSPStatuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := time.Now().Truncate(time.Second)
+			before := time.Now()
 			der, err := f.a.OCSP(context.Background(), req, f.src)
 			if err != nil {
 				t.Fatal(err)
@@ -88,8 +88,8 @@ func TestOCSPStatuses(t *testing.T) {
 			if resp.Certificate == nil || !resp.Certificate.Equal(f.a.OCSPResponder()) {
 				t.Error("responder certificate not included")
 			}
-			if resp.ThisUpdate.Before(before) || resp.ThisUpdate.After(time.Now()) {
-				t.Errorf("thisUpdate %v is not now", resp.ThisUpdate)
+			if resp.ThisUpdate.Before(before) || resp.ThisUpdate.After(time.Now().Add(time.Second)) {
+				t.Errorf("thisUpdate %v is not now (made after %v)", resp.ThisUpdate, before)
 			}
 			if !resp.ProducedAt.Equal(resp.ThisUpdate) {
 				t.Errorf("producedAt %v, want thisUpdate %v (to the second)", resp.ProducedAt, resp.ThisUpdate)
@@ -104,6 +104,51 @@ func TestOCSPStatuses(t *testing.T) {
 				if !resp.RevokedAt.Equal(f.revokedAt) || resp.RevocationReason != ocsp.KeyCompromise {
 					t.Errorf("revoked at %v reason %d, want %v reason %d", resp.RevokedAt, resp.RevocationReason, f.revokedAt, ocsp.KeyCompromise)
 				}
+			}
+		})
+	}
+}
+
+// TestOCSPTimesNotBeforeMaking checks, on an injected clock, that
+// thisUpdate and producedAt are never earlier than the moment the response
+// is made (a signature timestamp with a fraction of a second, made just
+// before, is never after them), less than a second later, and equal.
+func TestOCSPTimesNotBeforeMaking(t *testing.T) {
+	f := newOCSPFixture(t)
+	req, err := ocspRequest(f.good, f.a.Issuing(), crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 48, 0, time.UTC)
+	tests := []struct {
+		name string
+		now  time.Time
+		want time.Time
+	}{
+		{"whole second", base, base},
+		{"a millisecond after", base.Add(time.Millisecond), base.Add(time.Second)},
+		{"a fraction before the next second", base.Add(999_999_999), base.Add(time.Second)},
+		{"another zone", base.Add(300 * time.Millisecond).In(time.FixedZone("CET", 3600)), base.Add(time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.a.cfg.Now = func() time.Time { return tt.now }
+			der, err := f.a.OCSP(context.Background(), req, f.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := ocsp.ParseResponseForCert(der, f.good, f.a.Issuing())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !resp.ThisUpdate.Equal(tt.want) || !resp.ProducedAt.Equal(tt.want) {
+				t.Errorf("made at %v: thisUpdate %v, producedAt %v; want both %v", tt.now, resp.ThisUpdate, resp.ProducedAt, tt.want)
+			}
+			if resp.ThisUpdate.Before(tt.now) {
+				t.Errorf("thisUpdate %v earlier than the moment the response was made, %v", resp.ThisUpdate, tt.now)
+			}
+			if d := resp.NextUpdate.Sub(resp.ThisUpdate); d != time.Hour {
+				t.Errorf("nextUpdate - thisUpdate = %v", d)
 			}
 		})
 	}
