@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,6 +366,98 @@ func TestBrainpoolOCSP(t *testing.T) {
 			bad[at+len(basic.Signature.Bytes)-1] ^= 0x40
 			if st := (&revocationData{ocsp: [][]byte{bad}}).embeddedStatus(signer, root); st.found {
 				t.Fatalf("a broken response was read: %+v", st)
+			}
+		})
+	}
+}
+
+// TestOpenSSLSignedCMS validates PDFs whose keys, certificates and CMS
+// signatures openssl made (openssl cms -sign -cades over the byte ranges),
+// as another provider's tool would: brainpool ECDSA keys and certificates,
+// RSASSA-PSS signatures and certificates, Ed25519 (RFC 8419). OpenSSL 3.0's
+// cms cannot sign with Ed25519 (fixed in 3.2): there openssl makes the keys,
+// the Ed25519 certificates and the signature value over the signed
+// attributes (pkeyutl -rawin), and foreignCMS puts them in a SignedData. A
+// CMS over other bytes must fail with HASH_FAILURE.
+func TestOpenSSLSignedCMS(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	base, xref := unsignedPDF()
+	tests := []struct {
+		name    string
+		keygen  []string // openssl genpkey arguments
+		sigopt  []string // extra options for signing certificates and the CMS
+		md      string
+		other   bool // sign other bytes than the byte ranges
+		want    Indication
+		wantSub SubIndication
+	}{
+		{"brainpoolP256r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, "sha256", false, TotalPassed, ""},
+		{"brainpoolP384r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1"}, nil, "sha384", false, TotalPassed, ""},
+		{"brainpoolP512r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP512r1"}, nil, "sha512", false, TotalPassed, ""},
+		{"RSASSA-PSS", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, []string{"rsa_padding_mode:pss", "rsa_pss_saltlen:32"}, "sha256", false, TotalPassed, ""},
+		{"Ed25519", []string{"-algorithm", "ED25519"}, nil, "sha512", false, TotalPassed, ""},
+		{"Ed25519 over other bytes", []string{"-algorithm", "ED25519"}, nil, "sha512", true, TotalFailed, HashFailure},
+		{"brainpoolP256r1 over other bytes", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, "sha256", true, TotalFailed, HashFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := func(n string) string { return filepath.Join(dir, n) }
+			var certSig, cmsSig []string
+			for _, o := range tt.sigopt {
+				certSig = append(certSig, "-sigopt", o)
+				cmsSig = append(cmsSig, "-keyopt", o)
+			}
+			mdFlag := []string{"-" + tt.md}
+			if strings.HasPrefix(tt.name, "Ed25519") {
+				mdFlag = nil // pure EdDSA: no digest for certificates
+			}
+			runTool(t, openssl, append([]string{"genpkey", "-out", p("ca.key")}, tt.keygen...)...)
+			runTool(t, openssl, slices.Concat([]string{"req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/C=DE/O=Test Provider/CN=Test Root " + tt.name,
+				"-days", "3", "-out", p("ca.pem")}, mdFlag, certSig)...)
+			runTool(t, openssl, append([]string{"genpkey", "-out", p("s.key")}, tt.keygen...)...)
+			runTool(t, openssl, "req", "-new", "-key", p("s.key"), "-subj", "/C=PL/CN=Łucja Wąsik", "-out", p("s.csr"))
+			if err := os.WriteFile(p("ext"), []byte("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			runTool(t, openssl, slices.Concat([]string{"x509", "-req", "-in", p("s.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-set_serial", "4711",
+				"-days", "2", "-extfile", p("ext"), "-out", p("s.pem")}, mdFlag, certSig)...)
+			root := readPEMCert(t, p("ca.pem"))
+			signed := signPDFWith(t, base, xref, 6, "Signature1", "", "", func(content []byte) []byte {
+				if tt.other {
+					content = append([]byte("other "), content...)
+				}
+				if strings.HasPrefix(tt.name, "Ed25519") {
+					d := sha512.Sum512(content)
+					return foreignCMS(t, crypto.SHA512, d[:], readPEMCert(t, p("s.pem")), nil, oidEd25519, func(attrs []byte) []byte {
+						if err := os.WriteFile(p("attrs"), attrs, 0o600); err != nil {
+							t.Fatal(err)
+						}
+						runTool(t, openssl, "pkeyutl", "-sign", "-rawin", "-inkey", p("s.key"), "-in", p("attrs"), "-out", p("sig.bin"))
+						sig, err := os.ReadFile(p("sig.bin"))
+						if err != nil {
+							t.Fatal(err)
+						}
+						return sig
+					})
+				}
+				if err := os.WriteFile(p("content"), content, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				runTool(t, openssl, append([]string{"cms", "-sign", "-binary", "-cades", "-in", p("content"), "-signer", p("s.pem"), "-inkey", p("s.key"),
+					"-md", tt.md, "-outform", "DER", "-out", p("sig.der")}, cmsSig...)...)
+				der, err := os.ReadFile(p("sig.der"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return der
+			})
+			rep, err := New(Options{Anchors: []*x509.Certificate{root}}).ValidatePDF(context.Background(), signed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Indication != tt.want || rep.SubIndication != tt.wantSub {
+				t.Fatalf("got %s/%s, want %s/%s: %+v", rep.Indication, rep.SubIndication, tt.want, tt.wantSub, rep.Signatures)
 			}
 		})
 	}
