@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/tsl"
 )
 
@@ -38,20 +37,9 @@ func cmdTrustedListsFetch(ctx context.Context, args []string) error {
 	if err != nil {
 		return exitError{code: 2, err: fmt.Errorf("trusted-lists: %w", err)}
 	}
-	var certs []*x509.Certificate
-	for {
-		var blk *pem.Block
-		if blk, b = pem.Decode(b); blk == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return exitError{code: 2, err: fmt.Errorf("trusted-lists: %s: %w", *signer, err)}
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return exitError{code: 2, err: fmt.Errorf("trusted-lists: %s holds no certificate", *signer)}
+	certs, err := cades.ParsePEMCertificates(b) // brainpool operator certificates too
+	if err != nil {
+		return exitError{code: 2, err: fmt.Errorf("trusted-lists: %s: %w", *signer, err)}
 	}
 	res, err := tsl.Fetch(ctx, tsl.FetchRequest{URL: *url, Signers: certs, Dir: *dir})
 	if err != nil {

@@ -10,9 +10,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +103,17 @@ func TestVerifyTrustSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir() // a data folder without a root: no anchor from --data
+	cfg := filepath.Join(dir, "paraphe.yaml")
+	if err := os.WriteFile(cfg, []byte("trustedLists: ["+tl+"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unsignedTL := filepath.Join(dir, "unsigned-tl")
+	if err := os.MkdirAll(unsignedTL, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unsignedTL, "LU.xml"), tsltest.SignList(t, list, op), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -110,7 +124,9 @@ func TestVerifyTrustSources(t *testing.T) {
 		{"no trust anchor", []string{"verify", "--data", empty, file}, 3, "INDETERMINATE", "--trusted-list"},
 		{"trusted list", []string{"verify", "--data", empty, "--trusted-list", tl, "--json", file}, 0, `"service": "CLI Test CA service"`, ""},
 		{"trusted list as a file, flags first", []string{"--data", empty, "verify", "--trusted-list", filepath.Join(tl, "LU.xml"), file}, 0, "trusted list: LU (LU.xml, sequence 3)", ""},
-		{"trusted list without its operator certificate", []string{"verify", "--data", empty, "--trusted-list", filepath.Join(dir, "nope"), file}, 2, "", "no such file"},
+		{"trustedLists: in the config", []string{"--config", cfg, "--data", empty, "verify", file}, 0, "trusted list: LU (LU.xml, sequence 3)", ""},
+		{"trusted list without its operator certificate", []string{"verify", "--data", empty, "--trusted-list", unsignedTL, file}, 2, "", "LU.pem"},
+		{"trusted list that does not exist", []string{"verify", "--data", empty, "--trusted-list", filepath.Join(dir, "nope"), file}, 2, "", "no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +149,85 @@ func TestVerifyTrustSources(t *testing.T) {
 				t.Errorf("error %v, want it to say %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestTrustedListsFetchCommand runs paraphe trusted-lists fetch against a
+// list of lists and a national list served on loopback, then verifies a
+// file with the folder it wrote; a list of lists signed by another key
+// saves nothing.
+func TestTrustedListsFetchCommand(t *testing.T) {
+	signed, ca := signedContract(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "signed.pdf")
+	if err := os.WriteFile(file, signed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eu, pl, mallory := tsltest.NewOperator(t, "EU"), tsltest.NewOperator(t, "PL"), tsltest.NewOperator(t, "Mallory")
+	files := map[string][]byte{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	defer srv.Close()
+	files["/lotl.xml"] = tsltest.SignList(t, tsltest.MakeList("EU", 7, nil, tsltest.PointerXMLAt("PL", srv.URL+"/PL.xml", pl)), eu)
+	files["/PL.xml"] = tsltest.SignList(t, tsltest.MakeList("PL", 12, []tsltest.Service{{Name: "PL Qualified CA", Cert: ca, Status: tsltest.Granted, Since: time.Now().Add(-time.Hour)}}, ""), pl)
+	pemOf := func(name string, o tsltest.Operator) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, o.PEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	euPEM, malloryPEM := pemOf("eu.pem", eu), pemOf("mallory.pem", mallory)
+	empty := t.TempDir()
+	exit := func(err error) int {
+		var ee exitError
+		switch {
+		case errors.As(err, &ee):
+			return ee.code
+		case err != nil:
+			return 1
+		}
+		return 0
+	}
+
+	tl := filepath.Join(dir, "tl")
+	out, err := captureStdout(t, func() error {
+		return run(context.Background(), []string{"--data", empty, "trusted-lists", "fetch", "--dir", tl, "--lotl-signer", euPEM, "--url", srv.URL + "/lotl.xml"})
+	})
+	if err != nil {
+		t.Fatalf("fetch: %v\n%s", err, out)
+	}
+	var res struct {
+		Saved  []string          `json:"saved"`
+		Failed map[string]string `json:"failed"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("fetch output %q: %v", out, err)
+	}
+	if strings.Join(res.Saved, ",") != "EU.xml,PL.xml" || len(res.Failed) != 0 {
+		t.Fatalf("fetch saved %v, failed %v", res.Saved, res.Failed)
+	}
+	out, err = captureStdout(t, func() error {
+		return run(context.Background(), []string{"verify", "--data", empty, "--trusted-list", tl, file})
+	})
+	if code := exit(err); code != 0 || !strings.Contains(out, "trusted list: PL (PL.xml, sequence 12)") {
+		t.Errorf("verify with the fetched lists: exit %d (%v)\n%s", code, err, out)
+	}
+
+	tl2 := filepath.Join(dir, "tl2")
+	out, err = captureStdout(t, func() error {
+		return run(context.Background(), []string{"trusted-lists", "fetch", "--dir", tl2, "--lotl-signer", malloryPEM, "--url", srv.URL + "/lotl.xml"})
+	})
+	if err == nil {
+		t.Errorf("a list of lists checked against another signer was accepted:\n%s", out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(tl2, "*")); len(m) != 0 {
+		t.Errorf("files written: %v", m)
 	}
 }
