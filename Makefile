@@ -36,10 +36,13 @@ test-browser: build
 	cd web && node --test --test-concurrency=1 e2e/
 
 # deps installs the Debian packages the service and the tests need, when run as root
-# and something is missing; otherwise it only says what is missing. It starts Redis
+# and something is missing; otherwise it only says what is missing. npm is asked for
+# only when no npm command is there: Debian's nodejs lacks it, NodeSource's nodejs
+# brings its own and conflicts with Debian's npm package. It starts Redis
 # when it is installed and not running.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
