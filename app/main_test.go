@@ -56,6 +56,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	cfg.TrustDir = trust
+	// another root CA, known only from an EU trusted list (trustedLists:)
+	tl := filepath.Join(dir, "tl")
+	if listed, err = newListedPKI(tl, filepath.Join(dir, "listed-pki")); err != nil {
+		fmt.Println("listed PKI:", err)
+		return 1
+	}
+	cfg.TrustedLists = []string{tl}
 	svc, err := app.Build(ctx, cfg, app.NewLogger("error"))
 	if err != nil {
 		fmt.Println("build:", err)

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/pdf"
+	"github.com/paraphe/paraphe/tsl/tsltest"
 )
 
 // foreignPKI is a root CA outside Paraphe's PKI, whose certificate TestMain
@@ -30,7 +32,39 @@ type foreignPKI struct {
 	leafKey    *ecdsa.PrivateKey
 }
 
-var foreign *foreignPKI
+// foreign's root is in the test service's trustDir; listed's is a CA/QC
+// service of a trusted list in its trustedLists.
+var foreign, listed *foreignPKI
+
+// listedService names the trusted list's service for listed's root.
+const listedService = "Listed Qualified CA"
+
+// newListedPKI makes a root and leaf as newForeignPKI does (the root's PEM in
+// pkiDir, which the service does not read) and writes into tlDir a trusted
+// list, LU.xml, granting the root as a CA/QC service, signed by its
+// operator, whose certificate is LU.pem beside it.
+func newListedPKI(tlDir, pkiDir string) (*foreignPKI, error) {
+	pki, err := newForeignPKI(pkiDir)
+	if err != nil {
+		return nil, err
+	}
+	op, err := tsltest.MakeOperator("LU list operator")
+	if err != nil {
+		return nil, err
+	}
+	list, err := tsltest.Sign(tsltest.MakeList("LU", 5, []tsltest.Service{{Name: listedService, Cert: pki.root, Status: tsltest.Granted,
+		Since: time.Now().Add(-time.Hour)}}, ""), op)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(tlDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tlDir, "LU.xml"), list, 0o600); err != nil {
+		return nil, err
+	}
+	return pki, os.WriteFile(filepath.Join(tlDir, "LU.pem"), op.PEM(), 0o600)
+}
 
 // newForeignPKI makes the foreign root and leaf and writes the root's PEM
 // into dir (the trustDir of the test service).
@@ -82,6 +116,12 @@ func (w writeAt) WriteAt(p []byte, off int64) (int, error) {
 // signForeign returns a one-page PDF signed (PAdES B-B) by the foreign leaf.
 func signForeign(t *testing.T) []byte {
 	t.Helper()
+	return signBy(t, foreign)
+}
+
+// signBy returns a one-page PDF signed (PAdES B-B) by pki's leaf.
+func signBy(t *testing.T, pki *foreignPKI) []byte {
+	t.Helper()
 	var in bytes.Buffer
 	in.WriteString("%PDF-1.7\n")
 	offs := []int{}
@@ -101,7 +141,7 @@ func signForeign(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cms, err := cades.Sign(context.Background(), cades.SignRequest{Digest: prep.Digest, Hash: crypto.SHA256, Signer: foreign.leafKey, Certificate: foreign.leaf})
+	cms, err := cades.Sign(context.Background(), cades.SignRequest{Digest: prep.Digest, Hash: crypto.SHA256, Signer: pki.leafKey, Certificate: pki.leaf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,5 +169,35 @@ func TestValidationTrustsTrustDir(t *testing.T) {
 	sig := sigs[0].(map[string]any)
 	if sig["subIndication"] == "NO_CERTIFICATE_CHAIN_FOUND" || rep["indication"] != "TOTAL_PASSED" {
 		t.Fatalf("report %v/%v (signature %v/%v), want TOTAL_PASSED with the chain to the trustDir root", rep["indication"], rep["subIndication"], sig["indication"], sig["subIndication"])
+	}
+}
+
+// TestValidationTrustsTrustedLists checks that POST /v1/validations takes as
+// anchors the CA/QC services of the configured trustedLists, and that the
+// report names the list and the service.
+func TestValidationTrustsTrustedLists(t *testing.T) {
+	key := newIntegrator(t, "trusted-lists")
+	r := call(t, key, http.MethodPost, "/v1/validations", "application/pdf", signBy(t, listed))
+	if r.Status != http.StatusOK {
+		t.Fatalf("HTTP %d: %s", r.Status, r.Body)
+	}
+	var rep struct {
+		Indication string
+		Signatures []struct {
+			Signer struct {
+				TrustedList *struct {
+					List, Territory, Service string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(r.Body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Indication != "TOTAL_PASSED" || len(rep.Signatures) != 1 {
+		t.Fatalf("report: %s", r.Body)
+	}
+	if tl := rep.Signatures[0].Signer.TrustedList; tl == nil || tl.List != "LU.xml" || tl.Territory != "LU" || tl.Service != listedService {
+		t.Errorf("the report does not name the list and service: %s", r.Body)
 	}
 }

@@ -42,11 +42,20 @@ type Operator struct {
 
 func NewOperator(t testing.TB, name string) Operator {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	op, err := MakeOperator(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newOperator(t, name, key)
+	return op
+}
+
+// MakeOperator is NewOperator for callers without a testing.TB (TestMain).
+func MakeOperator(name string) (Operator, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return Operator{}, err
+	}
+	return makeOperator(name, key)
 }
 
 // NewECOperator is an operator with an ECDSA P-256 key.
@@ -61,14 +70,25 @@ func NewECOperator(t testing.TB, name string) Operator {
 
 func newOperator(t testing.TB, name string, key crypto.Signer) Operator {
 	t.Helper()
+	op, err := makeOperator(name, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+func makeOperator(name string, key crypto.Signer) (Operator, error) {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		t.Fatal(err)
+		return Operator{}, err
 	}
-	c, _ := x509.ParseCertificate(der)
-	return Operator{Key: key, Cert: c}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return Operator{}, err
+	}
+	return Operator{Key: key, Cert: c}, nil
 }
 
 func (o Operator) PEM() []byte {
@@ -152,27 +172,32 @@ func PointerXMLAt(territory, location string, op Operator) string {
 // the root (Id="TSL"), exclusive canonicalisation, RSA-SHA256.
 func SignList(t testing.TB, xml string, op Operator) []byte {
 	t.Helper()
+	b, err := Sign(xml, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Sign is SignList for callers without a testing.TB (TestMain).
+func Sign(xml string, op Operator) ([]byte, error) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromString(xml); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ctx, err := dsig.NewSigningContext(op.Key, [][]byte{op.Cert.Raw})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ctx.IdAttribute = "Id"
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
 	signed, err := ctx.SignEnveloped(doc.Root())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := etree.NewDocument()
 	out.SetRoot(signed)
-	b, err := out.WriteToBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return out.WriteToBytes()
 }
 
 // RawECDSASignatureValue rewrites the DER ECDSA signature value that
