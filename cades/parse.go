@@ -521,9 +521,10 @@ func parseSigningCertificateV2(v cryptobyte.String) ([]ESSCertIDv2, error) {
 }
 
 // ParseCertificate parses a DER certificate with crypto/x509, and those
-// whose key is on a brainpool curve (which crypto/x509 refuses) with package
-// brainpool: their PublicKey is a *brainpool.PublicKey. A certificate whose
-// key is on a curve neither knows gives an error wrapping
+// whose key is on a brainpool curve, named or given by its explicit
+// parameters (which crypto/x509 refuses), with package brainpool: their
+// PublicKey is a *brainpool.PublicKey. A certificate whose key is on a
+// curve neither knows gives an error wrapping
 // ErrUnsupportedAlgorithm (a validator reports it as not checkable, not as
 // malformed).
 func ParseCertificate(der []byte) (*x509.Certificate, error) {
@@ -535,7 +536,10 @@ func ParseCertificate(der []byte) (*x509.Certificate, error) {
 	switch {
 	case berr == nil:
 		return bc, nil
-	case errors.Is(berr, brainpool.ErrUnknownCurve) && strings.Contains(err.Error(), "unsupported elliptic curve"):
+	case errors.Is(berr, brainpool.ErrUnknownCurve) &&
+		(strings.Contains(err.Error(), "unsupported elliptic curve") || strings.Contains(err.Error(), "invalid ECDSA parameters")):
+		// a curve given by a name or by explicit parameters that neither
+		// crypto/x509 nor package brainpool knows
 		return nil, fmt.Errorf("%w: %w", ErrUnsupportedAlgorithm, err)
 	}
 	return nil, err

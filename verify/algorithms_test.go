@@ -377,7 +377,9 @@ func TestBrainpoolOCSP(t *testing.T) {
 // RSASSA-PSS signatures and certificates, Ed25519 (RFC 8419). OpenSSL 3.0's
 // cms cannot sign with Ed25519 (fixed in 3.2): there openssl makes the keys,
 // the Ed25519 certificates and the signature value over the signed
-// attributes (pkeyutl -rawin), and foreignCMS puts them in a SignedData. A
+// attributes (pkeyutl -rawin), and foreignCMS puts them in a SignedData.
+// Keys with explicit curve parameters (as some German signature cards have)
+// are read when they are a brainpool curve's, INDETERMINATE otherwise. A
 // CMS over other bytes must fail with HASH_FAILURE.
 func TestOpenSSLSignedCMS(t *testing.T) {
 	openssl := testenv.Tool(t, "openssl")
@@ -385,19 +387,23 @@ func TestOpenSSLSignedCMS(t *testing.T) {
 	tests := []struct {
 		name    string
 		keygen  []string // openssl genpkey arguments
+		caGen   []string // for the root, when not keygen
 		sigopt  []string // extra options for signing certificates and the CMS
 		md      string
 		other   bool // sign other bytes than the byte ranges
 		want    Indication
 		wantSub SubIndication
 	}{
-		{"brainpoolP256r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, "sha256", false, TotalPassed, ""},
-		{"brainpoolP384r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1"}, nil, "sha384", false, TotalPassed, ""},
-		{"brainpoolP512r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP512r1"}, nil, "sha512", false, TotalPassed, ""},
-		{"RSASSA-PSS", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, []string{"rsa_padding_mode:pss", "rsa_pss_saltlen:32"}, "sha256", false, TotalPassed, ""},
-		{"Ed25519", []string{"-algorithm", "ED25519"}, nil, "sha512", false, TotalPassed, ""},
-		{"Ed25519 over other bytes", []string{"-algorithm", "ED25519"}, nil, "sha512", true, TotalFailed, HashFailure},
-		{"brainpoolP256r1 over other bytes", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, "sha256", true, TotalFailed, HashFailure},
+		{"brainpoolP256r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, nil, "sha256", false, TotalPassed, ""},
+		{"brainpoolP384r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1"}, nil, nil, "sha384", false, TotalPassed, ""},
+		{"brainpoolP512r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP512r1"}, nil, nil, "sha512", false, TotalPassed, ""},
+		{"RSASSA-PSS", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, nil, []string{"rsa_padding_mode:pss", "rsa_pss_saltlen:32"}, "sha256", false, TotalPassed, ""},
+		{"Ed25519", []string{"-algorithm", "ED25519"}, nil, nil, "sha512", false, TotalPassed, ""},
+		{"brainpoolP256r1, explicit parameters", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1", "-pkeyopt", "ec_param_enc:explicit"}, nil, nil, "sha256", false, TotalPassed, ""},
+		{"brainpoolP384r1, explicit parameters", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1", "-pkeyopt", "ec_param_enc:explicit"}, nil, nil, "sha384", false, TotalPassed, ""},
+		{"brainpoolP256t1, explicit parameters (unsupported curve)", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256t1", "-pkeyopt", "ec_param_enc:explicit"}, []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, "sha256", false, Indeterminate, CryptoConstraintsFailure},
+		{"Ed25519 over other bytes", []string{"-algorithm", "ED25519"}, nil, nil, "sha512", true, TotalFailed, HashFailure},
+		{"brainpoolP256r1 over other bytes", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"}, nil, nil, "sha256", true, TotalFailed, HashFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,8 +418,12 @@ func TestOpenSSLSignedCMS(t *testing.T) {
 			if strings.HasPrefix(tt.name, "Ed25519") {
 				mdFlag = nil // pure EdDSA: no digest for certificates
 			}
-			runTool(t, openssl, append([]string{"genpkey", "-out", p("ca.key")}, tt.keygen...)...)
-			runTool(t, openssl, slices.Concat([]string{"req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/C=DE/O=Test Provider/CN=Test Root " + tt.name,
+			caGen := tt.caGen
+			if caGen == nil {
+				caGen = tt.keygen
+			}
+			runTool(t, openssl, append([]string{"genpkey", "-out", p("ca.key")}, caGen...)...)
+			runTool(t, openssl, slices.Concat([]string{"req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/C=DE/O=Test Provider/CN=Test Root",
 				"-days", "3", "-out", p("ca.pem")}, mdFlag, certSig)...)
 			runTool(t, openssl, append([]string{"genpkey", "-out", p("s.key")}, tt.keygen...)...)
 			runTool(t, openssl, "req", "-new", "-key", p("s.key"), "-subj", "/C=PL/CN=Łucja Wąsik", "-out", p("s.csr"))

@@ -185,8 +185,11 @@ func VerifyPlain(pub *PublicKey, digest, sig []byte) error {
 }
 
 // ParsePublicKey reads a SubjectPublicKeyInfo (DER) holding an EC key on a
-// brainpool curve (id-ecPublicKey with a namedCurve parameter, uncompressed
-// point). ErrUnknownCurve means the key is of another kind.
+// brainpool curve (id-ecPublicKey with a namedCurve parameter, or the
+// curve's explicit parameters as some German signature cards' certificates
+// carry; uncompressed point). ErrUnknownCurve means the key is of another
+// kind, or on a curve given by explicit parameters that are none of the
+// brainpool curves.
 func ParsePublicKey(spki []byte) (*PublicKey, error) {
 	in := cryptobyte.String(spki)
 	var seq, alg, bits cryptobyte.String
@@ -195,11 +198,25 @@ func ParsePublicKey(spki []byte) (*PublicKey, error) {
 		!seq.ReadASN1(&alg, casn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&algOID) {
 		return nil, fmt.Errorf("%w: malformed SubjectPublicKeyInfo", ErrInvalidKey)
 	}
-	if !algOID.Equal(oidECPublicKey) || !alg.ReadASN1ObjectIdentifier(&curveOID) {
+	if !algOID.Equal(oidECPublicKey) {
 		return nil, ErrUnknownCurve
 	}
-	c := CurveByOID(curveOID)
-	if c == nil {
+	var c *Curve
+	switch {
+	case alg.PeekASN1Tag(casn1.SEQUENCE):
+		var params cryptobyte.String
+		if !alg.ReadASN1(&params, casn1.SEQUENCE) || !alg.Empty() {
+			return nil, fmt.Errorf("%w: malformed EC parameters", ErrInvalidKey)
+		}
+		var err error
+		if c, err = curveOfParameters(params); err != nil {
+			return nil, err
+		}
+	case alg.ReadASN1ObjectIdentifier(&curveOID):
+		if c = CurveByOID(curveOID); c == nil {
+			return nil, ErrUnknownCurve
+		}
+	default:
 		return nil, ErrUnknownCurve
 	}
 	if !seq.ReadASN1(&bits, casn1.BIT_STRING) || !seq.Empty() || len(bits) < 1 || bits[0] != 0 {
@@ -215,6 +232,65 @@ func ParsePublicKey(spki []byte) (*PublicKey, error) {
 		return nil, fmt.Errorf("%w: point not on %s", ErrInvalidKey, c.Name)
 	}
 	return k, nil
+}
+
+var oidPrimeField = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
+
+// curveOfParameters returns the brainpool curve whose explicit domain
+// parameters (RFC 3279 §2.3.5 ECParameters: version 1, a prime field, a, b,
+// the base point, the order and an optional cofactor) params holds, all of
+// them equal. Parameters that parse but are no brainpool curve's give
+// ErrUnknownCurve; parameters that do not parse, ErrInvalidKey.
+func curveOfParameters(params cryptobyte.String) (*Curve, error) {
+	bad := fmt.Errorf("%w: malformed explicit EC parameters", ErrInvalidKey)
+	var version int64
+	var field, curve cryptobyte.String
+	var fieldType asn1.ObjectIdentifier
+	var a, b, base []byte
+	p, n := new(big.Int), new(big.Int)
+	if !params.ReadASN1Integer(&version) || version != 1 ||
+		!params.ReadASN1(&field, casn1.SEQUENCE) || !field.ReadASN1ObjectIdentifier(&fieldType) {
+		return nil, bad
+	}
+	if !fieldType.Equal(oidPrimeField) {
+		return nil, ErrUnknownCurve // a characteristic-two field
+	}
+	if !field.ReadASN1Integer(p) || !field.Empty() ||
+		!params.ReadASN1(&curve, casn1.SEQUENCE) ||
+		!curve.ReadASN1Bytes(&a, casn1.OCTET_STRING) || !curve.ReadASN1Bytes(&b, casn1.OCTET_STRING) ||
+		!curve.SkipOptionalASN1(casn1.BIT_STRING) || !curve.Empty() || // the seed
+		!params.ReadASN1Bytes(&base, casn1.OCTET_STRING) || !params.ReadASN1Integer(n) {
+		return nil, bad
+	}
+	if !params.Empty() {
+		cofactor := new(big.Int)
+		if !params.ReadASN1Integer(cofactor) || !params.Empty() {
+			return nil, bad
+		}
+		if cofactor.Cmp(big.NewInt(1)) != 0 {
+			return nil, ErrUnknownCurve
+		}
+	}
+	for _, c := range curves {
+		if c.P.Cmp(p) == 0 && c.A.Cmp(new(big.Int).SetBytes(a)) == 0 && c.B.Cmp(new(big.Int).SetBytes(b)) == 0 &&
+			c.N.Cmp(n) == 0 && c.isBase(base) {
+			return c, nil
+		}
+	}
+	return nil, ErrUnknownCurve
+}
+
+// isBase reports whether pt (SEC 1 §2.3.3: uncompressed, or compressed) is
+// the curve's base point G.
+func (c *Curve) isBase(pt []byte) bool {
+	size := (c.P.BitLen() + 7) / 8
+	switch {
+	case len(pt) == 1+2*size && pt[0] == 4:
+		return c.Gx.Cmp(new(big.Int).SetBytes(pt[1:1+size])) == 0 && c.Gy.Cmp(new(big.Int).SetBytes(pt[1+size:])) == 0
+	case len(pt) == 1+size && (pt[0] == 2 || pt[0] == 3):
+		return c.Gx.Cmp(new(big.Int).SetBytes(pt[1:])) == 0 && c.Gy.Bit(0) == uint(pt[0]&1)
+	}
+	return false
 }
 
 // ParseCertificate parses a certificate whose subject key is on a brainpool

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"os/exec"
@@ -163,5 +165,137 @@ func TestOpenSSLCRL(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	if CheckSigned(crl.Raw, bad, pub) == nil {
 		t.Error("a changed CRL verifies")
+	}
+}
+
+// explicitParams is what an ECParameters SEQUENCE holds, to be changed one
+// field at a time.
+type explicitParams struct {
+	version   int64
+	fieldType asn1.ObjectIdentifier
+	p, a, b   *big.Int
+	base      []byte
+	n         *big.Int
+	cofactor  int64 // 0: absent
+}
+
+func explicitOf(c *Curve) explicitParams {
+	size := (c.P.BitLen() + 7) / 8
+	base := append([]byte{4}, c.Gx.FillBytes(make([]byte, size))...)
+	base = append(base, c.Gy.FillBytes(make([]byte, size))...)
+	return explicitParams{version: 1, fieldType: oidPrimeField, p: c.P, a: c.A, b: c.B, base: base, n: c.N, cofactor: 1}
+}
+
+// spki is a SubjectPublicKeyInfo with the explicit parameters e and the
+// curve's base point as the key.
+func (e explicitParams) spki(c *Curve) []byte {
+	size := (c.P.BitLen() + 7) / 8
+	var b cryptobyte.Builder
+	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oidECPublicKey)
+			b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(e.version)
+				b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(e.fieldType)
+					b.AddASN1BigInt(e.p)
+				})
+				b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1OctetString(e.a.FillBytes(make([]byte, size)))
+					b.AddASN1OctetString(e.b.FillBytes(make([]byte, size)))
+				})
+				b.AddASN1OctetString(e.base)
+				b.AddASN1BigInt(e.n)
+				if e.cofactor != 0 {
+					b.AddASN1Int64(e.cofactor)
+				}
+			})
+		})
+		b.AddASN1BitString(append([]byte{4}, append(c.Gx.FillBytes(make([]byte, size)), c.Gy.FillBytes(make([]byte, size))...)...))
+	})
+	return b.BytesOrPanic()
+}
+
+// TestExplicitParameters reads keys whose curve is given by its explicit
+// parameters: a brainpool curve's, whole, names that curve (base point
+// uncompressed or compressed, cofactor present or not); any other
+// parameters are an unknown curve; parameters that do not parse, an
+// invalid key.
+func TestExplicitParameters(t *testing.T) {
+	for _, c := range curves {
+		t.Run(c.Name, func(t *testing.T) {
+			size := (c.P.BitLen() + 7) / 8
+			plus1 := func(v *big.Int) *big.Int { return new(big.Int).Add(v, big.NewInt(1)) }
+			tests := []struct {
+				name   string
+				change func(e *explicitParams)
+				want   error
+			}{
+				{"as openssl writes them", func(e *explicitParams) {}, nil},
+				{"without cofactor", func(e *explicitParams) { e.cofactor = 0 }, nil},
+				{"compressed base point", func(e *explicitParams) {
+					e.base = append([]byte{byte(2 + c.Gy.Bit(0))}, c.Gx.FillBytes(make([]byte, size))...)
+				}, nil},
+				{"other b", func(e *explicitParams) { e.b = plus1(c.B) }, ErrUnknownCurve},
+				{"other a", func(e *explicitParams) { e.a = plus1(c.A) }, ErrUnknownCurve},
+				{"other order", func(e *explicitParams) { e.n = plus1(c.N) }, ErrUnknownCurve},
+				{"other base point", func(e *explicitParams) { e.base = e.base[:len(e.base)-1]; e.base = append(e.base, 0) }, ErrUnknownCurve},
+				{"compressed base point, other parity", func(e *explicitParams) {
+					e.base = append([]byte{byte(3 - c.Gy.Bit(0))}, c.Gx.FillBytes(make([]byte, size))...)
+				}, ErrUnknownCurve},
+				{"cofactor 2", func(e *explicitParams) { e.cofactor = 2 }, ErrUnknownCurve},
+				{"characteristic-two field", func(e *explicitParams) { e.fieldType = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 2} }, ErrUnknownCurve},
+				{"version 2", func(e *explicitParams) { e.version = 2 }, ErrInvalidKey},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					e := explicitOf(c)
+					tt.change(&e)
+					pub, err := ParsePublicKey(e.spki(c))
+					switch {
+					case tt.want == nil && err != nil:
+						t.Fatalf("refused: %v", err)
+					case tt.want == nil && (pub.Curve != c || pub.X.Cmp(c.Gx) != 0):
+						t.Fatalf("read as %s", pub.Curve.Name)
+					case tt.want != nil && !errors.Is(err, tt.want):
+						t.Fatalf("err %v, want %v", err, tt.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestOpenSSLExplicitParameters has openssl write certificates whose keys
+// carry explicit parameters, on each brainpool curve and on brainpoolP256t1
+// (not read here), and checks what ParseCertificate makes of them.
+func TestOpenSSLExplicitParameters(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	for _, name := range []string{"brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1", "brainpoolP256t1"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			key, crt := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem")
+			run(t, openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:"+name, "-pkeyopt", "ec_param_enc:explicit", "-out", key)
+			run(t, openssl, "req", "-new", "-x509", "-key", key, "-subj", "/CN=Explicit", "-days", "2", "-sha256", "-out", crt)
+			pemBytes, _ := os.ReadFile(crt)
+			blk, _ := pem.Decode(pemBytes)
+			cert, err := ParseCertificate(blk.Bytes)
+			if name == "brainpoolP256t1" {
+				if !errors.Is(err, ErrUnknownCurve) {
+					t.Fatalf("err %v, want ErrUnknownCurve", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, ok := cert.PublicKey.(*PublicKey)
+			if !ok || pub.Curve.Name != name {
+				t.Fatalf("parsed %T", cert.PublicKey)
+			}
+			if err := CheckCertificateSignature(cert, pub); err != nil {
+				t.Errorf("self-signature: %v", err)
+			}
+		})
 	}
 }

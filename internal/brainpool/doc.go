@@ -13,6 +13,9 @@
 //   - Both encodings of a signature value are read: DER (ECDSA-Sig-Value,
 //     RFC 3279/5480, ecdsa-with-SHA*) and plain r||s of the order's size
 //     (BSI TR-03111 §5.2.1, ecdsa-plain-SHA*).
+//   - Keys name their curve, or give its explicit domain parameters (RFC
+//     3279 ECParameters), which must then equal, one by one, those of a
+//     brainpool curve: no other curve is ever built from a file.
 //   - ParseCertificate gives a crypto/x509 certificate whose PublicKey is a
 //     *PublicKey: the raw fields are the original bytes, so signatures made
 //     over them verify; crypto/x509's own chain verification cannot use the
