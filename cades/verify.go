@@ -221,6 +221,42 @@ func plainOpts(h, digestHash crypto.Hash, o asn1.ObjectIdentifier) (crypto.Signe
 // pssOptsFromParams parses RSASSA-PSS-params (RFC 4055 section 3.1), applying
 // its DEFAULTs, and requires the hash and the MGF1 hash to equal digestHash.
 func pssOptsFromParams(params []byte, digestHash crypto.Hash) (crypto.SignerOpts, error) {
+	opts, err := parsePSSParams(params)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Hash != digestHash {
+		return nil, fmt.Errorf("%w: RSASSA-PSS with %v over a %v digest", ErrUnsupportedAlgorithm, opts.Hash, digestHash)
+	}
+	return opts, nil
+}
+
+// CheckPSSSignature checks sig, an RSASSA-PSS signature whose
+// AlgorithmIdentifier parameters are params, over signed (a certificate's
+// TBS bytes) with pub. It reads any salt length: crypto/x509 reads only a
+// salt as long as the hash, and leaves other certificates' signature
+// algorithm unknown (OpenSSL, for one, signs with the longest salt by
+// default).
+func CheckPSSSignature(pub crypto.PublicKey, params, signed, sig []byte) error {
+	opts, err := parsePSSParams(params)
+	if err != nil {
+		return err
+	}
+	k, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: RSASSA-PSS with a %T key", ErrBadSignature, pub)
+	}
+	h := opts.Hash.New()
+	h.Write(signed)
+	if err := rsa.VerifyPSS(k, opts.Hash, h.Sum(nil), sig, opts); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	return nil
+}
+
+// parsePSSParams parses RSASSA-PSS-params (RFC 4055 section 3.1), applying its
+// DEFAULTs; the hash and the MGF1 hash must be the same one.
+func parsePSSParams(params []byte) (*rsa.PSSOptions, error) {
 	bad := fmt.Errorf("%w: RSASSA-PSS parameters", ErrUnsupportedAlgorithm)
 	s := cryptobyte.String(params)
 	var seq cryptobyte.String
@@ -266,7 +302,7 @@ func pssOptsFromParams(params []byte, digestHash crypto.Hash) (crypto.SignerOpts
 	if present && (!field.ReadASN1Int64WithTag(&trailer, casn1.INTEGER) || !field.Empty()) {
 		return nil, bad
 	}
-	if !seq.Empty() || trailer != 1 || hash == 0 || hash != mgfHash || hash != digestHash {
+	if !seq.Empty() || trailer != 1 || hash == 0 || !hash.Available() || hash != mgfHash {
 		return nil, bad
 	}
 	return &rsa.PSSOptions{Hash: hash, SaltLength: int(salt)}, nil

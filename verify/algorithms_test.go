@@ -379,8 +379,10 @@ func TestBrainpoolOCSP(t *testing.T) {
 // the Ed25519 certificates and the signature value over the signed
 // attributes (pkeyutl -rawin), and foreignCMS puts them in a SignedData.
 // Keys with explicit curve parameters (as some German signature cards have)
-// are read when they are a brainpool curve's, INDETERMINATE otherwise. A
-// CMS over other bytes must fail with HASH_FAILURE.
+// are read when they are a brainpool curve's, INDETERMINATE otherwise;
+// RSASSA-PSS certificates with openssl's default (longest) salt, which
+// crypto/x509 does not read, chain too, but not to a root of another key
+// with the same name. A CMS over other bytes must fail with HASH_FAILURE.
 func TestOpenSSLSignedCMS(t *testing.T) {
 	openssl := testenv.Tool(t, "openssl")
 	base, xref := unsignedPDF()
@@ -398,6 +400,8 @@ func TestOpenSSLSignedCMS(t *testing.T) {
 		{"brainpoolP384r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1"}, nil, nil, "sha384", false, TotalPassed, ""},
 		{"brainpoolP512r1", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP512r1"}, nil, nil, "sha512", false, TotalPassed, ""},
 		{"RSASSA-PSS", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, nil, []string{"rsa_padding_mode:pss", "rsa_pss_saltlen:32"}, "sha256", false, TotalPassed, ""},
+		{"RSASSA-PSS, SHA-384, openssl's default salt", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, nil, []string{"rsa_padding_mode:pss"}, "sha384", false, TotalPassed, ""},
+		{"RSASSA-PSS, openssl's default salt, anchor of another key", []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, nil, []string{"rsa_padding_mode:pss"}, "sha384", false, Indeterminate, NoCertificateChainFound},
 		{"Ed25519", []string{"-algorithm", "ED25519"}, nil, nil, "sha512", false, TotalPassed, ""},
 		{"brainpoolP256r1, explicit parameters", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1", "-pkeyopt", "ec_param_enc:explicit"}, nil, nil, "sha256", false, TotalPassed, ""},
 		{"brainpoolP384r1, explicit parameters", []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1", "-pkeyopt", "ec_param_enc:explicit"}, nil, nil, "sha384", false, TotalPassed, ""},
@@ -433,6 +437,13 @@ func TestOpenSSLSignedCMS(t *testing.T) {
 			runTool(t, openssl, slices.Concat([]string{"x509", "-req", "-in", p("s.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-set_serial", "4711",
 				"-days", "2", "-extfile", p("ext"), "-out", p("s.pem")}, mdFlag, certSig)...)
 			root := readPEMCert(t, p("ca.pem"))
+			if strings.HasSuffix(tt.name, "anchor of another key") {
+				// the same name on another key: the signer's certificate does not verify with it
+				runTool(t, openssl, append([]string{"genpkey", "-out", p("ca2.key")}, caGen...)...)
+				runTool(t, openssl, slices.Concat([]string{"req", "-new", "-x509", "-key", p("ca2.key"), "-subj", "/C=DE/O=Test Provider/CN=Test Root",
+					"-days", "3", "-out", p("ca2.pem")}, mdFlag, certSig)...)
+				root = readPEMCert(t, p("ca2.pem"))
+			}
 			signed := signPDFWith(t, base, xref, 6, "Signature1", "", "", func(content []byte) []byte {
 				if tt.other {
 					content = append([]byte("other "), content...)

@@ -200,7 +200,7 @@ func buildChain(cert *x509.Certificate, anchors, pool []*x509.Certificate, at ti
 			inter.AddCert(handled(c))
 		}
 	}
-	if hasBrainpool([]*x509.Certificate{cert}, anchors, pool) {
+	if needsOwnChain([]*x509.Certificate{cert}, anchors, pool) {
 		return buildOwnChain(cert, anchors, pool, at)
 	}
 	cert = handled(cert)

@@ -2,11 +2,15 @@ package verify
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"time"
 
-	"crypto/x509"
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/internal/brainpool"
 )
 
@@ -16,12 +20,17 @@ import (
 // make the walk long.
 const maxOwnChain = 8
 
-// hasBrainpool reports whether a certificate of certs has a key on a
-// brainpool curve, which crypto/x509's chain verification cannot use.
-func hasBrainpool(certs ...[]*x509.Certificate) bool {
+// needsOwnChain reports whether a certificate of certs has a key on a
+// brainpool curve, or an RSASSA-PSS signature crypto/x509 does not read
+// (a salt other than the hash's length), which crypto/x509's chain
+// verification cannot use.
+func needsOwnChain(certs ...[]*x509.Certificate) bool {
 	for _, list := range certs {
 		for _, c := range list {
 			if _, ok := c.PublicKey.(*brainpool.PublicKey); ok {
+				return true
+			}
+			if _, ok := unreadPSS(c); ok {
 				return true
 			}
 		}
@@ -29,16 +38,40 @@ func hasBrainpool(certs ...[]*x509.Certificate) bool {
 	return false
 }
 
-// checkIssued checks child's signature with parent's key, brainpool or not.
+var oidRSASSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+
+// unreadPSS returns the parameters of c's signature algorithm when it is
+// RSASSA-PSS and crypto/x509 could not read them.
+func unreadPSS(c *x509.Certificate) ([]byte, bool) {
+	if c.SignatureAlgorithm != x509.UnknownSignatureAlgorithm {
+		return nil, false
+	}
+	in := cryptobyte.String(c.Raw)
+	var cert, alg, params cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if !in.ReadASN1(&cert, casn1.SEQUENCE) || !cert.SkipASN1(casn1.SEQUENCE) ||
+		!cert.ReadASN1(&alg, casn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&oid) || !oid.Equal(oidRSASSAPSS) ||
+		!alg.ReadASN1Element(&params, casn1.SEQUENCE) {
+		return nil, false
+	}
+	return params, true
+}
+
+// checkIssued checks child's signature with parent's key, brainpool or
+// not, RSASSA-PSS with any salt length included.
 func checkIssued(child, parent *x509.Certificate) error {
 	if k, ok := parent.PublicKey.(*brainpool.PublicKey); ok {
 		return brainpool.CheckCertificateSignature(child, k)
+	}
+	if params, ok := unreadPSS(child); ok {
+		return cades.CheckPSSSignature(parent.PublicKey, params, child.RawTBSCertificate, child.Signature)
 	}
 	return parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
 }
 
 // buildOwnChain is the path validation used when a chain has brainpool
-// keys: from cert, each next certificate is a CA (basic constraints) whose
+// keys or RSASSA-PSS signatures that crypto/x509 does not read: from cert,
+// each next certificate is a CA (basic constraints) whose
 // subject is the previous issuer and whose key verifies the previous
 // signature, every certificate valid at at and without a critical
 // extension this package does not handle, until a trust anchor is reached.
