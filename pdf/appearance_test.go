@@ -7,7 +7,6 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,18 +128,7 @@ func TestAppearanceRotatedPages(t *testing.T) {
 			if err := os.WriteFile(path, out, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if b, err := exec.Command(pdftoppm, "-r", "72", "-png", "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-				t.Fatalf("pdftoppm: %v %s", err, b)
-			}
-			f, err := os.Open(filepath.Join(dir, "page.png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := png.Decode(f)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := renderPage(t, pdftoppm, path)
 			b := img.Bounds()
 			wantW, wantH := 612, 792
 			if rot == 90 || rot == 270 {

@@ -13,6 +13,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"math/big"
@@ -262,6 +264,12 @@ func makePDFWith(pages, pad int, title, pageExtra string) []byte {
 		objs = append(objs, append(append([]byte(fmt.Sprintf("<< /Length %d >>\nstream\n", pad)), data...), "\nendstream"...))
 	}
 	objs[1] = []byte(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
+	return classicPDF(objs, "/Info 4 0 R ")
+}
+
+// classicPDF writes objs as objects 1..n of a PDF with a classic xref table;
+// object 1 is the catalog, trailerExtra goes into the trailer dictionary.
+func classicPDF(objs [][]byte, trailerExtra string) []byte {
 	var out bytes.Buffer
 	out.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	var offs []int
@@ -274,8 +282,27 @@ func makePDFWith(pages, pad int, title, pageExtra string) []byte {
 	for _, o := range offs {
 		fmt.Fprintf(&out, "%010d 00000 n \n", o)
 	}
-	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R /ID [<00112233445566778899AABBCCDDEEFF> <00112233445566778899AABBCCDDEEFF>] >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R %s/ID [<00112233445566778899AABBCCDDEEFF> <00112233445566778899AABBCCDDEEFF>] >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailerExtra, x)
 	return out.Bytes()
+}
+
+// renderPage renders the first page of the PDF file at path at 72 dpi with pdftoppm.
+func renderPage(t *testing.T, pdftoppm, path string) image.Image {
+	t.Helper()
+	dir := t.TempDir()
+	if b, err := exec.Command(pdftoppm, "-r", "72", "-png", "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	f, err := os.Open(filepath.Join(dir, "page.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 func requireTool(t testing.TB, name string) string {
