@@ -34,7 +34,7 @@ type CSC interface {
 	Extend(ctx context.Context, p *csc.Principal, credentialID, sad string) (*csc.Checked, error)
 	SignHash(ctx context.Context, p *csc.Principal, in csc.SignHashRequest) ([]string, string, error)
 	SignPolling(ctx context.Context, p *csc.Principal, responseID string) ([]string, error)
-	SignDoc(ctx context.Context, p *csc.Principal, in csc.SignDocRequest) ([]string, error)
+	SignDoc(ctx context.Context, p *csc.Principal, in csc.SignDocRequest) (*csc.SignDocResult, error)
 	Timestamp(ctx context.Context, hash, hashAlgorithmOID, nonce string) ([]byte, error)
 }
 
@@ -232,7 +232,9 @@ func (s *server) cscInfo(specs string, methods []string) gin.HandlerFunc {
 			out.AsynchronousMode = &yes
 			no := false
 			out.ValidationInfo = &no
-			out.SignatureFormats = &cscSignatureFormat{Formats: []string{"P"}, EnvelopeProperties: [][]string{{"Certification", "Revision"}}}
+			// PAdES for documents and for documentDigests (an approval signature: a new revision);
+			// detached CAdES for documentDigests.
+			out.SignatureFormats = &cscSignatureFormat{Formats: []string{"C", "P"}, EnvelopeProperties: [][]string{{"Detached"}, {"Revision"}}}
 			out.ConformanceLevels = []string{"Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"}
 			out.AuthorizationDetail = []string{"credential"}
 		}
@@ -684,14 +686,26 @@ type cscDocIn struct {
 	SignAlgo         string `json:"signAlgo"`
 }
 
+// cscDocDigestsIn is one documentDigests entry: digests of what the client signs (for
+// PAdES, a PDF's byte range), each answered with a detached CMS in SignatureObject.
+type cscDocDigestsIn struct {
+	Hashes           []string `json:"hashes"`
+	HashAlgorithmOID string   `json:"hashAlgorithmOID"`
+	SignatureFormat  string   `json:"signature_format"`
+	ConformanceLevel string   `json:"conformance_level"`
+	SignAlgo         string   `json:"signAlgo"`
+}
+
 type cscSignDocIn struct {
-	CredentialID string     `json:"credentialID"`
-	SAD          string     `json:"SAD"`
-	Documents    []cscDocIn `json:"documents"`
+	CredentialID    string            `json:"credentialID"`
+	SAD             string            `json:"SAD"`
+	Documents       []cscDocIn        `json:"documents"`
+	DocumentDigests []cscDocDigestsIn `json:"documentDigests"`
 }
 
 type cscSignDocOut struct {
-	DocumentWithSignature []string `json:"DocumentWithSignature"`
+	DocumentWithSignature []string `json:"DocumentWithSignature,omitempty"`
+	SignatureObject       []string `json:"SignatureObject,omitempty"`
 }
 
 func (s *server) cscSignDoc(c *gin.Context) {
@@ -700,16 +714,21 @@ func (s *server) cscSignDoc(c *gin.Context) {
 	if !s.cscJSON(c, s.Limits.PDFBody/3*4+s.Limits.JSONBody, &in) {
 		return
 	}
-	docs := make([]csc.SignDocItem, len(in.Documents))
-	for i, d := range in.Documents {
-		docs[i] = csc.SignDocItem{Document: d.Document, SignatureFormat: d.SignatureFormat, ConformanceLevel: d.ConformanceLevel, SignAlgo: d.SignAlgo}
+	req := csc.SignDocRequest{CredentialID: in.CredentialID, SAD: in.SAD}
+	for _, d := range in.Documents {
+		req.Documents = append(req.Documents, csc.SignDocItem{Document: d.Document, SignatureFormat: d.SignatureFormat,
+			ConformanceLevel: d.ConformanceLevel, SignAlgo: d.SignAlgo})
 	}
-	out, err := s.CSC.SignDoc(c.Request.Context(), cscPrincipal(c), csc.SignDocRequest{CredentialID: in.CredentialID, SAD: in.SAD, Documents: docs})
+	for _, d := range in.DocumentDigests {
+		req.DocumentDigests = append(req.DocumentDigests, csc.SignDocDigests{Hashes: d.Hashes, HashAlgorithmOID: d.HashAlgorithmOID,
+			SignatureFormat: d.SignatureFormat, ConformanceLevel: d.ConformanceLevel, SignAlgo: d.SignAlgo})
+	}
+	out, err := s.CSC.SignDoc(c.Request.Context(), cscPrincipal(c), req)
 	if err != nil {
 		cscFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, cscSignDocOut{DocumentWithSignature: out})
+	c.JSON(http.StatusOK, cscSignDocOut{DocumentWithSignature: out.DocumentWithSignature, SignatureObject: out.SignatureObject})
 }
 
 type cscTimestampIn struct {

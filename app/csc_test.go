@@ -610,7 +610,7 @@ func TestCSCSignDocLevels(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			st, m := c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documents": []map[string]any{{
 				"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": level,
-				"signAlgo": oidECDSASHA256, "signed_envelope_property": "Certification"}}})
+				"signAlgo": oidECDSASHA256, "signed_envelope_property": "Revision"}}})
 			if st != 200 {
 				t.Fatalf("signDoc: %d %v", st, m)
 			}
@@ -641,5 +641,103 @@ func TestCSCSignDocLevels(t *testing.T) {
 		"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": "Ades-B-B"}}})
 	if st != 400 {
 		t.Fatalf("a fifth signDoc under a SAD for four: %d", st)
+	}
+}
+
+// TestCSCSignDocDigests: signDoc with documentDigests, as a PDF tool that keeps its file
+// uses it. The tool prepares the signature field, the signer approves the digest of the
+// byte range (PAdES) and the digest of an annex (CAdES), one signDoc call answers a
+// detached CMS for each in SignatureObject; the tool embeds the first, and both
+// verify. What the authorization does not cover, or a level that adds to the document,
+// is refused and consumes nothing.
+func TestCSCSignDocDigests(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "contract.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCSCClient(t, "signdoc-digests")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	ctx := context.Background()
+	out := &writerAt{}
+	p, err := pdf.Prepare(ctx, bytes.NewReader(in), int64(len(in)), out, sha256.New(), pdf.PrepareRequest{
+		Name: "CSC signer", Reason: "Signed through signDoc documentDigests", SigningTime: time.Now(), ContentsSize: 30000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	annex := []byte("annex signed as a detached CAdES signature")
+	annexSum := sha256.Sum256(annex)
+	byteRange := base64.StdEncoding.EncodeToString(p.Digest)
+	annexHash := base64.StdEncoding.EncodeToString(annexSum[:])
+	sad := c.sad(dev, cred, byteRange, annexHash)
+	signDoc := func(digests ...map[string]any) (int, map[string]any) {
+		return c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documentDigests": digests})
+	}
+	for _, tc := range []struct {
+		name    string
+		digests []map[string]any
+	}{
+		{"a hash the SAD does not cover", []map[string]any{{"hashes": []string{byteRange, newHash()}, "hashAlgorithmOID": oidSHA256,
+			"signature_format": "P", "conformance_level": "Ades-B-B", "signAlgo": oidECDSASHA256}}},
+		{"a level that adds to the document", []map[string]any{{"hashes": []string{byteRange}, "signature_format": "P",
+			"conformance_level": "Ades-B-LT", "signAlgo": oidECDSASHA256}}},
+		{"a format that is not served", []map[string]any{{"hashes": []string{byteRange}, "signature_format": "X",
+			"signAlgo": oidECDSASHA256}}},
+		{"an RSA algorithm for an EC key", []map[string]any{{"hashes": []string{byteRange}, "signature_format": "P",
+			"signAlgo": "1.2.840.113549.1.1.11"}}},
+		{"no algorithm", []map[string]any{{"hashes": []string{byteRange}, "signature_format": "P"}}},
+	} {
+		if st, m := signDoc(tc.digests...); st != 400 || m["error"] != "invalid_request" {
+			t.Fatalf("%s: %d %v", tc.name, st, m)
+		}
+	}
+	// Both, in one call, the annex's hash in base64url.
+	st, m := signDoc(
+		map[string]any{"hashes": []string{byteRange}, "signature_format": "P", "conformance_level": "Ades-B-T", "signAlgo": oidECDSASHA256},
+		map[string]any{"hashes": []string{base64.RawURLEncoding.EncodeToString(annexSum[:])}, "hashAlgorithmOID": oidSHA256,
+			"signature_format": "C", "signAlgo": oidECDSASHA256})
+	if st != 200 {
+		t.Fatalf("signDoc with documentDigests: %d %v", st, m)
+	}
+	objs, _ := m["SignatureObject"].([]any)
+	if len(objs) != 2 || m["DocumentWithSignature"] != nil {
+		t.Fatalf("wanted two SignatureObject and no DocumentWithSignature: %v", m)
+	}
+	cms := make([][]byte, 2)
+	for i, o := range objs {
+		if cms[i], err = base64.StdEncoding.DecodeString(o.(string)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The PAdES CMS goes into the tool's placeholder; the validator passes the file at B-T.
+	if err := pdf.Embed(out, p, cms[0]); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}}).ValidatePDF(ctx, out.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Indication != verify.TotalPassed || len(rep.Signatures) != 1 || rep.Signatures[0].Level != "PAdES-BASELINE-T" {
+		t.Fatalf("report: %+v", rep)
+	}
+	// The CAdES one signs the annex's digest, claims a signing time; the PAdES one does not.
+	for i, tc := range []struct {
+		digest      []byte
+		signingTime bool
+	}{{p.Digest, false}, {annexSum[:], true}} {
+		sd, err := cades.Parse(cms[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sd.Verify(tc.digest); err != nil {
+			t.Fatalf("SignatureObject %d: %v", i, err)
+		}
+		if got := !sd.Signers[0].SigningTime.IsZero(); got != tc.signingTime {
+			t.Errorf("SignatureObject %d: signing-time attribute %v, want %v", i, got, tc.signingTime)
+		}
+	}
+	// Both occurrences are used.
+	if st, m := signDoc(map[string]any{"hashes": []string{annexHash}, "signature_format": "C", "signAlgo": oidECDSASHA256}); st != 400 {
+		t.Fatalf("the used-up SAD signed again: %d %v", st, m)
 	}
 }

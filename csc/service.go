@@ -82,6 +82,7 @@ type Requests interface {
 	Authorization(ctx context.Context, integratorID, id string) (*signer.Request, error)
 	Consume(ctx context.Context, in signer.ConsumeInput, sign signer.SignFunc) ([][]byte, error)
 	SignPDF(ctx context.Context, in signer.SignPDFInput) ([]byte, []byte, error)
+	SignCMS(ctx context.Context, in signer.SignCMSInput) ([][]byte, error)
 }
 
 // Identities tells which key and certificate a signer has now.

@@ -196,11 +196,31 @@ type SignDocItem struct {
 	SignAlgo         string
 }
 
-// SignDocRequest is signatures/signDoc.
+// SignDocDigests is one documentDigests entry of signatures/signDoc: digests of signed
+// data representations the client holds (for PAdES, of a PDF's byte range), each of
+// which gets a detached CMS the client embeds itself.
+type SignDocDigests struct {
+	Hashes           []string // base64 (either alphabet)
+	HashAlgorithmOID string   // may be left out when signAlgo names the hash
+	SignatureFormat  string   // "P" (the CMS of a PAdES signature) or "C" (detached CAdES)
+	ConformanceLevel string   // Ades-B-B or Ades-B-T
+	SignAlgo         string
+}
+
+// SignDocRequest is signatures/signDoc: documents, documentDigests, or both.
 type SignDocRequest struct {
-	CredentialID string
-	SAD          string
-	Documents    []SignDocItem
+	CredentialID    string
+	SAD             string
+	Documents       []SignDocItem
+	DocumentDigests []SignDocDigests
+}
+
+// SignDocResult is the answer of signatures/signDoc: the signed PDFs in the order of
+// the documents, and the detached signatures in the order of the documentDigests'
+// hashes.
+type SignDocResult struct {
+	DocumentWithSignature []string
+	SignatureObject       []string
 }
 
 var levels = map[string]signer.Level{"Ades-B-B": signer.LevelBB, "Ades-B-T": signer.LevelBT, "Ades-B-LT": signer.LevelBLT,
@@ -211,69 +231,196 @@ var levels = map[string]signer.Level{"Ades-B-B": signer.LevelBB, "Ades-B-T": sig
 // first; this is the decoded size check.
 const maxDocument = 50_000_000
 
+// docJob is one signature signDoc makes, in the order of the digests it consumes: a
+// whole PDF (pdf set) or a detached CMS over a digest.
+type docJob struct {
+	pdf    []byte
+	level  signer.Level
+	pades  bool // a digest's CMS for a PAdES signature: no signing-time attribute
+	digest []byte
+}
+
 // SignDoc serves signatures/signDoc: PAdES signatures of whole PDFs whose SHA-256 the
-// authorization covers, through PDF mode's own path.
-func (s *Service) SignDoc(ctx context.Context, p *Principal, in SignDocRequest) ([]string, error) {
+// authorization covers, through PDF mode's own path, and detached CMS signatures over
+// documentDigests the authorization covers. Every signature of the call is consumed in
+// one reservation: all are made or none.
+func (s *Service) SignDoc(ctx context.Context, p *Principal, in SignDocRequest) (*SignDocResult, error) {
 	reqID, err := s.authorizationFor(ctx, p, in.CredentialID, in.SAD)
 	if err != nil {
 		return nil, err
 	}
-	if len(in.Documents) == 0 {
-		return nil, missingParam("documents")
+	if len(in.Documents) == 0 && len(in.DocumentDigests) == 0 {
+		return nil, missingParam("documents or documentDigests")
 	}
 	c, err := s.credential(ctx, in.CredentialID)
 	if err != nil {
 		return nil, err
 	}
-	pdfs := make([][]byte, len(in.Documents))
-	lv := make([]signer.Level, len(in.Documents))
-	digests := make([][]byte, len(in.Documents))
+	jobs, hash, e := s.docJobs(c, in)
+	if e != nil {
+		return nil, e
+	}
+	if len(jobs) > s.cfg.Multisign {
+		return nil, invalidRequest("Invalid parameter documentDigests: at most %d signatures in one call (multisign)", s.cfg.Multisign)
+	}
+	digests := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		digests[i] = j.digest
+	}
+	var signed [][]byte
+	_, err = s.Requests.Consume(ctx, signer.ConsumeInput{IntegratorID: p.ClientID, RequestID: reqID, CertificateSerial: c.ID,
+		Hash: hash, Digests: digests},
+		func(ctx context.Context, key crypto.Signer, cert *x509.Certificate, _ []signer.Document) ([][]byte, error) {
+			signed = make([][]byte, len(jobs))
+			return s.signDocJobs(ctx, key, cert, hash, jobs, signed)
+		})
+	if err != nil {
+		return nil, consumeError(err)
+	}
+	out := &SignDocResult{}
+	for i, j := range jobs {
+		if j.pdf != nil {
+			out.DocumentWithSignature = append(out.DocumentWithSignature, base64.StdEncoding.EncodeToString(signed[i]))
+		} else {
+			out.SignatureObject = append(out.SignatureObject, base64.StdEncoding.EncodeToString(signed[i]))
+		}
+	}
+	return out, nil
+}
+
+// docJobs checks a signDoc request and lists its signatures: the documents first, then
+// the hashes of documentDigests in order. Every digest must be of one hash algorithm,
+// the authorization's.
+func (s *Service) docJobs(c *credential, in SignDocRequest) ([]docJob, crypto.Hash, *Error) {
+	var (
+		jobs []docJob
+		hash crypto.Hash
+	)
+	sameHash := func(h crypto.Hash) *Error {
+		if hash != 0 && h != hash {
+			return invalidRequest("Invalid parameter hashAlgorithmOID: one call signs digests of one hash algorithm, the authorization's")
+		}
+		hash = h
+		return nil
+	}
 	for i, d := range in.Documents {
 		if d.SignatureFormat != "P" {
-			return nil, invalidRequest("Invalid parameter signature_format: only P (PAdES) is served")
+			return nil, 0, invalidRequest("Invalid parameter signature_format: documents are signed in P (PAdES); send documentDigests for a detached signature")
 		}
 		l, ok := levels[d.ConformanceLevel]
 		if d.ConformanceLevel == "" {
 			l, ok = signer.LevelBB, true
 		}
 		if !ok {
-			return nil, invalidParam("conformance_level")
+			return nil, 0, invalidParam("conformance_level")
 		}
 		if d.SignAlgo != "" {
 			if _, e := signHashFor(c.Cert, d.SignAlgo, OIDSHA256); e != nil {
-				return nil, e
+				return nil, 0, e
 			}
 		}
 		b, err := base64.StdEncoding.DecodeString(d.Document)
 		if err != nil || len(b) == 0 || len(b) > maxDocument {
-			return nil, invalidRequest("Invalid parameter document: item %d is not a base64 PDF of at most %d bytes", i, maxDocument)
+			return nil, 0, invalidRequest("Invalid parameter document: item %d is not a base64 PDF of at most %d bytes", i, maxDocument)
+		}
+		if e := sameHash(crypto.SHA256); e != nil {
+			return nil, 0, e
 		}
 		sum := sha256.Sum256(b)
-		pdfs[i], lv[i], digests[i] = b, l, sum[:]
+		jobs = append(jobs, docJob{pdf: b, level: l, digest: sum[:]})
 	}
-	var signed [][]byte
-	_, err = s.Requests.Consume(ctx, signer.ConsumeInput{IntegratorID: p.ClientID, RequestID: reqID, CertificateSerial: c.ID,
-		Hash: crypto.SHA256, Digests: digests},
-		func(ctx context.Context, key crypto.Signer, cert *x509.Certificate, docs []signer.Document) ([][]byte, error) {
-			cms := make([][]byte, len(docs))
-			signed = make([][]byte, len(docs))
-			for i := range docs {
-				out, sig, err := s.Requests.SignPDF(ctx, signer.SignPDFInput{Key: key, Certificate: cert, PDF: pdfs[i], Level: lv[i]})
-				if err != nil {
-					return nil, err
-				}
-				signed[i], cms[i] = out, sig
+	for i, d := range in.DocumentDigests {
+		var pades bool
+		switch d.SignatureFormat {
+		case "P":
+			pades = true
+		case "C":
+		default:
+			return nil, 0, invalidRequest("Invalid parameter signature_format: documentDigests item %d: P (PAdES) or C (CAdES)", i)
+		}
+		l, ok := levels[d.ConformanceLevel]
+		if d.ConformanceLevel == "" {
+			l, ok = signer.LevelBB, true
+		}
+		if !ok {
+			return nil, 0, invalidParam("conformance_level")
+		}
+		if l != signer.LevelBB && l != signer.LevelBT {
+			return nil, 0, invalidRequest("Invalid parameter conformance_level: documentDigests are signed at Ades-B-B or Ades-B-T; the later levels add validation data to the document, which the client holds")
+		}
+		var h crypto.Hash
+		switch {
+		case d.SignAlgo != "":
+			var e *Error
+			if h, e = signHashFor(c.Cert, d.SignAlgo, d.HashAlgorithmOID); e != nil {
+				return nil, 0, e
 			}
-			return cms, nil
-		})
-	if err != nil {
-		return nil, consumeError(err)
+		case d.HashAlgorithmOID == "":
+			return nil, 0, missingParam("signAlgo")
+		default:
+			if h, ok = hashByOID[d.HashAlgorithmOID]; !ok {
+				return nil, 0, invalidParam("hashAlgorithmOID")
+			}
+		}
+		if e := sameHash(h); e != nil {
+			return nil, 0, e
+		}
+		ds, e := decodeHashes(d.Hashes, h.Size(), "hashes")
+		if e != nil {
+			return nil, 0, e
+		}
+		for _, dg := range ds {
+			jobs = append(jobs, docJob{level: l, pades: pades, digest: dg})
+		}
 	}
-	out := make([]string, len(signed))
-	for i, b := range signed {
-		out[i] = base64.StdEncoding.EncodeToString(b)
+	return jobs, hash, nil
+}
+
+// signDocJobs makes the signatures of jobs into signed (PDFs, or CMS) and returns the
+// CMS of each, kept as the evidence of the authorization's occurrences.
+func (s *Service) signDocJobs(ctx context.Context, key crypto.Signer, cert *x509.Certificate, hash crypto.Hash, jobs []docJob, signed [][]byte) ([][]byte, error) {
+	cms := make([][]byte, len(jobs))
+	// The detached signatures are made in batches of one level and one kind, as the
+	// engine shares what their CMS have in common.
+	type batch struct {
+		level signer.Level
+		pades bool
 	}
-	return out, nil
+	groups := map[batch][]int{}
+	var order []batch
+	for i, j := range jobs {
+		if j.pdf != nil {
+			out, sig, err := s.Requests.SignPDF(ctx, signer.SignPDFInput{Key: key, Certificate: cert, PDF: j.pdf, Level: j.level})
+			if err != nil {
+				return nil, err
+			}
+			signed[i], cms[i] = out, sig
+			continue
+		}
+		b := batch{j.level, j.pades}
+		if groups[b] == nil {
+			order = append(order, b)
+		}
+		groups[b] = append(groups[b], i)
+	}
+	for _, b := range order {
+		idx := groups[b]
+		in := signer.SignCMSInput{Key: key, Certificate: cert, Level: b.level, Hash: hash}
+		if !b.pades {
+			in.SigningTime = s.Now().UTC()
+		}
+		for _, i := range idx {
+			in.Digests = append(in.Digests, jobs[i].digest)
+		}
+		out, err := s.Requests.SignCMS(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range idx {
+			signed[i], cms[i] = out[k], out[k]
+		}
+	}
+	return cms, nil
 }
 
 // Timestamp serves signatures/timestamp: an RFC 3161 token over a hash. A nonce, when

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paraphe/paraphe/cades"
 	"github.com/paraphe/paraphe/engine"
 	"github.com/paraphe/paraphe/signer"
 )
@@ -252,4 +253,59 @@ func TestAuthorizationEnds(t *testing.T) {
 			t.Fatalf("after blocking: %s", st)
 		}
 	})
+}
+
+// TestSignCMS: detached CMS over digests under a consumed authorization (CSC signDoc
+// with documentDigests): B-B with or without a claimed signing time; the levels that add
+// to a document, and B-T without a time-stamping authority, are refused.
+func TestSignCMS(t *testing.T) {
+	w := authWorld(t)
+	id, err := w.ids.Identity(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(id.CertificateDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := digestOf("a"), digestOf("b")
+	at := w.clock.Now().UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name        string
+		level       signer.Level
+		signingTime time.Time
+		ok          bool
+	}{
+		{"B-B, PAdES (no signing time)", signer.LevelBB, time.Time{}, true},
+		{"B-B, CAdES (signing time)", signer.LevelBB, at, true},
+		{"B-T without a time-stamping authority", signer.LevelBT, time.Time{}, false},
+		{"B-LT", signer.LevelBLT, time.Time{}, false},
+		{"B-LTA", signer.LevelBLTA, time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := w.svc.SignCMS(context.Background(), signer.SignCMSInput{Key: w.keys.key, Certificate: cert, Level: tc.level,
+				SigningTime: tc.signingTime, Hash: crypto.SHA256, Digests: [][]byte{a, b}})
+			if !tc.ok {
+				if !errors.Is(err, signer.ErrInvalid) {
+					t.Fatalf("got %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil || len(out) != 2 {
+				t.Fatalf("%d results, %v", len(out), err)
+			}
+			for i, d := range [][]byte{a, b} {
+				sd, err := cades.Parse(out[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sd.Verify(d); err != nil {
+					t.Fatalf("CMS %d: %v", i, err)
+				}
+				if got := sd.Signers[0].SigningTime; !got.Equal(tc.signingTime) {
+					t.Errorf("CMS %d: signing time %v, want %v", i, got, tc.signingTime)
+				}
+			}
+		})
+	}
 }

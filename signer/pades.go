@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -289,4 +290,39 @@ func (s *Service) SignPDF(ctx context.Context, in SignPDFInput) (signed, cms []b
 		return nil, nil, fmt.Errorf("signer: signed PDF: %w", err)
 	}
 	return signed, out[0], nil
+}
+
+// SignCMSInput is digests to sign as detached CMS outside a request's life cycle: the
+// caller consumed an authorization that covers them (CSC signDoc with documentDigests).
+type SignCMSInput struct {
+	Key         crypto.Signer
+	Certificate *x509.Certificate
+	// Level is B-B or B-T: the later levels add to the document, which the caller holds.
+	Level Level
+	// SigningTime, when not zero, is claimed in the signed attributes; PAdES leaves it
+	// zero (the PDF's /M carries the claimed time).
+	SigningTime time.Time
+	Hash        crypto.Hash
+	Digests     [][]byte
+}
+
+// SignCMS returns one detached CMS (CAdES) per digest, in order, with the signer's
+// certificate and the CA chain: what a PDF tool embeds in /Contents for a PAdES
+// signature over its byte range, or a detached CAdES signature of a document.
+func (s *Service) SignCMS(ctx context.Context, in SignCMSInput) ([][]byte, error) {
+	if in.Level != LevelBB && in.Level != LevelBT {
+		return nil, invalidf("a signature over a digest is made at B-B or B-T; level %s adds to the document", in.Level)
+	}
+	if err := s.engine.Check(in.Level, false); err != nil {
+		return nil, invalidf("%v", err)
+	}
+	ds := make([]engine.Digest, len(in.Digests))
+	for i, d := range in.Digests {
+		ds[i] = engine.Digest{Hash: in.Hash, Value: d}
+	}
+	out, err := s.engine.CMS(ctx, engine.Signer{Key: in.Key, Certificate: in.Certificate}, in.Level, in.SigningTime, ds)
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
+	}
+	return out, nil
 }
