@@ -94,27 +94,34 @@ type cscErrorOut struct {
 // keep their status; the workflow's refusals are 400 invalid_request; anything else is
 // a 5xx whose detail goes to the log only.
 func cscFail(c *gin.Context, err error) {
+	status, out := cscAnswer(c, err)
 	var ce *csc.Error
-	status, out := http.StatusInternalServerError, cscErrorOut{Error: csc.CodeServerError, ErrorDescription: "Internal error"}
-	switch {
-	case errors.As(err, &ce):
-		status, out = ce.Status, cscErrorOut{Error: ce.Code, ErrorDescription: ce.Description}
-		if status == http.StatusUnauthorized && ce.Code == csc.CodeInvalidToken {
-			c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-	case errors.Is(err, signer.ErrTooManyPending):
-		status, out = http.StatusTooManyRequests, cscErrorOut{Error: csc.CodeUnavailable, ErrorDescription: err.Error()}
+	if status == http.StatusUnauthorized && errors.As(err, &ce) && ce.Code == csc.CodeInvalidToken {
+		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	if status == http.StatusTooManyRequests {
 		c.Header("Retry-After", "30")
-	case errors.Is(err, signer.ErrInvalid), errors.Is(err, signer.ErrSignerInactive), errors.Is(err, signer.ErrSignerNotFound),
-		errors.Is(err, signer.ErrNotFound):
-		status, out = http.StatusBadRequest, cscErrorOut{Error: csc.CodeInvalidRequest, ErrorDescription: err.Error()}
-	case errors.Is(err, context.DeadlineExceeded):
-		status, out = http.StatusServiceUnavailable, cscErrorOut{Error: csc.CodeUnavailable, ErrorDescription: "Timed out"}
-		logger(c).Error("csc request failed", "status", status, "err", err)
-	default:
-		logger(c).Error("csc request failed", "status", status, "err", err)
 	}
 	c.AbortWithStatusJSON(status, out)
+}
+
+// cscAnswer maps an error to its CSC status and body, logging what a 5xx hides.
+func cscAnswer(c *gin.Context, err error) (int, cscErrorOut) {
+	var ce *csc.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce.Status, cscErrorOut{Error: ce.Code, ErrorDescription: ce.Description}
+	case errors.Is(err, signer.ErrTooManyPending):
+		return http.StatusTooManyRequests, cscErrorOut{Error: csc.CodeUnavailable, ErrorDescription: err.Error()}
+	case errors.Is(err, signer.ErrInvalid), errors.Is(err, signer.ErrSignerInactive), errors.Is(err, signer.ErrSignerNotFound),
+		errors.Is(err, signer.ErrNotFound):
+		return http.StatusBadRequest, cscErrorOut{Error: csc.CodeInvalidRequest, ErrorDescription: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		logger(c).Error("csc request failed", "status", http.StatusServiceUnavailable, "err", err)
+		return http.StatusServiceUnavailable, cscErrorOut{Error: csc.CodeUnavailable, ErrorDescription: "Timed out"}
+	}
+	logger(c).Error("csc request failed", "status", http.StatusInternalServerError, "err", err)
+	return http.StatusInternalServerError, cscErrorOut{Error: csc.CodeServerError, ErrorDescription: "Internal error"}
 }
 
 // isCSC tells a call of the CSC API, whose errors are never problem+json.
@@ -371,10 +378,22 @@ func wantsJSON(c *gin.Context) bool {
 }
 
 // cscAuthorizePage serves oauth2/authorize in the signer's browser: the page shows the
-// icon to pick on the phone and waits; JSON clients get the icon and the poll URL.
+// icon to pick on the phone and waits; JSON clients get the icon and the poll URL. An
+// unknown client or redirect URI is shown on a page (never redirected to); other errors
+// go back to the redirect URI.
 func (s *server) cscAuthorizePage(c *gin.Context) {
 	a, r, err := s.CSC.StartAuthorize(c.Request.Context(), authorizeParams(c.Query))
 	if err != nil {
+		// The client and its redirect URI are good: the browser goes back to the client
+		// with the error and the state (RFC 6749 §4.1.2.1).
+		var ae *csc.AuthorizeError
+		if !wantsJSON(c) && errors.As(err, &ae) {
+			_, out := cscAnswer(c, err)
+			c.Header("Cache-Control", "no-store")
+			c.Redirect(http.StatusSeeOther, ae.Location(out.Error, out.ErrorDescription))
+			c.Abort()
+			return
+		}
 		var ce *csc.Error
 		if !wantsJSON(c) && errors.As(err, &ce) {
 			c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")

@@ -741,3 +741,86 @@ func TestCSCSignDocDigests(t *testing.T) {
 		t.Fatalf("the used-up SAD signed again: %d %v", st, m)
 	}
 }
+
+// TestCSCAuthorizeErrors: oauth2/authorize in a browser shows an unknown client or an
+// unregistered redirect URI on a page and never redirects there; once both are good,
+// every other error goes back to the redirect URI with the state (RFC 6749 §4.1.2.1),
+// and JSON clients get the CSC error.
+func TestCSCAuthorizeErrors(t *testing.T) {
+	c := newCSCClient(t, "authorize-errors")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	sum := sha256.Sum256([]byte(strings.Repeat("v", 43)))
+	good := func() url.Values {
+		return url.Values{"response_type": {"code"}, "client_id": {c.id}, "redirect_uri": {c.redirect}, "scope": {"credential"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "state": {"st-42"},
+			"credentialID": {cred}, "numSignatures": {"1"}, "hashes": {base64.RawURLEncoding.EncodeToString(sum[:])},
+			"hashAlgorithmOID": {oidSHA256}}
+	}
+	with := func(k, v string) url.Values {
+		q := good()
+		if v == "" {
+			q.Del(k)
+		} else {
+			q.Set(k, v)
+		}
+		return q
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		name   string
+		q      url.Values
+		accept string
+		status int
+		code   string // the error: in the redirect (303) or the JSON body (4xx with JSON)
+	}{
+		{"unknown client", with("client_id", "00000000-0000-0000-0000-000000000000"), "text/html", 400, ""},
+		{"unregistered redirect URI", with("redirect_uri", c.redirect+"/elsewhere"), "text/html", 400, ""},
+		{"no PKCE", with("code_challenge", ""), "text/html", 303, "invalid_request"},
+		{"PKCE plain", with("code_challenge_method", "plain"), "text/html", 303, "invalid_request"},
+		{"implicit grant", with("response_type", "token"), "text/html", 303, "unsupported_response_type"},
+		{"another scope", with("scope", "service"), "text/html", 303, "invalid_scope"},
+		{"numSignatures not the number of hashes", with("numSignatures", "2"), "text/html", 303, "invalid_request"},
+		{"unknown credential", with("credentialID", "ffff"), "text/html", 303, "invalid_request"},
+		{"no PKCE, JSON", with("code_challenge", ""), "application/json", 400, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", testSrv.URL+"/csc/v2/oauth2/authorize?"+tc.q.Encode(), nil)
+			req.Header.Set("Accept", tc.accept)
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("HTTP %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			loc := resp.Header.Get("Location")
+			switch {
+			case tc.status == 303:
+				u, err := url.Parse(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q := u.Query()
+				if base := strings.Split(loc, "?")[0]; base != c.redirect || q.Get("error") != tc.code || q.Get("state") != "st-42" ||
+					q.Get("error_description") == "" || q.Get("code") != "" {
+					t.Fatalf("Location %q, want %s?error=%s&state=st-42", loc, c.redirect, tc.code)
+				}
+			case loc != "":
+				t.Fatalf("redirected to %q", loc)
+			case tc.code != "":
+				var m map[string]any
+				if err := json.Unmarshal(body, &m); err != nil || m["error"] != tc.code {
+					t.Fatalf("body %s, want error %s", body, tc.code)
+				}
+			}
+		})
+	}
+	// None of them reached the phone.
+	rs, err := dev.Pending(context.Background(), time.Second)
+	if err != nil || len(rs) != 0 {
+		t.Fatalf("the phone was asked: %+v %v", rs, err)
+	}
+}

@@ -21,12 +21,14 @@ const (
 	CodeInvalidClient  = "invalid_client"
 	CodeInvalidGrant   = "invalid_grant"
 	CodeUnsupported    = "unsupported_grant_type"
-	CodeInvalidScope   = "invalid_scope"
-	CodeInvalidToken   = "invalid_token"
-	CodeAccessDenied   = "access_denied"
-	CodeUnauthorized   = "unauthorized_client"
-	CodeServerError    = "server_error"
-	CodeUnavailable    = "temporarily_unavailable"
+	// CodeUnsupportedResponse is oauth2/authorize's answer to a response_type other than code.
+	CodeUnsupportedResponse = "unsupported_response_type"
+	CodeInvalidScope        = "invalid_scope"
+	CodeInvalidToken        = "invalid_token"
+	CodeAccessDenied        = "access_denied"
+	CodeUnauthorized        = "unauthorized_client"
+	CodeServerError         = "server_error"
+	CodeUnavailable         = "temporarily_unavailable"
 )
 
 func invalidRequest(format string, args ...any) *Error {

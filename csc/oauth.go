@@ -199,8 +199,8 @@ type pollData struct {
 	CodeChallenge string `json:"codeChallenge"`
 }
 
-// Redirectable tells whether an authorize error may be sent to the redirect URI; errors
-// about the client or the redirect URI itself never are.
+// checkClientRedirect checks the client of oauth2/authorize and that the redirect URI is
+// one registered for it, compared exactly.
 func (s *Service) checkClientRedirect(ctx context.Context, p *AuthorizeParams) (*integrator.Integrator, error) {
 	if p.ClientID == "" {
 		return nil, missingParam("client_id")
@@ -218,9 +218,41 @@ func (s *Service) checkClientRedirect(ctx context.Context, p *AuthorizeParams) (
 	return cl, nil
 }
 
+// AuthorizeError is an error of oauth2/authorize found once the client and its redirect
+// URI are known good: RFC 6749 §4.1.2.1 sends it to the redirect URI with the state,
+// rather than showing it to the signer. Errors about the client or the redirect URI
+// itself are never redirected.
+type AuthorizeError struct {
+	RedirectURI string
+	State       string
+	Err         error
+}
+
+func (e *AuthorizeError) Error() string { return e.Err.Error() }
+func (e *AuthorizeError) Unwrap() error { return e.Err }
+
+// Location is the redirect URI carrying an error code and its description.
+func (e *AuthorizeError) Location(code, description string) string {
+	q := url.Values{"error": {code}, "error_description": {description}}
+	if e.State != "" {
+		q.Set("state", e.State)
+	}
+	return withQuery(e.RedirectURI, q)
+}
+
+// withQuery adds parameters to a redirect URI, which may have a query of its own.
+func withQuery(uri string, q url.Values) string {
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	return uri + sep + q.Encode()
+}
+
 // StartAuthorize serves oauth2/authorize: it checks the client, its redirect URI and
 // PKCE, creates the authorization on the signer's phone and returns the icon to show and
-// the poll path.
+// the poll path. Once the client and the redirect URI are known good, an error is an
+// *AuthorizeError.
 func (s *Service) StartAuthorize(ctx context.Context, p AuthorizeParams) (*Authorizing, *signer.Request, error) {
 	if p.RequestURI != "" {
 		pushed, err := s.pushed(ctx, p.ClientID, p.RequestURI)
@@ -233,8 +265,23 @@ func (s *Service) StartAuthorize(ctx context.Context, p AuthorizeParams) (*Autho
 	if err != nil {
 		return nil, nil, err
 	}
+	a, r, err := s.startAuthorize(ctx, cl, p)
+	if err != nil {
+		state := p.State
+		if len(state) > maxState {
+			state = ""
+		}
+		return nil, nil, &AuthorizeError{RedirectURI: p.RedirectURI, State: state, Err: err}
+	}
+	return a, r, nil
+}
+
+// maxState bounds the state a client passes through oauth2/authorize.
+const maxState = 500
+
+func (s *Service) startAuthorize(ctx context.Context, cl *integrator.Integrator, p AuthorizeParams) (*Authorizing, *signer.Request, error) {
 	if p.ResponseType != "code" {
-		return nil, nil, invalidRequest("Invalid parameter response_type: only code is served")
+		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedResponse, Description: "Invalid parameter response_type: only code is served"}
 	}
 	if p.Scope != ScopeCredential && p.AuthorizationDetails == "" {
 		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Description: "scope must be credential (or authorization_details given)"}
@@ -242,7 +289,7 @@ func (s *Service) StartAuthorize(ctx context.Context, p AuthorizeParams) (*Autho
 	if p.CodeChallengeMethod != "S256" || len(p.CodeChallenge) != 43 {
 		return nil, nil, invalidRequest("PKCE is required: code_challenge (S256, 43 characters) and code_challenge_method=S256")
 	}
-	if len(p.State) > 500 {
+	if len(p.State) > maxState {
 		return nil, nil, invalidParam("state")
 	}
 	ask, err := s.authorizeAsk(p)
@@ -348,11 +395,7 @@ func (s *Service) Poll(ctx context.Context, secret string, peek bool) (*PollStat
 	if d.State != "" {
 		q.Set("state", d.State)
 	}
-	sep := "?"
-	if strings.Contains(d.RedirectURI, "?") {
-		sep = "&"
-	}
-	return &PollState{Approved: approved, Location: d.RedirectURI + sep + q.Encode()}, nil
+	return &PollState{Approved: approved, Location: withQuery(d.RedirectURI, q)}, nil
 }
 
 // PushedRequest is the answer of oauth2/pushed_authorize (RFC 9126).
