@@ -824,3 +824,80 @@ func TestCSCAuthorizeErrors(t *testing.T) {
 		t.Fatalf("the phone was asked: %+v %v", rs, err)
 	}
 }
+
+// codeFlow runs oauth2/authorize (JSON) for the hashes, approves on the phone, follows
+// the poll to the redirect and returns the code and the PKCE verifier.
+func (c *cscClient) codeFlow(dev *client.Client, cred string, hashes ...string) (code, verifier string) {
+	c.t.Helper()
+	verifier = strings.Repeat("k", 11) + base64.RawURLEncoding.EncodeToString([]byte(newHash()))
+	sum := sha256.Sum256([]byte(verifier))
+	for i, h := range hashes {
+		b, _ := base64.StdEncoding.DecodeString(h)
+		hashes[i] = base64.RawURLEncoding.EncodeToString(b)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {c.id}, "redirect_uri": {c.redirect}, "scope": {"credential"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "state": {"s"},
+		"credentialID": {cred}, "numSignatures": {fmt.Sprint(len(hashes))}, "hashes": {strings.Join(hashes, ",")},
+		"hashAlgorithmOID": {oidSHA256}}
+	req, _ := http.NewRequest("GET", testSrv.URL+"/csc/v2/oauth2/authorize?"+q.Encode(), nil)
+	req.Header.Set("Accept", "application/json")
+	st, m := c.do(req)
+	if st != 200 {
+		c.t.Fatalf("oauth2/authorize: %d %v", st, m)
+	}
+	approveOnPhone(c.t, dev, m["icon"].(map[string]any)["id"].(string))
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(testSrv.URL + m["poll"].(string))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc.Query().Get("code") == "" {
+		c.t.Fatalf("poll: %d %s", resp.StatusCode, loc)
+	}
+	return loc.Query().Get("code"), verifier
+}
+
+// TestCSCCredentialToken: a credential-scoped token (oauth2code) lists its credential
+// without userID (the signer is implicit) and works as the SAD parameter for older
+// clients (CSC 2.0.0.2 §11.9); its authorization code works once, and a second use,
+// refused, leaves the token usable (a refused call consumes nothing).
+func TestCSCCredentialToken(t *testing.T) {
+	c := newCSCClient(t, "credential-token")
+	other := newCSCClient(t, "credential-token-other")
+	dev := newSigner(t)
+	cred := c.credential(dev)
+	h := newHash()
+	code, verifier := c.codeFlow(dev, cred, h)
+	exchange := func() (int, map[string]any) {
+		return c.form("/csc/v2/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {c.id}, "client_secret": {c.key},
+			"code": {code}, "redirect_uri": {c.redirect}, "code_verifier": {verifier}})
+	}
+	st, m := exchange()
+	if st != 200 || m["scope"] != "credential" {
+		t.Fatalf("token: %d %v", st, m)
+	}
+	tok := m["access_token"].(string)
+	st, m = c.post("/csc/v2/credentials/list", map[string]any{}, tok)
+	if ids, _ := m["credentialIDs"].([]any); st != 200 || len(ids) != 1 || ids[0] != cred {
+		t.Fatalf("credentials/list without userID, credential token: %d %v", st, m)
+	}
+	if st, m := c.post("/csc/v2/credentials/list", map[string]any{}); st != 400 || m["error"] != "invalid_request" {
+		t.Fatalf("credentials/list without userID, service token: %d %v", st, m)
+	}
+	signHash := func(cl *cscClient, sad string) (int, map[string]any) {
+		return cl.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad, "hashes": []string{h},
+			"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
+	}
+	if st, m := signHash(other, tok); st != 400 {
+		t.Fatalf("another client's credential token as the SAD: %d %v", st, m)
+	}
+	// The code again: invalid_grant; the token it gave still works.
+	if st, m := exchange(); st != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("the code reused: %d %v", st, m)
+	}
+	if st, m := signHash(c, tok); st != 200 || len(m["signatures"].([]any)) != 1 {
+		t.Fatalf("the credential token as the SAD: %d %v", st, m)
+	}
+}

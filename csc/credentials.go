@@ -77,6 +77,19 @@ type ListRequest struct {
 
 // List serves credentials/list: the signer's credential (one per signer).
 func (s *Service) List(ctx context.Context, p *Principal, in ListRequest) ([]CredentialInfo, error) {
+	if in.UserID == "" && p.Scope == ScopeCredential {
+		// The signer is implicit in a token the signer's own approval gave (CSC 2.0.0.2
+		// §11.4): its credential, while it is still the signer's current one.
+		c, err := s.credential(ctx, p.CredentialID)
+		var ce *Error
+		if errors.As(err, &ce) {
+			return []CredentialInfo{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []CredentialInfo{s.describe(c, in.Info)}, nil
+	}
 	if in.UserID == "" {
 		return nil, missingParam("userID")
 	}
@@ -333,7 +346,7 @@ func (s *Service) Extend(ctx context.Context, p *Principal, credentialID, sad st
 	if r.Status != signer.StatusAuthorized {
 		return nil, invalidRequest("Invalid parameter SAD: its authorization is used up or ended")
 	}
-	if err := s.Store.RevokeAuthorizationSADs(ctx, r.ID, s.Now().UTC()); err != nil {
+	if err := s.Store.RevokeAuthorizationTokens(ctx, r.ID, KindSAD, s.Now().UTC()); err != nil {
 		return nil, err
 	}
 	next, exp, err := s.newSAD(ctx, p.ClientID, credentialID, r)

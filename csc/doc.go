@@ -18,7 +18,13 @@
 //   - numSignatures must equal the number of hashes: SCAL2 binds each signature to the
 //     digest the signer saw.
 //   - The authorization endpoint redirects only to a redirect URI registered for the
-//     client, compared exactly; PKCE with S256 is required.
+//     client, compared exactly, and sends its other errors there (RFC 6749 §4.1.2.1);
+//     PKCE with S256 is required. An authorization code works once; used again it is
+//     invalid_grant, and the token it gave stays usable (a refused call consumes
+//     nothing).
+//   - A credential-scoped access token may stand for the SAD (CSC 2.0.0.2 lets older
+//     clients send it in the SAD parameter), and makes userID implicit in
+//     credentials/list.
 //   - Paraphe's extensions, ignored by clients that do not know them: the icon and the
 //     request id in the answers of credentials/authorize and oauth2/authorize (the client
 //     shows the icon; the id reaches the request's status, evidence and results on the

@@ -64,7 +64,7 @@ func (s *Service) Token(ctx context.Context, in TokenRequest) (*TokenResponse, e
 		return nil, err
 	}
 	if in.GrantType == "client_credentials" {
-		tok, err := s.issue(ctx, "csc_at_", Token{Kind: KindAccess, ClientID: cl.ID, Scope: ScopeService}, s.cfg.AccessTTL)
+		tok, err := s.issue(ctx, accessPrefix, Token{Kind: KindAccess, ClientID: cl.ID, Scope: ScopeService}, s.cfg.AccessTTL)
 		if err != nil {
 			return nil, err
 		}
@@ -95,9 +95,17 @@ func (s *Service) exchange(ctx context.Context, cl *integrator.Integrator, in To
 	if err := json.Unmarshal([]byte(t.Data), &d); err != nil {
 		return nil, fmt.Errorf("csc: code data: %w", err)
 	}
+	if t.ClientID != cl.ID {
+		return nil, errInvalidGrant
+	}
+	if t.UsedAt != nil {
+		// Used once already. The token it gave stays usable: a refused call consumes
+		// nothing (RFC 6749 §4.1.2's revocation is a SHOULD this contract does not take).
+		return nil, errInvalidGrant
+	}
 	sum := sha256.Sum256([]byte(in.CodeVerifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	if t.ClientID != cl.ID || t.UsedAt != nil || in.RedirectURI != d.RedirectURI || !validVerifier(in.CodeVerifier) ||
+	if in.RedirectURI != d.RedirectURI || !validVerifier(in.CodeVerifier) ||
 		subtle.ConstantTimeCompare([]byte(challenge), []byte(d.CodeChallenge)) != 1 {
 		return nil, errInvalidGrant
 	}
@@ -119,7 +127,7 @@ func (s *Service) exchange(ctx context.Context, cl *integrator.Integrator, in To
 	if ttl <= 0 {
 		return nil, errInvalidGrant
 	}
-	tok, err := s.issue(ctx, "csc_at_", Token{Kind: KindAccess, ClientID: cl.ID, Scope: ScopeCredential,
+	tok, err := s.issue(ctx, accessPrefix, Token{Kind: KindAccess, ClientID: cl.ID, Scope: ScopeCredential,
 		CredentialID: t.CredentialID, RequestID: t.RequestID}, ttl)
 	if err != nil {
 		return nil, err

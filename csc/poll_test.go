@@ -20,9 +20,11 @@ func (m *memStore) Token(_ context.Context, hash []byte, kind string) (*Token, e
 	}
 	return nil, ErrTokenNotFound
 }
-func (m *memStore) UseToken(context.Context, []byte, time.Time) (bool, error)        { return false, nil }
-func (m *memStore) RevokeToken(context.Context, []byte, string, time.Time) error     { return nil }
-func (m *memStore) RevokeAuthorizationSADs(context.Context, string, time.Time) error { return nil }
+func (m *memStore) UseToken(context.Context, []byte, time.Time) (bool, error)    { return false, nil }
+func (m *memStore) RevokeToken(context.Context, []byte, string, time.Time) error { return nil }
+func (m *memStore) RevokeAuthorizationTokens(context.Context, string, string, time.Time) error {
+	return nil
+}
 func (m *memStore) CertificateOwner(context.Context, string) (string, error) {
 	return "", ErrTokenNotFound
 }

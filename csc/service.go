@@ -28,6 +28,9 @@ const (
 	KindResponse = "response" // an asynchronous signHash (operationMode "A")
 )
 
+// accessPrefix starts every access token (and no other secret).
+const accessPrefix = "csc_at_"
+
 // Scopes of access tokens.
 const (
 	ScopeService    = "service"
@@ -62,8 +65,9 @@ type Store interface {
 	UseToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
 	// RevokeToken revokes a client's token (any kind).
 	RevokeToken(ctx context.Context, hash []byte, clientID string, at time.Time) error
-	// RevokeAuthorizationSADs revokes every SAD of an authorization.
-	RevokeAuthorizationSADs(ctx context.Context, requestID string, at time.Time) error
+	// RevokeAuthorizationTokens revokes every secret of a kind (SADs, access tokens) issued
+	// for an authorization.
+	RevokeAuthorizationTokens(ctx context.Context, requestID, kind string, at time.Time) error
 	// SetTokenData replaces a token's data (asynchronous results).
 	SetTokenData(ctx context.Context, hash []byte, data string) error
 	// CertificateOwner returns the user a certificate (hex serial) was issued to.

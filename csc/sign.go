@@ -32,6 +32,20 @@ func (s *Service) authorizationFor(ctx context.Context, p *Principal, credential
 	if credentialID == "" {
 		return "", missingParam("credentialID")
 	}
+	if strings.HasPrefix(sad, accessPrefix) {
+		// CSC 2.0.0.2 lets older clients pass a credential-scoped access token as the SAD.
+		t, err := s.live(ctx, sad, KindAccess)
+		if err != nil || t.Scope != ScopeCredential || t.ClientID != p.ClientID {
+			if err != nil && !errors.Is(err, ErrTokenNotFound) {
+				return "", err
+			}
+			return "", invalidRequest("Invalid parameter SAD: not a live credential-scoped access token of this client")
+		}
+		if t.CredentialID != credentialID {
+			return "", invalidRequest("Invalid parameter SAD: it does not authorize this credential")
+		}
+		return t.RequestID, nil
+	}
 	if sad != "" {
 		t, err := s.sad(ctx, p, credentialID, sad)
 		if err != nil {

@@ -58,9 +58,9 @@ func (s *Store) RevokeToken(ctx context.Context, hash []byte, clientID string, a
 		Update("revoked_at", at.UTC()).Error
 }
 
-// RevokeAuthorizationSADs revokes the SADs of an authorization.
-func (s *Store) RevokeAuthorizationSADs(ctx context.Context, requestID string, at time.Time) error {
-	return s.db.WithContext(ctx).Model(&cscTokenRow{}).Where("request_id = ? AND kind = ? AND revoked_at IS NULL", requestID, csc.KindSAD).
+// RevokeAuthorizationTokens revokes the secrets of a kind issued for an authorization.
+func (s *Store) RevokeAuthorizationTokens(ctx context.Context, requestID, kind string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&cscTokenRow{}).Where("request_id = ? AND kind = ? AND revoked_at IS NULL", requestID, kind).
 		Update("revoked_at", at.UTC()).Error
 }
 

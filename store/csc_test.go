@@ -22,6 +22,7 @@ func TestCSCTokens(t *testing.T) {
 		code := mk("code", csc.KindCode, "r1", t0.Add(time.Minute))
 		sad1 := mk("sad1", csc.KindSAD, "r1", t0.Add(time.Hour))
 		sad2 := mk("sad2", csc.KindSAD, "r2", t0.Add(time.Hour))
+		at1 := mk("at1", csc.KindAccess, "r1", t0.Add(time.Hour))
 		old := mk("old", csc.KindAccess, "", t0.Add(-48*time.Hour))
 		if _, err := s.Token(ctx, code, csc.KindSAD); !errors.Is(err, csc.ErrTokenNotFound) {
 			t.Fatalf("a code read as a SAD: %v", err)
@@ -37,7 +38,7 @@ func TestCSCTokens(t *testing.T) {
 		if tok, _ := s.Token(ctx, sad2, csc.KindSAD); tok.RevokedAt != nil {
 			t.Fatal("another client revoked a token")
 		}
-		if err := s.RevokeAuthorizationSADs(ctx, "r1", t0); err != nil {
+		if err := s.RevokeAuthorizationTokens(ctx, "r1", csc.KindSAD, t0); err != nil {
 			t.Fatal(err)
 		}
 		if tok, _ := s.Token(ctx, sad1, csc.KindSAD); tok.RevokedAt == nil {
@@ -45,6 +46,15 @@ func TestCSCTokens(t *testing.T) {
 		}
 		if tok, _ := s.Token(ctx, sad2, csc.KindSAD); tok.RevokedAt != nil {
 			t.Fatal("another authorization's SAD was revoked")
+		}
+		if tok, _ := s.Token(ctx, at1, csc.KindAccess); tok.RevokedAt != nil {
+			t.Fatal("revoking the SADs revoked an access token")
+		}
+		if err := s.RevokeAuthorizationTokens(ctx, "r1", csc.KindAccess, t0); err != nil {
+			t.Fatal(err)
+		}
+		if tok, _ := s.Token(ctx, at1, csc.KindAccess); tok.RevokedAt == nil {
+			t.Fatal("the authorization's access token is not revoked")
 		}
 		if n, err := s.DeleteExpiredTokens(ctx, t0.Add(-24*time.Hour)); err != nil || n != 1 {
 			t.Fatalf("delete expired: %d %v", n, err)
