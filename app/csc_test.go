@@ -359,24 +359,61 @@ func TestCSCSADRace(t *testing.T) {
 	}
 }
 
-// TestCSCBlockingKillsSAD: a SAD stops working when its signer is blocked.
-func TestCSCBlockingKillsSAD(t *testing.T) {
-	c := newCSCClient(t, "blocker")
-	dev := newSigner(t)
-	cred := c.credential(dev)
-	h := newHash()
-	sad := c.sad(dev, cred, h)
-	dom, err := testEnv.NewDomain(context.Background())
+// TestCSCAccountChangeKillsSAD: a SAD stops working when its signer is blocked, and when
+// the signer is re-activated (even once enrolled again: the SAD was for the old
+// credential, and the new credential is not what the signer approved).
+func TestCSCAccountChangeKillsSAD(t *testing.T) {
+	ctx := context.Background()
+	dom, err := testEnv.NewDomain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dom.Accounts.Block(context.Background(), dev.State().UserID, "operator"); err != nil {
-		t.Fatal(err)
-	}
-	st, m := c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": sad, "hashes": []string{h},
-		"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
-	if st != 400 {
-		t.Fatalf("signHash after blocking: %d %v", st, m)
+	for _, tc := range []struct {
+		name          string
+		newCredential bool // the signer has a new credential after the change
+		change        func(t *testing.T, user string)
+	}{
+		{"blocked", false, func(t *testing.T, user string) {
+			if err := dom.Accounts.Block(ctx, user, "operator"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"re-activated and enrolled again", true, func(t *testing.T, user string) {
+			code, err := dom.Accounts.Reactivate(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Enroll(ctx, testSrv.URL, code.Code, testPIN); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCSCClient(t, "account-change")
+			dev := newSigner(t)
+			cred := c.credential(dev)
+			h := newHash()
+			sad := c.sad(dev, cred, h)
+			tc.change(t, dev.State().UserID)
+			creds := []string{cred}
+			if st, m := c.post("/csc/v2/credentials/list", map[string]any{"userID": dev.State().UserID}); st == 200 {
+				for _, id := range m["credentialIDs"].([]any) {
+					if id != cred {
+						creds = append(creds, id.(string)) // the new credential
+					}
+				}
+			}
+			for _, cr := range creds {
+				st, m := c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cr, "SAD": sad, "hashes": []string{h},
+					"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256})
+				if st != 400 {
+					t.Fatalf("signHash for credential %s after the change: %d %v", cr, st, m)
+				}
+			}
+			if tc.newCredential != (len(creds) == 2) {
+				t.Fatalf("credentials %v after the change; a new one: %v", creds, tc.newCredential)
+			}
+		})
 	}
 }
 
