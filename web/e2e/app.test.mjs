@@ -232,6 +232,54 @@ test('a signer activates the app, signs, reads the history and changes the PIN',
   await page.context().close();
 });
 
+// A CSC authorization (credentials/authorize) reaches the app like any request: the
+// integrator, the description the client sent, one document per hash with its
+// fingerprint; approving it with the icon and the PIN gives the client its SAD.
+test('a CSC authorization shows the integrator, the description and each hash', { skip, timeout: 120000 }, async () => {
+  const user = await newUser();
+  const page = await newPage();
+  await enroll(page, user.activationCode);
+  const client = cli('integrators', 'add', 'Acme PDF');
+  const tok = await (await fetch(`${base}/csc/v2/oauth2/token`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.apiKey }),
+  })).json();
+  const csc = async (method, body) => {
+    const r = await fetch(`${base}/csc/v2/${method}`, {
+      method: 'POST', headers: { Authorization: `Bearer ${tok.access_token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json() };
+  };
+  const list = await csc('credentials/list', { userID: user.id });
+  assert.equal(list.status, 200, JSON.stringify(list.body));
+  const digests = [crypto.randomBytes(32), crypto.randomBytes(32)];
+  const az = await csc('credentials/authorize', {
+    credentialID: list.body.credentialIDs[0], numSignatures: 2, hashes: digests.map((d) => d.toString('base64')),
+    hashAlgorithmOID: '2.16.840.1.101.3.4.2.1', authData: [{ id: 'phone' }], description: 'Lease and annex, Rue Haute 12',
+  });
+  assert.equal(az.status, 202, JSON.stringify(az.body));
+  await page.locator(`[data-test=request][data-request-id="${az.body.requestId}"] button`).click({ timeout: 30000 });
+  await page.locator('[data-test=icon]').first().waitFor();
+  assert.equal(await page.locator('[data-test=description]').innerText(), 'Lease and annex, Rue Haute 12');
+  const detail = await page.locator('main').innerText();
+  for (const d of digests) {
+    const fp = crypto.createHash('sha256').update(d).digest('hex').slice(0, 16).match(/.{4}/g).join(' ');
+    assert.ok(detail.includes(fp), `fingerprint ${fp} missing: ${detail}`);
+  }
+  assert.ok(detail.includes('Acme PDF') && detail.includes('(2)'), detail);
+  await axe(page, 'CSC authorization');
+  await shot(page, 'app-csc-authorization.png');
+  await page.locator(`[data-test=icon][data-icon-id="${az.body.icon.id}"]`).click();
+  await page.locator('[data-test=pin]').fill(PIN);
+  await page.locator('[data-test=approve]').click();
+  await page.locator('[data-test=result][data-status=authorized]', { hasText: 'Approved' }).waitFor({ timeout: 30000 });
+  await axe(page, 'CSC authorization approved');
+  const chk = await csc('credentials/authorizeCheck', { handle: az.body.handle });
+  assert.equal(chk.status, 200, JSON.stringify(chk.body));
+  assert.ok(chk.body.SAD);
+  await page.context().close();
+});
+
 test('lost phone: the account is blocked; re-activation with a new code', { skip, timeout: 180000 }, async () => {
   const user = await newUser('Lena');
   const page = await newPage();

@@ -191,8 +191,9 @@ setInterval(() => {
   if (state.pending.length !== before && state.screen === 'home') renderPending();
 }, 1000);
 
-// The request: who asks, the documents and their fingerprints, the countdown, the icon
-// grid, then the PIN pad.
+// The request: who asks, what for (the integrator's description, as CSC authorizations
+// carry), the documents and their fingerprints, the countdown, the icon grid, then the
+// PIN pad.
 async function request(id) {
   const err = errorBox();
   show('request', t('requestTitle'), h('p', { role: 'status' }, '…'));
@@ -272,7 +273,9 @@ async function request(id) {
     h('span', { class: 'alg' }, `${t('algorithm')}: ${d.digestAlgorithm}`)));
   show('request', t('requestTitle'), back(),
     h('section', { 'data-test': 'request-detail', 'data-request-id': r.id },
-      h('dl', {}, h('dt', {}, t('integrator')), h('dd', { class: 'who' }, r.integrator)),
+      h('dl', {}, h('dt', {}, t('integrator')), h('dd', { class: 'who' }, r.integrator),
+        r.description ? h('dt', {}, t('about')) : null,
+        r.description ? h('dd', { class: 'about', 'data-test': 'description' }, r.description) : null),
       h('h2', {}, t('docList'), ' ', h('span', { class: 'count' }, `(${r.documents.length})`)),
       h('ol', { class: 'docs' }, docs),
       h('p', { class: 'when', 'data-expires': r.expiresAt }, expiry(r.expiresAt))),
