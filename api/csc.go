@@ -304,6 +304,8 @@ type cscTokenOut struct {
 	ExpiresIn    int    `json:"expires_in"`
 	Scope        string `json:"scope,omitempty"`
 	CredentialID string `json:"credentialID,omitempty"`
+	// AuthorizationDetails are the RAR details the signer approved (RFC 9396 §7).
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 func (s *server) cscToken(c *gin.Context) {
@@ -319,8 +321,12 @@ func (s *server) cscToken(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, cscTokenOut{AccessToken: out.AccessToken, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn, Scope: out.Scope,
-		CredentialID: out.CredentialID})
+	resp := cscTokenOut{AccessToken: out.AccessToken, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn, Scope: out.Scope,
+		CredentialID: out.CredentialID}
+	if out.AuthorizationDetails != "" {
+		resp.AuthorizationDetails = json.RawMessage(out.AuthorizationDetails)
+	}
+	c.JSON(http.StatusOK, resp)
 }
 
 func (s *server) cscRevoke(c *gin.Context) {

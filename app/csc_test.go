@@ -466,6 +466,17 @@ func TestCSCPushedAuthorizationWithDetails(t *testing.T) {
 	if st != 200 || m["scope"] != "credential" {
 		t.Fatalf("token: %d %v", st, m)
 	}
+	// The token response gives back what the signer approved (RFC 9396 §7).
+	granted, _ := m["authorization_details"].([]any)
+	if len(granted) != 1 {
+		t.Fatalf("token response without the approved authorization_details: %v", m)
+	}
+	g := granted[0].(map[string]any)
+	dd, _ := g["documentDigests"].([]any)
+	if g["type"] != "credential" || g["credentialID"] != cred || len(dd) != 1 || dd[0].(map[string]any)["hash"] != h ||
+		dd[0].(map[string]any)["label"] != "Lease agreement" {
+		t.Fatalf("authorization_details in the token response: %v", g)
+	}
 	tok := m["access_token"].(string)
 	st, m = c.post("/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "hashes": []string{h}, "hashAlgorithmOID": oidSHA256,
 		"signAlgo": oidECDSASHA256}, tok)

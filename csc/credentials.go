@@ -180,6 +180,7 @@ type authorizeAsk struct {
 	NumSignatures    int
 	Hashes           []string
 	Labels           []string // RAR labels, shown as the documents' names
+	Details          string   // the RAR authorization_details as approved (JSON), for the token response
 	HashAlgorithmOID string
 	Description      string
 	CallbackURL      string // Paraphe's extension: the integrator's webhook, as on the REST API

@@ -36,6 +36,9 @@ type TokenResponse struct {
 	ExpiresIn    int
 	Scope        string
 	CredentialID string
+	// AuthorizationDetails are the RAR details the signer approved (RFC 9396 §7: the
+	// token response carries them), JSON; empty when the client sent none.
+	AuthorizationDetails string
 }
 
 func (s *Service) client(ctx context.Context, id, secret string) (*integrator.Integrator, error) {
@@ -75,9 +78,10 @@ func (s *Service) Token(ctx context.Context, in TokenRequest) (*TokenResponse, e
 
 // codeData is what an authorization code remembers.
 type codeData struct {
-	RedirectURI   string `json:"redirectUri"`
-	CodeChallenge string `json:"codeChallenge"`
-	State         string `json:"state,omitempty"`
+	RedirectURI          string `json:"redirectUri"`
+	CodeChallenge        string `json:"codeChallenge"`
+	State                string `json:"state,omitempty"`
+	AuthorizationDetails string `json:"authorizationDetails,omitempty"`
 }
 
 func (s *Service) exchange(ctx context.Context, cl *integrator.Integrator, in TokenRequest) (*TokenResponse, error) {
@@ -133,7 +137,7 @@ func (s *Service) exchange(ctx context.Context, cl *integrator.Integrator, in To
 		return nil, err
 	}
 	return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: max(int(ttl.Seconds()), 1), Scope: ScopeCredential,
-		CredentialID: t.CredentialID}, nil
+		CredentialID: t.CredentialID, AuthorizationDetails: d.AuthorizationDetails}, nil
 }
 
 // validVerifier checks RFC 7636 §4.1: 43 to 128 unreserved characters.
@@ -188,9 +192,9 @@ type authorizationDetail struct {
 	HashAlgorithmOID string `json:"hashAlgorithmOID"`
 	DocumentDigests  []struct {
 		Hash  string `json:"hash"`
-		Label string `json:"label"`
+		Label string `json:"label,omitempty"`
 	} `json:"documentDigests"`
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 }
 
 // Authorizing is an authorization started in the signer's browser.
@@ -202,9 +206,10 @@ type Authorizing struct {
 
 // pollData is what the browser's wait remembers.
 type pollData struct {
-	RedirectURI   string `json:"redirectUri"`
-	State         string `json:"state,omitempty"`
-	CodeChallenge string `json:"codeChallenge"`
+	RedirectURI          string `json:"redirectUri"`
+	State                string `json:"state,omitempty"`
+	CodeChallenge        string `json:"codeChallenge"`
+	AuthorizationDetails string `json:"authorizationDetails,omitempty"`
 }
 
 // checkClientRedirect checks the client of oauth2/authorize and that the redirect URI is
@@ -308,7 +313,8 @@ func (s *Service) startAuthorize(ctx context.Context, cl *integrator.Integrator,
 	if err != nil {
 		return nil, nil, err
 	}
-	d, _ := json.Marshal(pollData{RedirectURI: p.RedirectURI, State: p.State, CodeChallenge: p.CodeChallenge})
+	d, _ := json.Marshal(pollData{RedirectURI: p.RedirectURI, State: p.State, CodeChallenge: p.CodeChallenge,
+		AuthorizationDetails: ask.Details})
 	poll, err := s.issue(ctx, "csc_poll_", Token{Kind: KindPoll, ClientID: cl.ID, CredentialID: ask.CredentialID, RequestID: r.ID,
 		Data: string(d)}, r.ExpiresAt.Sub(s.Now())+s.cfg.CodeTTL)
 	if err != nil {
@@ -325,8 +331,11 @@ func (s *Service) authorizeAsk(p AuthorizeParams) (authorizeAsk, error) {
 			return authorizeAsk{}, invalidRequest("Invalid parameter authorization_details: one object of type credential is served")
 		}
 		d := ds[0]
+		// What the signer approves, as the token response gives it back (RFC 9396 §7):
+		// the fields this service reads, the others dropped.
+		granted, _ := json.Marshal(ds)
 		a := authorizeAsk{CredentialID: d.CredentialID, HashAlgorithmOID: d.HashAlgorithmOID, NumSignatures: len(d.DocumentDigests),
-			Description: d.Description, CallbackURL: p.CallbackURL}
+			Description: d.Description, CallbackURL: p.CallbackURL, Details: string(granted)}
 		for _, dd := range d.DocumentDigests {
 			a.Hashes = append(a.Hashes, dd.Hash)
 			a.Labels = append(a.Labels, dd.Label)
@@ -389,7 +398,8 @@ func (s *Service) Poll(ctx context.Context, secret string, peek bool) (*PollStat
 	}
 	q := url.Values{}
 	if approved {
-		cd, _ := json.Marshal(codeData{RedirectURI: d.RedirectURI, CodeChallenge: d.CodeChallenge, State: d.State})
+		cd, _ := json.Marshal(codeData{RedirectURI: d.RedirectURI, CodeChallenge: d.CodeChallenge, State: d.State,
+			AuthorizationDetails: d.AuthorizationDetails})
 		code, err := s.issue(ctx, "csc_code_", Token{Kind: KindCode, ClientID: t.ClientID, CredentialID: t.CredentialID,
 			RequestID: t.RequestID, Data: string(cd)}, s.cfg.CodeTTL)
 		if err != nil {
