@@ -287,6 +287,28 @@ func TestCSCConformance(t *testing.T) {
 	}
 	run(t, example{"timestamp, bad nonce", "/csc/v2/signatures/timestamp", map[string]any{"hash": newHash(), "hashAlgorithmOID": oidSHA256,
 		"nonce": "not-hex"}, 400, []string{"error", "error_description"}})
+	// 11.11 signatures/signDoc, the example's documentDigests form: one SignatureObject per
+	// hash (the example's level is written AdES-B-T).
+	h4 := newHash()
+	sd := run(t, example{"signDoc documentDigests", "/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred,
+		"SAD": c.sad(dev, cred, h4), "documentDigests": []map[string]any{{"hashes": []string{h4}, "hashAlgorithmOID": oidSHA256,
+			"signature_format": "P", "conformance_level": "AdES-B-T", "signAlgo": oidECDSASHA256}}, "clientData": "12345678"}, 200,
+		[]string{"SignatureObject"}})
+	if n := len(sd["SignatureObject"].([]any)); n != 1 {
+		t.Fatalf("%d SignatureObject", n)
+	}
+	// 8.3.4 oauth2/revoke, with the example's token_type_hint: the token stops working.
+	st, tm := c.form("/csc/v2/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {c.id}, "client_secret": {c.key}})
+	if st != 200 {
+		t.Fatalf("client_credentials: %d %v", st, tm)
+	}
+	revoked := tm["access_token"].(string)
+	if st, m := c.form("/csc/v2/oauth2/revoke", url.Values{"token": {revoked}, "token_type_hint": {"access_token"}, "client_id": {c.id},
+		"client_secret": {c.key}}); st != 200 {
+		t.Fatalf("oauth2/revoke: %d %v", st, m)
+	}
+	run(t, example{"credentials/list with a revoked token", "/csc/v2/credentials/list", map[string]any{"userID": dev.State().UserID}, 401,
+		[]string{"error", "error_description"}}, revoked)
 	// v1.0.4.0: info, and signHash with hash/hashAlgo and a v2 SAD.
 	v1 := run(t, example{"v1 info", "/csc/v1/info", map[string]any{"lang": "en-US"}, 200, []string{"specs", "methods", "authType", "oauth2"}}, "")
 	if v1["specs"] != "1.0.4.0" {
