@@ -149,6 +149,37 @@ func FuzzAuthorizeAsk(f *testing.F) {
 	})
 }
 
+// TestAuthorizeAskHashes: the hashes of oauth2/authorize compare as bytes whatever the
+// client did with base64 in its URL: base64url with or without padding, or plain base64
+// escaped or not (an unescaped "+" reads back as a space).
+func TestAuthorizeAskHashes(t *testing.T) {
+	d := bytes.Repeat([]byte{0xfb, 0xef, 0xbe}, 11)[:32] // "+" and "/" in plain base64
+	std := base64.StdEncoding.EncodeToString(d)
+	if !strings.ContainsAny(std, "+/") {
+		t.Fatalf("the test digest has no + or /: %s", std)
+	}
+	s := New(Deps{}, Config{})
+	for _, tc := range []struct {
+		name, hashes string
+	}{
+		{"base64url", base64.RawURLEncoding.EncodeToString(d)},
+		{"base64url padded", base64.URLEncoding.EncodeToString(d)},
+		{"base64", std},
+		{"base64 with + read back as a space", strings.ReplaceAll(std, "+", " ")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := s.authorizeAsk(AuthorizeParams{NumSignatures: "2", Hashes: tc.hashes + "," + tc.hashes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, e := decodeHashes(a.Hashes, 32, "hashes")
+			if e != nil || len(got) != 2 || !bytes.Equal(got[0], d) || !bytes.Equal(got[1], d) {
+				t.Fatalf("%q decoded to %x %v", a.Hashes, got, e)
+			}
+		})
+	}
+}
+
 func TestParseNonce(t *testing.T) {
 	tests := []struct {
 		in string

@@ -348,7 +348,9 @@ func (s *Service) authorizeAsk(p AuthorizeParams) (authorizeAsk, error) {
 	}
 	var hashes []string
 	if p.Hashes != "" {
-		hashes = strings.Split(p.Hashes, ",")
+		// Plain base64 put in a URL without escaping its "+" reads back with a space there;
+		// a digest has no space, so the space can only have been a "+".
+		hashes = strings.Split(strings.ReplaceAll(p.Hashes, " ", "+"), ",")
 	}
 	return authorizeAsk{CredentialID: p.CredentialID, NumSignatures: n, Hashes: hashes, HashAlgorithmOID: p.HashAlgorithmOID,
 		Description: p.Description, CallbackURL: p.CallbackURL}, nil
