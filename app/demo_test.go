@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -27,17 +26,7 @@ func TestDemoPage(t *testing.T) {
 	}
 	cfg := testEnv.Cfg
 	cfg.Demo = true
-	svc, err := app.Build(ctx, cfg, app.NewLogger("error"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	srv := httptest.NewServer(svc.Handler)
-	defer srv.Close()
-	wctx, stop := context.WithCancel(ctx)
-	workers := make(chan struct{})
-	go func() { svc.RunWorkers(wctx, svc.Log); close(workers) }()
-	defer func() { stop(); <-workers }()
+	_, srv, _ := startBuilt(t, cfg, app.NewLogger("error"))
 
 	pdf, err := os.ReadFile("../testdata/contract.pdf")
 	if err != nil {

@@ -3,9 +3,11 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/paraphe/paraphe/app"
@@ -74,4 +76,30 @@ func run(m *testing.M) int {
 	defer srv.Close()
 	testEnv, testSrv, testSvc = svc.Env, srv, svc
 	return m.Run()
+}
+
+// startBuilt builds a second server on cfg beside the shared one, serves it over
+// httptest and runs its workers; all of it stops at the end of the test, or when the
+// returned function is called (it waits for the workers to end).
+func startBuilt(t *testing.T, cfg config.Config, log *slog.Logger) (*app.Service, *httptest.Server, func()) {
+	t.Helper()
+	svc, err := app.Build(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.Handler)
+	wctx, stop := context.WithCancel(context.Background())
+	workers := make(chan struct{})
+	go func() { svc.RunWorkers(wctx, log); close(workers) }()
+	var once sync.Once
+	end := func() {
+		once.Do(func() {
+			stop()
+			<-workers
+			srv.Close()
+			svc.Close()
+		})
+	}
+	t.Cleanup(end)
+	return svc, srv, end
 }

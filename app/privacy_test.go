@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paraphe/paraphe/app"
 	"github.com/paraphe/paraphe/device"
 	"github.com/paraphe/paraphe/device/client"
 )
@@ -49,17 +48,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	ctx := context.Background()
 	var buf lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := app.Build(ctx, testEnv.Cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	srv := httptest.NewServer(svc.Handler)
-	defer srv.Close()
-	wctx, stop := context.WithCancel(ctx)
-	workers := make(chan struct{})
-	go func() { svc.RunWorkers(wctx, log); close(workers) }()
-	defer func() { stop(); <-workers }()
+	svc, srv, stop := startBuilt(t, testEnv.Cfg, log)
 
 	var (
 		hookMu   sync.Mutex
@@ -154,7 +143,6 @@ func TestNoSecretsInLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	<-workers
 
 	logged := buf.String()
 	if !strings.Contains(logged, `"msg":"http"`) || !strings.Contains(logged, created.ID) {

@@ -25,21 +25,11 @@ import (
 // that subscription; another user's request does not; a 410 drops the subscription.
 func TestWebPushEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	svc, err := app.Build(ctx, testEnv.Cfg, app.NewLogger("error"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc, srv, _ := startBuilt(t, testEnv.Cfg, app.NewLogger("error"))
 	e := svc
 	if svc.WebPush == nil {
 		t.Fatal("Web Push is not on by default")
 	}
-	srv := httptest.NewServer(svc.Handler)
-	defer srv.Close()
-	wctx, stop := context.WithCancel(ctx)
-	workers := make(chan struct{})
-	go func() { svc.RunWorkers(wctx, e.Log); close(workers) }()
-	defer func() { stop(); <-workers }()
 
 	ua, _ := ecdh.P256().GenerateKey(rand.Reader)
 	auth := make([]byte, 16)

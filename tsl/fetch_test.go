@@ -3,8 +3,6 @@ package tsl
 import (
 	"context"
 	"crypto/x509"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,16 +18,7 @@ import (
 func TestFetch(t *testing.T) {
 	q := newQTSP(t)
 	eu, pl, cz, mallory := tsltest.NewOperator(t, "EU"), tsltest.NewOperator(t, "PL"), tsltest.NewOperator(t, "CZ"), tsltest.NewOperator(t, "Mallory")
-	files := map[string][]byte{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(b)
-	}))
-	defer srv.Close()
+	srv, files := tsltest.ServeFiles(t)
 	svc := []tsltest.Service{{Name: "CA", Cert: q.ca, Status: tsltest.Granted, Since: time.Now().Add(-time.Hour)}}
 	pointers := tsltest.PointerXMLAt("PL", srv.URL+"/PL.xml", pl) + tsltest.PointerXMLAt("CZ", srv.URL+"/CZ.xml", cz) +
 		tsltest.PointerXMLAt("SK", srv.URL+"/SK.pdf", cz)

@@ -14,8 +14,6 @@ import (
 	"errors"
 	"io"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,16 +162,7 @@ func TestTrustedListsFetchCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	eu, pl, mallory := tsltest.NewOperator(t, "EU"), tsltest.NewOperator(t, "PL"), tsltest.NewOperator(t, "Mallory")
-	files := map[string][]byte{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(b)
-	}))
-	defer srv.Close()
+	srv, files := tsltest.ServeFiles(t)
 	files["/lotl.xml"] = tsltest.SignList(t, tsltest.MakeList("EU", 7, nil, tsltest.PointerXMLAt("PL", srv.URL+"/PL.xml", pl)), eu)
 	files["/PL.xml"] = tsltest.SignList(t, tsltest.MakeList("PL", 12, []tsltest.Service{{Name: "PL Qualified CA", Cert: ca, Status: tsltest.Granted, Since: time.Now().Add(-time.Hour)}}, ""), pl)
 	pemOf := func(name string, o tsltest.Operator) string {

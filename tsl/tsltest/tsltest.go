@@ -18,6 +18,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +232,20 @@ func RawECDSASignatureValue(t testing.TB, signed []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ServeFiles serves files (URL path → content) on loopback, 404 for any other path,
+// until the end of the test; fill files before the first request.
+func ServeFiles(t testing.TB) (*httptest.Server, map[string][]byte) {
+	files := map[string][]byte{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, files
 }
