@@ -33,8 +33,8 @@ type CSC interface {
 	AuthorizeCheck(ctx context.Context, p *csc.Principal, handle string) (*csc.Checked, error)
 	Extend(ctx context.Context, p *csc.Principal, credentialID, sad string) (*csc.Checked, error)
 	SignHash(ctx context.Context, p *csc.Principal, in csc.SignHashRequest) ([]string, string, error)
-	SignPolling(ctx context.Context, p *csc.Principal, responseID string) ([]string, error)
-	SignDoc(ctx context.Context, p *csc.Principal, in csc.SignDocRequest) (*csc.SignDocResult, error)
+	SignPolling(ctx context.Context, p *csc.Principal, responseID string) (*csc.PollResult, error)
+	SignDoc(ctx context.Context, p *csc.Principal, in csc.SignDocRequest) (*csc.SignDocResult, string, error)
 	Timestamp(ctx context.Context, hash, hashAlgorithmOID, nonce string) ([]byte, error)
 }
 
@@ -663,10 +663,7 @@ func (s *server) cscSignHash(v1 bool) gin.HandlerFunc {
 		if v1 {
 			in.Hashes, in.HashAlgorithmOID, in.OperationMode = in.Hash, in.HashAlgo, ""
 		}
-		switch in.OperationMode {
-		case "", "S", "A":
-		default:
-			cscBad(c, "Invalid parameter operationMode: S or A")
+		if !validOperationMode(c, in.OperationMode) {
 			return
 		}
 		sigs, resp, err := s.CSC.SignHash(c.Request.Context(), cscPrincipal(c), csc.SignHashRequest{CredentialID: in.CredentialID, SAD: in.SAD,
@@ -683,6 +680,16 @@ func (s *server) cscSignHash(v1 bool) gin.HandlerFunc {
 	}
 }
 
+// validOperationMode accepts "S" (the default) and "A"; anything else is answered 400.
+func validOperationMode(c *gin.Context, mode string) bool {
+	switch mode {
+	case "", "S", "A":
+		return true
+	}
+	cscBad(c, "Invalid parameter operationMode: S or A")
+	return false
+}
+
 type cscPollingIn struct {
 	ResponseID string `json:"responseID"`
 }
@@ -692,16 +699,19 @@ func (s *server) cscSignPolling(c *gin.Context) {
 	if !s.cscJSON(c, s.Limits.JSONBody, &in) {
 		return
 	}
-	sigs, err := s.CSC.SignPolling(c.Request.Context(), cscPrincipal(c), in.ResponseID)
+	res, err := s.CSC.SignPolling(c.Request.Context(), cscPrincipal(c), in.ResponseID)
 	if err != nil {
 		cscFail(c, err)
 		return
 	}
-	if sigs == nil {
+	switch {
+	case res == nil:
 		c.JSON(http.StatusAccepted, cscResponseOut(in))
-		return
+	case res.Doc:
+		c.JSON(http.StatusOK, cscSignDocOut{DocumentWithSignature: res.DocumentWithSignature, SignatureObject: res.SignatureObject})
+	default:
+		c.JSON(http.StatusOK, cscSignaturesOut{Signatures: res.Signatures})
 	}
-	c.JSON(http.StatusOK, cscSignaturesOut{Signatures: sigs})
 }
 
 type cscDocIn struct {
@@ -726,6 +736,7 @@ type cscSignDocIn struct {
 	SAD             string            `json:"SAD"`
 	Documents       []cscDocIn        `json:"documents"`
 	DocumentDigests []cscDocDigestsIn `json:"documentDigests"`
+	OperationMode   string            `json:"operationMode"`
 }
 
 type cscSignDocOut struct {
@@ -739,7 +750,10 @@ func (s *server) cscSignDoc(c *gin.Context) {
 	if !s.cscJSON(c, s.Limits.PDFBody/3*4+s.Limits.JSONBody, &in) {
 		return
 	}
-	req := csc.SignDocRequest{CredentialID: in.CredentialID, SAD: in.SAD}
+	if !validOperationMode(c, in.OperationMode) {
+		return
+	}
+	req := csc.SignDocRequest{CredentialID: in.CredentialID, SAD: in.SAD, Async: in.OperationMode == "A"}
 	for _, d := range in.Documents {
 		req.Documents = append(req.Documents, csc.SignDocItem{Document: d.Document, SignatureFormat: d.SignatureFormat,
 			ConformanceLevel: d.ConformanceLevel, SignAlgo: d.SignAlgo})
@@ -748,9 +762,13 @@ func (s *server) cscSignDoc(c *gin.Context) {
 		req.DocumentDigests = append(req.DocumentDigests, csc.SignDocDigests{Hashes: d.Hashes, HashAlgorithmOID: d.HashAlgorithmOID,
 			SignatureFormat: d.SignatureFormat, ConformanceLevel: d.ConformanceLevel, SignAlgo: d.SignAlgo})
 	}
-	out, err := s.CSC.SignDoc(c.Request.Context(), cscPrincipal(c), req)
+	out, resp, err := s.CSC.SignDoc(c.Request.Context(), cscPrincipal(c), req)
 	if err != nil {
 		cscFail(c, err)
+		return
+	}
+	if resp != "" {
+		c.JSON(http.StatusAccepted, cscResponseOut{ResponseID: resp})
 		return
 	}
 	c.JSON(http.StatusOK, cscSignDocOut{DocumentWithSignature: out.DocumentWithSignature, SignatureObject: out.SignatureObject})

@@ -99,6 +99,23 @@ func (c *cscClient) post(path string, body any, tok ...string) (int, map[string]
 	return c.do(req)
 }
 
+// poll asks signPolling for responseID until the call has ended (any answer but 202),
+// and returns that answer.
+func (c *cscClient) poll(responseID any) (int, map[string]any) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, m := c.post("/csc/v2/signatures/signPolling", map[string]any{"responseID": responseID})
+		if st != 202 {
+			return st, m
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("signPolling: still 202 after 20 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (c *cscClient) form(path string, v url.Values) (int, map[string]any) {
 	c.t.Helper()
 	req, _ := http.NewRequest("POST", testSrv.URL+path, strings.NewReader(v.Encode()))
@@ -246,19 +263,8 @@ func TestCSCConformance(t *testing.T) {
 	// Asynchronous mode: 202 with a responseID, then signPolling.
 	as := run(t, example{"signHash A", "/csc/v2/signatures/signHash", map[string]any{"credentialID": cred, "SAD": ext["SAD"], "hashes": []string{h2},
 		"hashAlgorithmOID": oidSHA256, "signAlgo": oidECDSASHA256, "operationMode": "A"}, 202, []string{"responseID"}})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, m := c.post("/csc/v2/signatures/signPolling", map[string]any{"responseID": as["responseID"]})
-		if st == 200 {
-			if len(m["signatures"].([]any)) != 1 {
-				t.Fatalf("signPolling: %v", m)
-			}
-			break
-		}
-		if st != 202 || time.Now().After(deadline) {
-			t.Fatalf("signPolling: %d %v", st, m)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if st, m := c.poll(as["responseID"]); st != 200 || len(m["signatures"].([]any)) != 1 {
+		t.Fatalf("signPolling: %d %v", st, m)
 	}
 	// The authorization is used up: the phone's history says signed.
 	waitHistory(t, dev, rid, "signed")
@@ -672,15 +678,28 @@ func TestCSCSignDocLevels(t *testing.T) {
 	cred := c.credential(dev)
 	sum := sha256.Sum256(in)
 	h := base64.StdEncoding.EncodeToString(sum[:])
-	sad := c.sad(dev, cred, h, h, h, h)
+	sad := c.sad(dev, cred, h, h, h, h, h)
 	v := verify.New(verify.Options{Anchors: []*x509.Certificate{testEnv.CA.Root()}})
 	want := map[string]verify.Level{"Ades-B-B": "PAdES-BASELINE-B", "Ades-B-T": "PAdES-BASELINE-T", "Ades-B-LT": "PAdES-BASELINE-LT",
 		"Ades-B-LTA": "PAdES-BASELINE-LTA"}
-	for _, level := range []string{"Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"} {
-		t.Run(level, func(t *testing.T) {
-			st, m := c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documents": []map[string]any{{
-				"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": level,
-				"signAlgo": oidECDSASHA256, "signed_envelope_property": "Revision"}}})
+	signDoc := func(level, mode string) (int, map[string]any) {
+		return c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "operationMode": mode,
+			"documents": []map[string]any{{"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P",
+				"conformance_level": level, "signAlgo": oidECDSASHA256, "signed_envelope_property": "Revision"}}})
+	}
+	if st, m := signDoc("Ades-B-B", "X"); st != 400 || m["error"] != "invalid_request" {
+		t.Fatalf("operationMode X: %d %v", st, m)
+	}
+	for _, tc := range []struct{ level, mode string }{{"Ades-B-B", "S"}, {"Ades-B-T", ""}, {"Ades-B-LT", ""}, {"Ades-B-LTA", ""}, {"Ades-B-T", "A"}} {
+		level := tc.level
+		t.Run(level+" "+tc.mode, func(t *testing.T) {
+			st, m := signDoc(level, tc.mode)
+			if tc.mode == "A" {
+				if st != 202 || m["responseID"] == nil {
+					t.Fatalf("signDoc in operationMode A: %d %v", st, m)
+				}
+				st, m = c.poll(m["responseID"])
+			}
 			if st != 200 {
 				t.Fatalf("signDoc: %d %v", st, m)
 			}
@@ -706,11 +725,15 @@ func TestCSCSignDocLevels(t *testing.T) {
 			}
 		})
 	}
-	// The four occurrences are used: the same document again is refused.
-	st, _ := c.post("/csc/v2/signatures/signDoc", map[string]any{"credentialID": cred, "SAD": sad, "documents": []map[string]any{{
-		"document": base64.StdEncoding.EncodeToString(in), "signature_format": "P", "conformance_level": "Ades-B-B"}}})
-	if st != 400 {
-		t.Fatalf("a fifth signDoc under a SAD for four: %d", st)
+	// The five occurrences are used: the same document again is refused, in either mode.
+	for _, mode := range []string{"S", "A"} {
+		st, m := signDoc("Ades-B-B", mode)
+		if mode == "A" && st == 202 {
+			st, m = c.poll(m["responseID"]) // the refusal comes with the result
+		}
+		if st != 400 || m["error"] != "invalid_request" {
+			t.Fatalf("a sixth signDoc (%s) under a SAD for five: %d %v", mode, st, m)
+		}
 	}
 }
 

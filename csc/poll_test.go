@@ -47,36 +47,40 @@ func TestSignPolling(t *testing.T) {
 	add("done", "c1", `{"done":true,"signatures":["c2ln"]}`, now.Add(-time.Minute))
 	add("refused", "c1", `{"done":true,"error":"invalid_request","errorDescription":"Invalid parameter hashes"}`, now.Add(-time.Minute))
 	add("other", "c2", `{"done":true,"signatures":["c2ln"]}`, now.Add(-time.Minute))
+	add("doc", "c1", `{"done":true,"doc":true,"documentWithSignature":["cGRm"],"signatureObject":["Y21z","Y21z"]}`, now.Add(-time.Minute))
 	tests := []struct {
-		id      string
-		sigs    int
-		pending bool
-		status  int
+		id         string
+		sigs       int
+		docs, objs int
+		pending    bool
+		status     int
 	}{
-		{"working", 0, true, 0},
-		{"lost", 0, false, 500},
-		{"done", 1, false, 0},
-		{"refused", 0, false, 400},
-		{"other", 0, false, 400},
-		{"unknown", 0, false, 400},
-		{"", 0, false, 400},
+		{"working", 0, 0, 0, true, 0},
+		{"lost", 0, 0, 0, false, 500},
+		{"done", 1, 0, 0, false, 0},
+		{"doc", 0, 1, 2, false, 0},
+		{"refused", 0, 0, 0, false, 400},
+		{"other", 0, 0, 0, false, 400},
+		{"unknown", 0, 0, 0, false, 400},
+		{"", 0, 0, 0, false, 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.id, func(t *testing.T) {
-			sigs, err := s.SignPolling(context.Background(), p, tc.id)
+			res, err := s.SignPolling(context.Background(), p, tc.id)
 			var ce *Error
 			switch {
 			case tc.status != 0:
 				if !errors.As(err, &ce) || ce.Status != tc.status {
-					t.Fatalf("got %v %v, want status %d", sigs, err, tc.status)
+					t.Fatalf("got %+v %v, want status %d", res, err, tc.status)
 				}
 			case tc.pending:
-				if err != nil || sigs != nil {
-					t.Fatalf("got %v %v, want pending", sigs, err)
+				if err != nil || res != nil {
+					t.Fatalf("got %+v %v, want pending", res, err)
 				}
 			default:
-				if err != nil || len(sigs) != tc.sigs {
-					t.Fatalf("got %v %v", sigs, err)
+				if err != nil || res == nil || len(res.Signatures) != tc.sigs || len(res.DocumentWithSignature) != tc.docs ||
+					len(res.SignatureObject) != tc.objs || res.Doc != (tc.docs+tc.objs > 0) {
+					t.Fatalf("got %+v %v", res, err)
 				}
 			}
 		})

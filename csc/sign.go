@@ -89,7 +89,11 @@ func (s *Service) SignHash(ctx context.Context, p *Principal, in SignHashRequest
 	}
 	ci := signer.ConsumeInput{IntegratorID: p.ClientID, RequestID: reqID, CertificateSerial: c.ID, Hash: h, Digests: digests}
 	if in.Async {
-		return s.signAsync(ctx, p, ci)
+		id, err := s.runAsync(ctx, p, reqID, func(ctx context.Context) (asyncResult, error) {
+			sigs, err := s.consumeRaw(ctx, ci)
+			return asyncResult{Signatures: sigs}, err
+		})
+		return nil, id, err
 	}
 	sigs, err = s.consumeRaw(ctx, ci)
 	return sigs, "", err
@@ -124,48 +128,63 @@ func consumeError(err error) error {
 	return err
 }
 
-// asyncResult is what an asynchronous signHash stores for signPolling.
+// asyncResult is what an asynchronous signHash or signDoc stores for signPolling.
 type asyncResult struct {
-	Done        bool     `json:"done"`
-	Signatures  []string `json:"signatures,omitempty"`
-	Error       string   `json:"error,omitempty"`
-	Description string   `json:"errorDescription,omitempty"`
+	Done bool `json:"done"`
+	// Doc marks a signDoc's result (DocumentWithSignature and SignatureObject).
+	Doc                   bool     `json:"doc,omitempty"`
+	Signatures            []string `json:"signatures,omitempty"`
+	DocumentWithSignature []string `json:"documentWithSignature,omitempty"`
+	SignatureObject       []string `json:"signatureObject,omitempty"`
+	Error                 string   `json:"error,omitempty"`
+	Description           string   `json:"errorDescription,omitempty"`
 }
 
-func (s *Service) signAsync(ctx context.Context, p *Principal, ci signer.ConsumeInput) ([]string, string, error) {
+// PollResult is a finished asynchronous call: a signHash's signatures, or (Doc) a
+// signDoc's signed documents and signature objects.
+type PollResult struct {
+	Doc                   bool
+	Signatures            []string
+	DocumentWithSignature []string
+	SignatureObject       []string
+}
+
+// runAsync answers an operationMode "A" call: it issues the responseID at once, and
+// work runs detached from the caller (bounded by SignTimeout) and stores its result
+// under that responseID for signPolling.
+func (s *Service) runAsync(ctx context.Context, p *Principal, requestID string, work func(context.Context) (asyncResult, error)) (string, error) {
 	d, _ := json.Marshal(asyncResult{})
-	id, err := s.issue(ctx, "csc_resp_", Token{Kind: KindResponse, ClientID: p.ClientID, RequestID: ci.RequestID, Data: string(d)},
+	id, err := s.issue(ctx, "csc_resp_", Token{Kind: KindResponse, ClientID: p.ClientID, RequestID: requestID, Data: string(d)},
 		s.cfg.AccessTTL)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	hash := hashSecret(id)
 	go func() {
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SignTimeout)
 		defer cancel()
-		res := asyncResult{Done: true}
-		sigs, err := s.consumeRaw(bctx, ci)
+		res, err := work(bctx)
 		var ce *Error
 		switch {
 		case err == nil:
-			res.Signatures = sigs
 		case errors.As(err, &ce):
-			res.Error, res.Description = ce.Code, ce.Description
+			res = asyncResult{Error: ce.Code, Description: ce.Description}
 		default:
-			s.Log.Error("asynchronous signHash failed", "requestId", ci.RequestID, "err", err)
-			res.Error, res.Description = CodeServerError, "signing failed"
+			s.Log.Error("asynchronous signature failed", "requestId", requestID, "err", err)
+			res = asyncResult{Error: CodeServerError, Description: "signing failed"}
 		}
+		res.Done = true
 		b, _ := json.Marshal(res)
 		if err := s.Store.SetTokenData(bctx, hash, string(b)); err != nil {
-			s.Log.Error("asynchronous signHash result not stored", "requestId", ci.RequestID, "err", err)
+			s.Log.Error("asynchronous signature result not stored", "requestId", requestID, "err", err)
 		}
 	}()
-	return nil, id, nil
+	return id, nil
 }
 
 // SignPolling serves signatures/signPolling: pending (nil, nil), or the result of an
-// asynchronous signHash of the same client.
-func (s *Service) SignPolling(ctx context.Context, p *Principal, responseID string) ([]string, error) {
+// asynchronous signHash or signDoc of the same client.
+func (s *Service) SignPolling(ctx context.Context, p *Principal, responseID string) (*PollResult, error) {
 	if responseID == "" {
 		return nil, missingParam("responseID")
 	}
@@ -199,7 +218,8 @@ func (s *Service) SignPolling(ctx context.Context, p *Principal, responseID stri
 		}
 		return nil, &Error{Status: st, Code: r.Error, Description: r.Description}
 	}
-	return r.Signatures, nil
+	return &PollResult{Doc: r.Doc, Signatures: r.Signatures, DocumentWithSignature: r.DocumentWithSignature,
+		SignatureObject: r.SignatureObject}, nil
 }
 
 // SignDocItem is one document of signatures/signDoc.
@@ -227,6 +247,7 @@ type SignDocRequest struct {
 	SAD             string
 	Documents       []SignDocItem
 	DocumentDigests []SignDocDigests
+	Async           bool // operationMode "A"
 }
 
 // SignDocResult is the answer of signatures/signDoc: the signed PDFs in the order of
@@ -257,36 +278,52 @@ type docJob struct {
 // SignDoc serves signatures/signDoc: PAdES signatures of whole PDFs whose SHA-256 the
 // authorization covers, through PDF mode's own path, and detached CMS signatures over
 // documentDigests the authorization covers. Every signature of the call is consumed in
-// one reservation: all are made or none.
-func (s *Service) SignDoc(ctx context.Context, p *Principal, in SignDocRequest) (*SignDocResult, error) {
+// one reservation: all are made or none. With Async the request is checked, then the
+// signatures are made after the answer, which is the responseID for signPolling.
+func (s *Service) SignDoc(ctx context.Context, p *Principal, in SignDocRequest) (*SignDocResult, string, error) {
 	reqID, err := s.authorizationFor(ctx, p, in.CredentialID, in.SAD)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(in.Documents) == 0 && len(in.DocumentDigests) == 0 {
-		return nil, missingParam("documents or documentDigests")
+		return nil, "", missingParam("documents or documentDigests")
 	}
 	c, err := s.credential(ctx, in.CredentialID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	jobs, hash, e := s.docJobs(c, in)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	if len(jobs) > s.cfg.Multisign {
-		return nil, invalidRequest("Invalid parameter documentDigests: at most %d signatures in one call (multisign)", s.cfg.Multisign)
+		return nil, "", invalidRequest("Invalid parameter documentDigests: at most %d signatures in one call (multisign)", s.cfg.Multisign)
 	}
-	digests := make([][]byte, len(jobs))
-	for i, j := range jobs {
-		digests[i] = j.digest
+	ci := signer.ConsumeInput{IntegratorID: p.ClientID, RequestID: reqID, CertificateSerial: c.ID, Hash: hash}
+	for _, j := range jobs {
+		ci.Digests = append(ci.Digests, j.digest)
 	}
+	if in.Async {
+		id, err := s.runAsync(ctx, p, reqID, func(ctx context.Context) (asyncResult, error) {
+			out, err := s.signDoc(ctx, ci, jobs)
+			if err != nil {
+				return asyncResult{}, err
+			}
+			return asyncResult{Doc: true, DocumentWithSignature: out.DocumentWithSignature, SignatureObject: out.SignatureObject}, nil
+		})
+		return nil, id, err
+	}
+	out, err := s.signDoc(ctx, ci, jobs)
+	return out, "", err
+}
+
+// signDoc consumes the authorization for the jobs' digests and makes their signatures.
+func (s *Service) signDoc(ctx context.Context, ci signer.ConsumeInput, jobs []docJob) (*SignDocResult, error) {
 	var signed [][]byte
-	_, err = s.Requests.Consume(ctx, signer.ConsumeInput{IntegratorID: p.ClientID, RequestID: reqID, CertificateSerial: c.ID,
-		Hash: hash, Digests: digests},
+	_, err := s.Requests.Consume(ctx, ci,
 		func(ctx context.Context, key crypto.Signer, cert *x509.Certificate, _ []signer.Document) ([][]byte, error) {
 			signed = make([][]byte, len(jobs))
-			return s.signDocJobs(ctx, key, cert, hash, jobs, signed)
+			return s.signDocJobs(ctx, key, cert, ci.Hash, jobs, signed)
 		})
 	if err != nil {
 		return nil, consumeError(err)
