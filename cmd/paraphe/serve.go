@@ -123,7 +123,14 @@ func cmdServe(ctx context.Context, args []string) error {
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("paraphe listening", "addr", ln.Addr().String(), "tls", tlsConf != nil, "behindTLSProxy", cfg.BehindTLSProxy,
-		"data", cfg.DataDir, "postgres", svc.Store.Postgres())
+		"data", cfg.DataDir, "postgres", svc.Store.Postgres(), "development", cfg.IsDevelopment())
+	if cfg.IsDevelopment() {
+		// Said out loud: the embedded SoftHSM2 token makes a development server unless
+		// the configuration says otherwise (config.IsDevelopment).
+		log.Warn("development mode: loopback callback URLs accepted, /metrics public without a token; "+
+			"not for production (set development: false, or configure a real HSM module)",
+			"loopbackCallbacks", cfg.LoopbackCallbacks(), "publicMetrics", cfg.PublicMetrics())
+	}
 	printNextSteps(cfg.DataDir, scheme+"://"+ln.Addr().String(), firstStart)
 
 	select {
